@@ -1,0 +1,99 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "kiln",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kiln", targets: ["kiln"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+    ],
+    targets: [
+        // C libraries, reached through pkg-config; shim headers cover variadics and macros.
+        .systemLibrary(name: "CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat libavcodec libswscale libswresample libavutil",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]
+        ),
+        .target(name: "VipsBindings", dependencies: ["CVips"]),
+        .target(name: "FFmpegBindings", dependencies: [
+            "CFFmpeg",
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        .target(name: "PipelineEngine", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        .target(name: "ImageStages", dependencies: ["PipelineEngine", "VipsBindings"]),
+        .target(name: "VideoStages", dependencies: ["PipelineEngine", "FFmpegBindings"]),
+        .target(name: "Storage", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "_NIOFileSystem", package: "swift-nio"),
+        ]),
+        .target(
+            name: "JobStore",
+            dependencies: [
+                "PipelineEngine",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Migrations")]
+        ),
+        .target(name: "JobRunner", dependencies: [
+            "JobStore", "Storage", "PipelineEngine",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        .target(
+            name: "HTTPAPI",
+            dependencies: [
+                "JobStore", "Storage", "PipelineEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            resources: [.copy("openapi.json")]
+        ),
+        // Wiring: the one place that knows every stage, the configuration and the services.
+        .target(name: "KilnApp", dependencies: [
+            "HTTPAPI", "JobRunner", "JobStore", "Storage", "PipelineEngine",
+            "ImageStages", "VideoStages", "VipsBindings", "FFmpegBindings",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        .executableTarget(name: "kiln", dependencies: [
+            "KilnApp",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings"]),
+        .testTarget(name: "FFmpegBindingsTests", dependencies: ["FFmpegBindings"]),
+        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "KilnApp"]),
+        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "KilnApp"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
+    ]
+)

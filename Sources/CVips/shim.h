@@ -1,0 +1,80 @@
+#ifndef KILN_CVIPS_SHIM_H
+#define KILN_CVIPS_SHIM_H
+
+#include <vips/vips.h>
+
+// Swift imports neither C variadic functions nor function-like macros, and
+// almost every libvips operation is variadic (NULL-terminated option lists).
+// Each wrapper below fixes one operation's options to a plain C signature;
+// everything else about libvips is called directly from Swift.
+
+static inline int kiln_vips_init(const char *argv0) {
+    return VIPS_INIT(argv0);
+}
+
+static inline VipsImage *kiln_vips_image_new_from_file_header(const char *path, int *error) {
+    // Sequential access: opening reads only the header; pixels are decoded on demand.
+    VipsImage *img = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL,
+                                              "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+    *error = img == NULL;
+    return img;
+}
+
+static inline int kiln_vips_thumbnail(const char *path, VipsImage **out, int width, int height,
+                                      VipsSize size, VipsInteresting crop, gboolean no_rotate) {
+    return vips_thumbnail(path, out, width, "height", height, "size", size, "crop", crop,
+                          "no_rotate", no_rotate, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
+}
+
+static inline int kiln_vips_thumbnail_image(VipsImage *in, VipsImage **out, int width, int height,
+                                            VipsSize size, VipsInteresting crop, gboolean no_rotate) {
+    return vips_thumbnail_image(in, out, width, "height", height, "size", size, "crop", crop,
+                                "no_rotate", no_rotate, NULL);
+}
+
+static inline int kiln_vips_jpegsave(VipsImage *in, const char *path, int quality, gboolean strip) {
+    return vips_jpegsave(in, path, "Q", quality, "strip", strip, "optimize_coding", TRUE, NULL);
+}
+
+static inline int kiln_vips_pngsave(VipsImage *in, const char *path, int compression, gboolean strip) {
+    return vips_pngsave(in, path, "compression", compression, "strip", strip, NULL);
+}
+
+static inline int kiln_vips_webpsave(VipsImage *in, const char *path, int quality, gboolean lossless, gboolean strip) {
+    return vips_webpsave(in, path, "Q", quality, "lossless", lossless, "strip", strip, NULL);
+}
+
+static inline int kiln_vips_copy_memory(VipsImage *in, VipsImage **out) {
+    *out = vips_image_copy_memory(in);
+    return *out == NULL ? -1 : 0;
+}
+
+static inline int kiln_vips_black(VipsImage **out, int width, int height, int bands) {
+    return vips_black(out, width, height, "bands", bands, NULL);
+}
+
+static inline int kiln_vips_linear1(VipsImage *in, VipsImage **out, double a, double b) {
+    return vips_linear1(in, out, a, b, NULL);
+}
+
+static inline int kiln_vips_avg(VipsImage *in, double *out) {
+    return vips_avg(in, out, NULL);
+}
+
+static inline int kiln_vips_getpoint(VipsImage *in, double **vector, int *n, int x, int y) {
+    return vips_getpoint(in, vector, n, x, y, NULL);
+}
+
+static inline int kiln_vips_cast_uchar(VipsImage *in, VipsImage **out) {
+    return vips_cast_uchar(in, out, NULL);
+}
+
+static inline void kiln_g_object_unref(VipsImage *image) {
+    g_object_unref(image);
+}
+
+static inline void kiln_g_free(void *p) {
+    g_free(p);
+}
+
+#endif

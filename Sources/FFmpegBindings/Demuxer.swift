@@ -1,0 +1,66 @@
+import CFFmpeg
+
+/// An open input file (`AVFormatContext`), restricted to local files and to the
+/// demuxers in `FFmpeg.mediaDemuxers`.
+///
+/// `~Copyable`: one owner closes the context exactly once.
+public struct Demuxer: ~Copyable {
+    let context: UnsafeMutablePointer<AVFormatContext>
+    private let interrupt: InterruptFlag
+
+    public init(path: String, interrupt: InterruptFlag = InterruptFlag()) throws(FFmpegError) {
+        FFmpeg.start()
+        guard var context = avformat_alloc_context() else {
+            throw .failed(operation: "avformat_alloc_context", code: kiln_averror(ENOMEM), message: "out of memory")
+        }
+        // Only the file protocol and real media demuxers: no URL, playlist or
+        // concat file inside an upload can make FFmpeg read anything else.
+        context.pointee.protocol_whitelist = av_strdup("file")
+        context.pointee.format_whitelist = av_strdup(FFmpeg.mediaDemuxers.joined(separator: ","))
+        context.pointee.interrupt_callback = interrupt.callback
+        var maybeContext: UnsafeMutablePointer<AVFormatContext>? = context
+        let opened = avformat_open_input(&maybeContext, path, nil, nil)
+        guard opened >= 0, let openedContext = maybeContext else {
+            // avformat_open_input frees the context on failure.
+            throw FFmpegError.from(opened, operation: "open")
+        }
+        context = openedContext
+        let found = avformat_find_stream_info(context, nil)
+        if found < 0 {
+            var doomed: UnsafeMutablePointer<AVFormatContext>? = context
+            avformat_close_input(&doomed)
+            throw FFmpegError.from(found, operation: "find_stream_info")
+        }
+        self.context = context
+        self.interrupt = interrupt
+    }
+
+    deinit {
+        var doomed: UnsafeMutablePointer<AVFormatContext>? = context
+        avformat_close_input(&doomed)
+    }
+
+    /// Short demuxer name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
+    public var formatName: String {
+        guard let name = context.pointee.iformat?.pointee.name else { return "" }
+        return String(cString: name)
+    }
+
+    /// Container duration in seconds, nil when unknown.
+    public var duration: Double? {
+        let d = context.pointee.duration
+        guard d != kiln_av_nopts_value(), d > 0 else { return nil }
+        return Double(d) / Double(AV_TIME_BASE)
+    }
+
+    public var bitRate: Int? {
+        context.pointee.bit_rate > 0 ? Int(context.pointee.bit_rate) : nil
+    }
+
+    public var streams: [StreamInfo] {
+        (0..<Int(context.pointee.nb_streams)).compactMap { index in
+            guard let stream = context.pointee.streams[index] else { return nil }
+            return StreamInfo(stream: stream)
+        }
+    }
+}

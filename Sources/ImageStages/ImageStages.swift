@@ -1,0 +1,6 @@
+import PipelineEngine
+
+/// The libvips-backed stages, for the registry.
+public enum ImageStages {
+    public static let all: [any Stage.Type] = [Thumbnail.self, Encode.self]
+}

@@ -1,0 +1,25 @@
+/// What kind of media an upload holds, sniffed from its bytes.
+public enum MediaKind: String, Sendable, Codable, CaseIterable {
+    case image, video, audio
+}
+
+/// The type of value flowing between steps. Each stage declares what it accepts
+/// and what it produces, so a list like `[probe, encode]` is rejected before it runs.
+public enum ValueKind: Hashable, Sendable, CustomStringConvertible {
+    /// The job's input file, not yet decoded.
+    case source(MediaKind)
+    /// A decoded image (pixels in libvips).
+    case image
+    /// Finished files and results: nothing further can follow.
+    case product
+
+    public var description: String {
+        switch self {
+        case let .source(kind): "\(kind) input"
+        case .image: "image"
+        case .product: "finished output"
+        }
+    }
+
+    public static let anySource: Set<ValueKind> = [.source(.image), .source(.video), .source(.audio)]
+}

@@ -1,0 +1,77 @@
+import Foundation
+import NIOCore
+import NIOFileSystem
+
+/// A blob store in one local directory: objects under `objects/`, staging under
+/// `staging/`. Both sit on one file system, so publishing is a `rename`, which
+/// is atomic.
+public struct LocalBlobStore: BlobStore {
+    public let root: String
+    public let stagingDirectory: String
+    private let objects: String
+
+    public init(root: String) throws {
+        self.root = root
+        objects = root + "/objects"
+        stagingDirectory = root + "/staging"
+        try FileManager.default.createDirectory(atPath: objects, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: true)
+    }
+
+    func path(for key: String) throws -> String {
+        try Self.validate(key)
+        return objects + "/" + key
+    }
+
+    public func put(key: String, file: String) async throws {
+        let destination = try path(for: key)
+        let directory = (destination as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if rename(file, destination) != 0 {
+            // Different file systems (a scratch dir elsewhere): copy, then rename into place.
+            let temporary = destination + ".partial-\(UUID().uuidString)"
+            try FileManager.default.copyItem(atPath: file, toPath: temporary)
+            guard rename(temporary, destination) == 0 else {
+                try? FileManager.default.removeItem(atPath: temporary)
+                throw CocoaError(.fileWriteUnknown)
+            }
+            try? FileManager.default.removeItem(atPath: file)
+        }
+    }
+
+    public func size(key: String) async throws -> Int? {
+        let path = try path(for: key)
+        guard let info = try await FileSystem.shared.info(forFileAt: FilePath(path)), info.type == .regular else { return nil }
+        return Int(info.size)
+    }
+
+    public func read(key: String, range: ClosedRange<Int>?, into sink: (ByteBuffer) async throws -> Void) async throws {
+        let path = try path(for: key)
+        do {
+            try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
+                let chunks: FileChunks
+                if let range {
+                    chunks = handle.readChunks(in: Int64(range.lowerBound)..<Int64(range.upperBound + 1), chunkLength: .kibibytes(128))
+                } else {
+                    chunks = handle.readChunks(chunkLength: .kibibytes(128))
+                }
+                for try await chunk in chunks { try await sink(chunk) }
+            }
+        } catch let error as FileSystemError where error.code == .notFound {
+            throw BlobStoreError.notFound(key)
+        }
+    }
+
+    /// Local objects are opened in place: no copy for the worker on this machine.
+    public func localFile(key: String, scratch: String) async throws -> String {
+        let path = try path(for: key)
+        guard FileManager.default.fileExists(atPath: path) else { throw BlobStoreError.notFound(key) }
+        return path
+    }
+
+    public func deleteAll(prefix: String) async throws {
+        let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        let path = try path(for: trimmed)
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}

@@ -1,0 +1,6 @@
+import PipelineEngine
+
+/// The FFmpeg-backed stages, for the registry.
+public enum VideoStages {
+    public static let all: [any Stage.Type] = [Probe.self]
+}

@@ -1,0 +1,29 @@
+import CVips
+
+/// Process-wide libvips set-up. libvips must be initialised once before any call;
+/// `Vips.start()` is idempotent and cheap after the first call.
+public enum Vips {
+    private static let initialised: Result<Void, VipsError> = {
+        guard kiln_vips_init("kiln") == 0 else {
+            return .failure(VipsError.fromBuffer(operation: "vips_init"))
+        }
+        // The operation cache keys on file names and keeps memory and descriptors
+        // alive between jobs; a server wants neither.
+        vips_cache_set_max(0)
+        vips_cache_set_max_mem(0)
+        vips_cache_set_max_files(0)
+        // Loaders libvips marks as untrusted (ImageMagick, PDF, SVG, matrix, ...)
+        // are never offered hostile uploads.
+        vips_block_untrusted_set(1)
+        return .success(())
+    }()
+
+    /// Initialises libvips once; throws if the library cannot start.
+    public static func start() throws(VipsError) {
+        try initialised.get()
+    }
+
+    public static var version: String {
+        String(cString: vips_version_string())
+    }
+}

@@ -1,0 +1,52 @@
+import CVips
+
+/// How a thumbnail's box constrains the image (libvips `VipsSize` plus crop).
+public enum ThumbnailFit: String, Sendable, CaseIterable {
+    /// Fit inside the box, keep aspect ratio, never enlarge.
+    case inside
+    /// Fill the box and crop the overflow (centre crop).
+    case cover
+    /// Fill the box and crop the overflow around the most interesting region.
+    case attention
+    /// Fit inside the box, keep aspect ratio, enlarge when smaller.
+    case contain
+}
+
+extension VipsImage {
+    /// Thumbnails a file with libvips' shrink-on-load: JPEG and WebP decode at a
+    /// reduced scale, so a large photo never lands in memory at full size.
+    /// EXIF orientation is applied unless `autoRotate` is false.
+    public static func thumbnail(
+        path: String, width: Int, height: Int, fit: ThumbnailFit, autoRotate: Bool = true
+    ) throws(VipsError) -> VipsImage {
+        try Vips.start()
+        let (size, crop) = fit.vipsOptions
+        return try produce("thumbnail") {
+            kiln_vips_thumbnail(path, $0, Int32(width), Int32(height), size, crop, autoRotate ? 0 : 1)
+        }
+    }
+
+    /// Thumbnails an image already in the pipeline (no shrink-on-load possible).
+    public func thumbnail(width: Int, height: Int, fit: ThumbnailFit) throws(VipsError) -> VipsImage {
+        let (size, crop) = fit.vipsOptions
+        return try VipsImage.produce("thumbnail_image") {
+            kiln_vips_thumbnail_image(pointer, $0, Int32(width), Int32(height), size, crop, 1)
+        }
+    }
+
+    /// Renders the lazy pipeline into memory once, so it can be read several times.
+    public func materialized() throws(VipsError) -> VipsImage {
+        try VipsImage.produce("copy_memory") { kiln_vips_copy_memory(pointer, $0) }
+    }
+}
+
+extension ThumbnailFit {
+    var vipsOptions: (VipsSize, VipsInteresting) {
+        switch self {
+        case .inside: (VIPS_SIZE_DOWN, VIPS_INTERESTING_NONE)
+        case .contain: (VIPS_SIZE_BOTH, VIPS_INTERESTING_NONE)
+        case .cover: (VIPS_SIZE_BOTH, VIPS_INTERESTING_CENTRE)
+        case .attention: (VIPS_SIZE_BOTH, VIPS_INTERESTING_ATTENTION)
+        }
+    }
+}
