@@ -1,0 +1,51 @@
+import JobStore
+import PipelineEngine
+import Prometheus
+import Storage
+
+/// Reads facts from an upload's headers (never its pixels or frames): image
+/// dimensions from libvips, duration and dimensions from an FFmpeg probe.
+/// Supplied by the executable, which is the only place that links the codecs.
+public protocol MediaInspector: Sendable {
+    func inspect(path: String, kind: MediaKind) async -> MediaFacts
+}
+
+public struct MediaFacts: Sendable, Equatable {
+    public var width: Int?
+    public var height: Int?
+    public var duration: Double?
+
+    public init(width: Int? = nil, height: Int? = nil, duration: Double? = nil) {
+        self.width = width
+        self.height = height
+        self.duration = duration
+    }
+}
+
+/// Everything the HTTP routes use.
+public struct APIEnvironment: Sendable {
+    public var store: JobStore
+    public var blobs: any BlobStore
+    public var registry: StageRegistry
+    public var pipelines: PipelineLibrary
+    public var inspector: any MediaInspector
+    public var keys: APIKeyRing
+    /// Base of absolute URLs handed out, without a trailing slash.
+    public var publicURL: String
+    public var uploadLimits: UploadLimits
+    public var metrics: PrometheusCollectorRegistry
+
+    public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pipelines: PipelineLibrary,
+                inspector: any MediaInspector, keys: APIKeyRing, publicURL: String, uploadLimits: UploadLimits,
+                metrics: PrometheusCollectorRegistry) {
+        self.store = store
+        self.blobs = blobs
+        self.registry = registry
+        self.pipelines = pipelines
+        self.inspector = inspector
+        self.keys = keys
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.uploadLimits = uploadLimits
+        self.metrics = metrics
+    }
+}

@@ -1,0 +1,139 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JobStore
+import PipelineEngine
+
+/// Submitting, reading, listing and cancelling jobs, and serving their files.
+struct JobRoutes {
+    let environment: APIEnvironment
+
+    func register(on group: RouterGroup<KilnRequestContext>) {
+        group.post("jobs") { request, context in try await submit(request, context: context) }
+        group.get("jobs") { request, context in try await list(request, context: context) }
+        group.get("jobs/:id") { _, context in
+            JobResource(job: try await job(context), publicURL: environment.publicURL).response()
+        }
+        group.post("jobs/:id/cancel") { _, context in
+            let tenant = try context.requireTenant()
+            let existing = try await job(context)
+            guard JobLifecycle.canCancel(existing.status) else {
+                throw APIError(.conflict, code: "job_finished", message: "The job already ended as \(existing.status.rawValue)")
+            }
+            guard let job = try await environment.store.requestCancel(id: existing.id, tenant: tenant) else { throw APIError.notFound("Job") }
+            context.logger.info("job cancel requested", metadata: ["job.id": .string(job.id)])
+            return JobResource(job: job, publicURL: environment.publicURL).response(status: .accepted)
+        }
+        group.get("jobs/:id/files/**") { request, context in
+            let job = try await job(context)
+            let path = context.parameters.getCatchAll().joined(separator: "/")
+            // Only files of completed outputs exist for clients.
+            guard let file = job.outputs.values.filter({ $0.status == .succeeded }).flatMap(\.files).first(where: { $0.path == path }) else {
+                throw APIError.notFound("File")
+            }
+            return try await BlobResponse.make(blobs: environment.blobs, key: "jobs/\(job.id)/\(file.path)", contentType: file.contentType,
+                                               request: request, extraHeaders: [.cacheControl: "private, max-age=31536000, immutable"])
+        }
+    }
+
+    private func job(_ context: KilnRequestContext) async throws -> Job {
+        let tenant = try context.requireTenant()
+        let id = try context.parameters.require("id")
+        guard Identifier.isValid(id, prefix: "job"), let job = try await environment.store.job(id: id, tenant: tenant) else {
+            throw APIError.notFound("Job")
+        }
+        return job
+    }
+
+    func submit(_ request: Request, context: KilnRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let bytes = try await request.body.collect(upTo: context.maxUploadSize)
+        let body: JSONValue
+        do {
+            body = try JSONValue.decode(Data(buffer: bytes))
+        } catch {
+            throw APIError.malformedJSON(Self.describe(error))
+        }
+        let parsed: JobRequest
+        let plan: JobPlan
+        let media: MediaRecord
+        do {
+            parsed = try JobRequest.parse(body, pipelines: environment.pipelines)
+            guard Identifier.isValid(parsed.input, prefix: "med"),
+                  let found = try await environment.store.media(id: parsed.input, tenant: tenant) else {
+                throw ValidationError(code: "invalid_request", pointer: JSONPointer(["input"]), message: "No media \(parsed.input)")
+            }
+            media = found
+            plan = try JobPlan(outputs: parsed.outputs, input: media.kind, registry: environment.registry)
+        } catch let error as ValidationError {
+            throw APIError.invalid(error)
+        }
+        let idempotencyKey = request.headers[.idempotencyKey]
+        if let key = idempotencyKey, key.isEmpty || key.count > 255 {
+            throw APIError(.badRequest, code: "invalid_idempotency_key", message: "Idempotency-Key must be 1 to 255 characters")
+        }
+        let hash = SHA256.hash(data: body.encoded()).map { String(format: "%02x", $0) }.joined()
+        let newJob = NewJob(tenant: tenant, input: media, plan: plan, webhook: parsed.webhook, metadata: parsed.metadata,
+                            idempotencyKey: idempotencyKey, requestHash: hash)
+        switch try await environment.store.insertJob(newJob) {
+        case let .created(job):
+            context.logger.info("job submitted", metadata: ["job.id": .string(job.id)])
+            return JobResource(job: job, publicURL: environment.publicURL).response(status: .accepted, location: "/v1/jobs/\(job.id)")
+        case let .existing(job):
+            return JobResource(job: job, publicURL: environment.publicURL).response(status: .accepted, location: "/v1/jobs/\(job.id)")
+        case .conflict:
+            throw APIError(.conflict, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body")
+        }
+    }
+
+    func list(_ request: Request, context: KilnRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        let query = request.uri.queryParameters
+        var status: JobStatus?
+        if let raw = query["status"] {
+            guard let parsed = JobStatus(rawValue: String(raw)) else {
+                throw APIError(.badRequest, code: "invalid_query", message: "status must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = parsed
+        }
+        var limit = 20
+        if let raw = query["limit"] {
+            guard let parsed = Int(String(raw)), (1...100).contains(parsed) else {
+                throw APIError(.badRequest, code: "invalid_query", message: "limit must be an integer from 1 to 100")
+            }
+            limit = parsed
+        }
+        var cursor: Int64?
+        if let raw = query["cursor"] {
+            guard let parsed = Int64(String(raw)), parsed > 0 else {
+                throw APIError(.badRequest, code: "invalid_query", message: "cursor is not one this server handed out")
+            }
+            cursor = parsed
+        }
+        // One extra row tells whether another page exists.
+        let jobs = try await environment.store.listJobs(tenant: tenant, status: status, limit: limit + 1, before: cursor)
+        let page = Array(jobs.prefix(limit))
+        let next = jobs.count > limit ? page.last.map { String($0.sequence) } : nil
+        return JSONResponse.make(JobList(data: page.map { JobResource(job: $0, publicURL: environment.publicURL) }, nextCursor: next))
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if case let DecodingError.dataCorrupted(context) = error {
+            return (context.underlyingError as NSError?)?.localizedDescription ?? context.debugDescription
+        }
+        return "\(error)"
+    }
+}
+
+extension JobResource {
+    func response(status: HTTPResponse.Status = .ok, location: String? = nil) -> Response {
+        var headers: HTTPFields = [:]
+        if let location { headers[.location] = location }
+        return JSONResponse.make(self, status: status, headers: headers)
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+}

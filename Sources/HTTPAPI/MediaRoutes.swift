@@ -1,0 +1,34 @@
+import Hummingbird
+import JobStore
+
+/// `GET /v1/media/{id}`, `GET /v1/media/{id}/content`, `DELETE /v1/media/{id}`.
+struct MediaRoutes {
+    let environment: APIEnvironment
+
+    func register(on group: RouterGroup<KilnRequestContext>) {
+        group.get("media/:id") { _, context in
+            JSONResponse.make(MediaResource(record: try await record(context)))
+        }
+        group.get("media/:id/content") { request, context in
+            let media = try await record(context)
+            return try await BlobResponse.make(blobs: environment.blobs, key: media.storageKey, contentType: media.contentType, request: request,
+                                               extraHeaders: [.eTag: "\"\(media.sha256)\""])
+        }
+        group.delete("media/:id") { _, context in
+            let tenant = try context.requireTenant()
+            let id = try context.parameters.require("id")
+            guard let media = try await environment.store.deleteMedia(id: id, tenant: tenant) else { throw APIError.notFound("Media") }
+            try await environment.blobs.deleteAll(prefix: media.storageKey)
+            return Response(status: .noContent)
+        }
+    }
+
+    private func record(_ context: KilnRequestContext) async throws -> MediaRecord {
+        let tenant = try context.requireTenant()
+        let id = try context.parameters.require("id")
+        guard Identifier.isValid(id, prefix: "med"), let media = try await environment.store.media(id: id, tenant: tenant) else {
+            throw APIError.notFound("Media")
+        }
+        return media
+    }
+}

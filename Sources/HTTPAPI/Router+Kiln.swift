@@ -1,0 +1,16 @@
+import Hummingbird
+
+/// Builds the whole HTTP surface. Errors anywhere (unknown routes too) go
+/// through `ErrorMiddleware`; `/v1` routes go through `AuthMiddleware`.
+public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestContext> {
+    let router = Router(context: KilnRequestContext.self)
+    router.middlewares.add(ErrorMiddleware())
+    router.middlewares.add(MetricsMiddleware())
+    SystemRoutes(environment: environment).register(on: router)
+    let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: environment.keys))
+    UploadRoutes(environment: environment).register(on: v1)
+    MediaRoutes(environment: environment).register(on: v1)
+    JobRoutes(environment: environment).register(on: v1)
+    PipelineRoutes(environment: environment).register(on: v1)
+    return router
+}

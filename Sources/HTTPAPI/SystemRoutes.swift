@@ -1,0 +1,44 @@
+import Foundation
+import Hummingbird
+import JobStore
+
+/// Unauthenticated operational routes: health, metrics, the OpenAPI document.
+struct SystemRoutes {
+    let environment: APIEnvironment
+
+    func register(on router: Router<KilnRequestContext>) {
+        router.get("healthz") { _, _ in
+            // Liveness is answering at all; readiness is the database answering.
+            let databaseUp = await environment.store.ping()
+            return JSONResponse.make(
+                ["status": databaseUp ? "ok" : "unavailable", "database": databaseUp ? "ok" : "unreachable"],
+                status: databaseUp ? .ok : .serviceUnavailable)
+        }
+        router.get("metrics") { _, _ in
+            if let counts = try? await environment.store.countsByStatus() {
+                for (status, count) in counts {
+                    environment.metrics.makeGauge(name: "kiln_jobs", labels: [("status", status.rawValue)]).set(Double(count))
+                }
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: environment.metrics.emitToBuffer())))
+        }
+        router.get("openapi.json") { _, _ in
+            guard let document = OpenAPIDocument.load(publicURL: environment.publicURL) else {
+                throw APIError(.internalServerError, code: "internal", message: "OpenAPI document missing from the build")
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
+        }
+    }
+}
+
+/// The OpenAPI 3.1 document shipped as a resource, with `servers` set to this deployment.
+public enum OpenAPIDocument {
+    public static func load(publicURL: String) -> Data? {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
+              let data = try? Data(contentsOf: url),
+              var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        object["servers"] = [["url": publicURL]]
+        return try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    }
+}

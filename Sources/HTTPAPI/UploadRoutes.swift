@@ -1,0 +1,43 @@
+import Foundation
+import Hummingbird
+import JobStore
+
+/// `POST /v1/uploads`: the body is the file, or a multipart form with a `file`
+/// part. Streamed to staging, sniffed, inspected from headers, then published.
+struct UploadRoutes {
+    let environment: APIEnvironment
+
+    func register(on group: RouterGroup<KilnRequestContext>) {
+        group.post("uploads") { request, context in try await upload(request, context: context) }
+    }
+
+    func upload(_ request: Request, context: KilnRequestContext) async throws -> Response {
+        let tenant = try context.requireTenant()
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > environment.uploadLimits.largest {
+            throw UploadSpooler.tooLarge("upload", environment.uploadLimits.largest)
+        }
+        let spooler = UploadSpooler(stagingDirectory: environment.blobs.stagingDirectory, limits: environment.uploadLimits)
+        let spooled: UploadSpooler.Spooled
+        if let boundary = MultipartFilePart<RequestBody>.boundary(of: request.headers[.contentType]) {
+            spooled = try await spooler.spool(MultipartFilePart(base: request.body, boundary: boundary))
+        } else {
+            spooled = try await spooler.spool(request.body)
+        }
+        let id = Identifier.make(prefix: "med")
+        let key = "media/\(tenant)/\(id)"
+        do {
+            let facts = await environment.inspector.inspect(path: spooled.path, kind: spooled.sniffed.kind)
+            let record = MediaRecord(id: id, tenant: tenant, kind: spooled.sniffed.kind, contentType: spooled.sniffed.contentType,
+                                     size: spooled.size, sha256: spooled.sha256, width: facts.width, height: facts.height,
+                                     duration: facts.duration, storageKey: key)
+            try await environment.blobs.put(key: key, file: spooled.path)
+            try await environment.store.insertMedia(record)
+            context.logger.info("upload stored", metadata: ["media.id": .string(id), "size": "\(spooled.size)"])
+            return JSONResponse.make(MediaResource(record: record), status: .created, headers: [.location: "/v1/media/\(id)"])
+        } catch {
+            try? FileManager.default.removeItem(atPath: spooled.path)
+            try? await environment.blobs.deleteAll(prefix: key)
+            throw error
+        }
+    }
+}

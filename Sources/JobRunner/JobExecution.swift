@@ -1,0 +1,195 @@
+import Foundation
+import JobStore
+import Logging
+import Metrics
+import PipelineEngine
+import Storage
+
+/// One attempt at one claimed job: fetch the input, run each output's steps,
+/// publish each output when it is complete, then end the attempt. A heartbeat
+/// runs beside it; losing the lease or a cancel sets the stop token.
+struct JobExecution: Sendable {
+    let claim: ClaimedJob
+    let store: JobStore
+    let blobs: any BlobStore
+    let registry: StageRegistry
+    let runner: PipelineRunner
+    let configuration: WorkerConfiguration
+    let logger: Logger
+    let stop: StopToken
+
+    func run() async {
+        let started = ContinuousClock.now
+        let scratch = configuration.scratchDirectory + "/\(claim.id)-\(claim.attempt)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await heartbeat() }
+            let outcome = await execute(scratch: scratch)
+            await conclude(outcome)
+            group.cancelAll()
+        }
+        let seconds = (ContinuousClock.now - started).seconds
+        Timer(label: "kiln_job_attempt_seconds").recordSeconds(seconds)
+    }
+
+    /// Extends the lease until cancelled; stops the job when the lease is lost or
+    /// a cancel is requested, or when the database is unreachable for a whole lease.
+    private func heartbeat() async {
+        var lastSuccess = ContinuousClock.now
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(configuration.heartbeatSeconds))
+            if Task.isCancelled { return }
+            do {
+                switch try await store.heartbeat(jobID: claim.id, token: claim.leaseToken, leaseSeconds: configuration.leaseSeconds) {
+                case .held: lastSuccess = .now
+                case .cancelRequested: stop.stop(.canceled)
+                case .lost: stop.stop(.leaseLost)
+                }
+            } catch {
+                logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+                if (ContinuousClock.now - lastSuccess).seconds > configuration.leaseSeconds { stop.stop(.leaseLost) }
+            }
+        }
+    }
+
+    private func execute(scratch: String) async -> Result<Void, StageError> {
+        let plan: JobPlan
+        do {
+            plan = try JobPlan(stored: claim.plan, input: claim.inputKind, registry: registry)
+        } catch {
+            return .failure(StageError(code: "invalid_plan", message: "stored plan no longer valid: \(error)"))
+        }
+        let inputPath: String
+        do {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            inputPath = try await blobs.localFile(key: claim.inputKey, scratch: scratch)
+        } catch BlobStoreError.notFound {
+            return .failure(StageError(code: "input_missing", message: "the input media was deleted"))
+        } catch {
+            return .failure(StageError(code: "storage_unavailable", message: "fetching the input: \(error)", retryable: true))
+        }
+        let source = SourceFile(path: inputPath, kind: claim.inputKind, contentType: claim.inputContentType)
+        var states = claim.outputs
+        for output in plan.outputs {
+            // Outputs finished by an earlier attempt are already published.
+            if states[output.name]?.status == .succeeded { continue }
+            do {
+                try stop.check()
+                states[output.name] = try await runOutput(output, source: source, scratch: scratch, states: states)
+            } catch let error as StageError {
+                if !stop.isStopped || error.code != StopReason.leaseLost.rawValue {
+                    var failed = states[output.name] ?? OutputState()
+                    failed.status = error.retryable ? .queued : .failed
+                    failed.error = JobError(code: error.code, message: error.message)
+                    _ = try? await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: failed,
+                                                      jobProgress: JobLifecycle.progress(of: states))
+                }
+                return .failure(error)
+            } catch {
+                return .failure(StageError(code: "storage_unavailable", message: "\(error)", retryable: true))
+            }
+        }
+        return .success(())
+    }
+
+    private func runOutput(_ output: JobPlan.Output, source: SourceFile, scratch: String, states: [String: OutputState]) async throws -> OutputState {
+        let directory = scratch + "/out/" + output.name
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var states = states
+        var state = OutputState(status: .running)
+        states[output.name] = state
+        guard try await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state,
+                                           jobProgress: JobLifecycle.progress(of: states)) else {
+            throw StageError.stopped(.leaseLost)
+        }
+        var outputLogger = logger
+        outputLogger[metadataKey: "output"] = .string(output.name)
+        let board = ProgressBoard()
+        let context = StageContext(outputName: output.name, scratchDirectory: directory, stop: stop, limits: configuration.limits,
+                                   logger: outputLogger, reportProgress: { board.set($0) })
+        let runningState = state
+        let baseStates = states
+        let product = try await withThrowingTaskGroup(of: OutputProduct?.self) { group in
+            group.addTask { try await runner.run(output, source: source, context: context) }
+            group.addTask {
+                // Progress reaches the database at most once a second.
+                var states = baseStates
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    guard let progress = board.take() else { continue }
+                    var running = runningState
+                    running.progress = progress
+                    states[output.name] = running
+                    _ = try? await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: running,
+                                                      jobProgress: JobLifecycle.progress(of: states))
+                }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw StageError(code: "internal", message: "output produced nothing")
+        }
+        try stop.check()
+        // Publish: every file moves to its final key, then the state flips to
+        // succeeded in one write; until then clients see none of them.
+        var files: [OutputFile] = []
+        for file in product.files {
+            let path = output.name + "/" + file.name
+            do {
+                try await blobs.put(key: "jobs/\(claim.id)/\(path)", file: directory + "/" + file.name)
+            } catch {
+                throw StageError(code: "storage_unavailable", message: "publishing \(path): \(error)", retryable: true)
+            }
+            files.append(OutputFile(path: path, contentType: file.contentType, size: file.size, width: file.width,
+                                    height: file.height, duration: file.duration))
+        }
+        state = OutputState(status: .succeeded, progress: 1, files: files, results: product.results)
+        states[output.name] = state
+        guard try await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state,
+                                           jobProgress: JobLifecycle.progress(of: states)) else {
+            throw StageError.stopped(.leaseLost)
+        }
+        return state
+    }
+
+    private func conclude(_ outcome: Result<Void, StageError>) async {
+        do {
+            switch outcome {
+            case .success:
+                if try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .succeeded, error: nil) {
+                    logger.info("job succeeded")
+                    Counter(label: "kiln_jobs_finished_total", dimensions: [("status", "succeeded")]).increment()
+                }
+            case let .failure(error):
+                switch JobLifecycle.onFailure(error, attempt: claim.attempt, maxAttempts: claim.maxAttempts, policy: configuration.retry) {
+                case let .retry(after):
+                    logger.warning("job attempt failed; will retry", metadata: ["error": "\(error)", "retryIn": "\(after)"])
+                    try await store.retry(jobID: claim.id, token: claim.leaseToken, error: JobError(code: error.code, message: error.message), afterSeconds: after)
+                case let .fail(jobError):
+                    logger.info("job failed", metadata: ["error": "\(error)"])
+                    try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .failed, error: jobError)
+                    Counter(label: "kiln_jobs_finished_total", dimensions: [("status", "failed")]).increment()
+                case .cancel:
+                    logger.info("job canceled")
+                    try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .canceled,
+                                           error: JobError(code: "canceled", message: "canceled by request"))
+                    try? await blobs.deleteAll(prefix: "jobs/\(claim.id)/")
+                case .abandon:
+                    logger.warning("lease lost; abandoning attempt")
+                }
+            }
+        } catch {
+            // The lease will expire and the reaper requeues the job: nothing is lost.
+            logger.error("could not record the job's outcome", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}

@@ -1,0 +1,28 @@
+/// Wakes idle worker loops when NOTIFY says a job is claimable; each wait also
+/// ends after a timeout, so a lost notification costs one poll interval at most.
+actor WakeSignal {
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextID = 0
+
+    func wait(seconds: Double) async {
+        let id = nextID
+        nextID += 1
+        await withCheckedContinuation { continuation in
+            waiters[id] = continuation
+            Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                self.resume(id)
+            }
+        }
+    }
+
+    private func resume(_ id: Int) {
+        waiters.removeValue(forKey: id)?.resume()
+    }
+
+    func wakeAll() {
+        let all = waiters.values
+        waiters.removeAll()
+        for waiter in all { waiter.resume() }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import JobStore
+import PipelineEngine
+
+/// How a worker process claims and runs jobs.
+public struct WorkerConfiguration: Sendable {
+    /// Jobs run at once by this process (and threads in the blocking pool).
+    public var concurrency: Int
+    /// How long a claim is valid without a heartbeat.
+    public var leaseSeconds: Double
+    public var heartbeatSeconds: Double
+    /// Fallback poll when no NOTIFY arrives.
+    public var pollSeconds: Double
+    /// How often expired leases are looked for.
+    public var reapSeconds: Double
+    /// How long running jobs may finish after shutdown starts before they are stopped.
+    public var drainSeconds: Double
+    public var retry: JobLifecycle.RetryPolicy
+    public var limits: ProcessingLimits
+    /// Per-attempt scratch directories are made under this one.
+    public var scratchDirectory: String
+    /// Names this process in `lease_owner`, for operators.
+    public var owner: String
+
+    public init(
+        concurrency: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
+        leaseSeconds: Double = 30, heartbeatSeconds: Double = 10, pollSeconds: Double = 2, reapSeconds: Double = 5,
+        drainSeconds: Double = 25, retry: JobLifecycle.RetryPolicy = .init(), limits: ProcessingLimits = .init(),
+        scratchDirectory: String = NSTemporaryDirectory() + "kiln-scratch",
+        owner: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    ) {
+        self.concurrency = concurrency
+        self.leaseSeconds = leaseSeconds
+        self.heartbeatSeconds = heartbeatSeconds
+        self.pollSeconds = pollSeconds
+        self.reapSeconds = reapSeconds
+        self.drainSeconds = drainSeconds
+        self.retry = retry
+        self.limits = limits
+        self.scratchDirectory = scratchDirectory
+        self.owner = owner
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import JobStore
+import Logging
+import PipelineEngine
+import ServiceLifecycle
+import Storage
+
+/// The worker role: claims jobs from PostgreSQL and runs them, `concurrency` at
+/// a time. Wakes on NOTIFY, polls as a fallback, and reaps expired leases.
+/// On graceful shutdown it stops claiming and lets running jobs finish for
+/// `drainSeconds`; then it stops them, and they are retried elsewhere.
+public struct WorkerService: Service {
+    let store: JobStore
+    let blobs: any BlobStore
+    let registry: StageRegistry
+    let runner: PipelineRunner
+    let configuration: WorkerConfiguration
+    let logger: Logger
+
+    public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pool: BlockingPool,
+                configuration: WorkerConfiguration, logger: Logger) {
+        self.store = store
+        self.blobs = blobs
+        self.registry = registry
+        self.runner = PipelineRunner(pool: pool)
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let wake = WakeSignal()
+        let running = RunningJobs()
+        let draining = StopToken()
+        try FileManager.default.createDirectory(atPath: configuration.scratchDirectory, withIntermediateDirectories: true)
+        logger.info("worker started", metadata: ["concurrency": "\(configuration.concurrency)", "owner": "\(configuration.owner)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await listen(wake: wake) }
+            group.addTask { await reap(until: draining) }
+            var loops = [Task<Void, Never>]()
+            for slot in 0..<configuration.concurrency {
+                loops.append(Task { await claimLoop(slot: slot, wake: wake, running: running, draining: draining) })
+            }
+            await withGracefulShutdownHandler {
+                for loop in loops { await loop.value }
+            } onGracefulShutdown: {
+                draining.stop(.shutdown)
+                Task {
+                    await wake.wakeAll()
+                    try? await Task.sleep(for: .seconds(configuration.drainSeconds))
+                    await running.stopAll(.shutdown)
+                }
+            }
+            group.cancelAll()
+        }
+        logger.info("worker stopped")
+    }
+
+    private func claimLoop(slot: Int, wake: WakeSignal, running: RunningJobs, draining: StopToken) async {
+        while !draining.isStopped {
+            let claimed: ClaimedJob?
+            do {
+                claimed = try await store.claim(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds)
+            } catch {
+                logger.warning("claim failed", metadata: ["error": "\(error)"])
+                await wake.wait(seconds: configuration.pollSeconds)
+                continue
+            }
+            guard let claim = claimed else {
+                await wake.wait(seconds: configuration.pollSeconds)
+                continue
+            }
+            var jobLogger = logger
+            jobLogger[metadataKey: "job.id"] = .string(claim.id)
+            jobLogger[metadataKey: "attempt"] = "\(claim.attempt)"
+            let stop = StopToken()
+            await running.add(claim.id, stop)
+            await JobExecution(claim: claim, store: store, blobs: blobs, registry: registry, runner: runner,
+                               configuration: configuration, logger: jobLogger, stop: stop).run()
+            await running.remove(claim.id)
+        }
+    }
+
+    private func reap(until draining: StopToken) async {
+        while !Task.isCancelled && !draining.isStopped {
+            do {
+                let count = try await store.reapExpiredLeases()
+                if count > 0 { logger.warning("requeued jobs with expired leases", metadata: ["count": "\(count)"]) }
+            } catch {
+                logger.debug("reaper failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(configuration.reapSeconds))
+        }
+    }
+
+    /// LISTENs on the store's channel on one pooled connection; reconnects on error.
+    private func listen(wake: WakeSignal) async {
+        while !Task.isCancelled {
+            do {
+                try await store.client.withConnection { connection in
+                    try await connection.listen(on: store.channel) { notifications in
+                        for try await _ in notifications { await wake.wakeAll() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("listen failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
+
+/// The stop tokens of jobs running in this process, for shutdown.
+actor RunningJobs {
+    private var tokens: [String: StopToken] = [:]
+
+    func add(_ id: String, _ token: StopToken) { tokens[id] = token }
+    func remove(_ id: String) { tokens[id] = nil }
+    func stopAll(_ reason: StopReason) { for token in tokens.values { token.stop(reason) } }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import PipelineEngine
+
+public enum JobStatus: String, Sendable, Codable, CaseIterable {
+    case queued, running, succeeded, failed, canceled
+
+    public var isFinal: Bool { self == .succeeded || self == .failed || self == .canceled }
+}
+
+/// What went wrong, as clients see it in `error`.
+public struct JobError: Sendable, Codable, Equatable {
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// One published output file. `path` is relative to the job: `thumb/thumb.webp`.
+public struct OutputFile: Sendable, Codable, Equatable {
+    public var path: String
+    public var contentType: String
+    public var size: Int
+    public var width: Int?
+    public var height: Int?
+    public var duration: Double?
+
+    public init(path: String, contentType: String, size: Int, width: Int? = nil, height: Int? = nil, duration: Double? = nil) {
+        self.path = path
+        self.contentType = contentType
+        self.size = size
+        self.width = width
+        self.height = height
+        self.duration = duration
+    }
+}
+
+/// The state of one named output of a job.
+public struct OutputState: Sendable, Codable, Equatable {
+    public var status: JobStatus
+    public var progress: Double
+    public var files: [OutputFile]
+    public var results: [String: JSONValue]
+    public var error: JobError?
+
+    public init(status: JobStatus = .queued, progress: Double = 0, files: [OutputFile] = [], results: [String: JSONValue] = [:], error: JobError? = nil) {
+        self.status = status
+        self.progress = progress
+        self.files = files
+        self.results = results
+        self.error = error
+    }
+}
+
+/// A job as stored.
+public struct Job: Sendable {
+    public var id: String
+    public var tenant: String
+    public var status: JobStatus
+    public var inputMediaID: String
+    public var inputKind: MediaKind
+    public var plan: JSONValue
+    public var outputs: [String: OutputState]
+    public var progress: Double
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var error: JobError?
+    public var webhook: String?
+    public var metadata: JSONValue?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var sequence: Int64
+}
+
+/// What a worker holds after a claim: the job and its fencing token. Every write
+/// made for this attempt carries the token; a newer claim invalidates it.
+public struct ClaimedJob: Sendable {
+    public var id: String
+    public var tenant: String
+    public var leaseToken: Int64
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var plan: JSONValue
+    public var inputKind: MediaKind
+    public var inputKey: String
+    public var inputContentType: String
+    public var outputs: [String: OutputState]
+}
+
+/// A new job, validated, ready to insert.
+public struct NewJob: Sendable {
+    public var id: String
+    public var tenant: String
+    public var input: MediaRecord
+    public var plan: JobPlan
+    public var webhook: String?
+    public var metadata: JSONValue?
+    public var idempotencyKey: String?
+    public var requestHash: String?
+    public var maxAttempts: Int
+
+    public init(id: String = Identifier.make(prefix: "job"), tenant: String, input: MediaRecord, plan: JobPlan,
+                webhook: String?, metadata: JSONValue?, idempotencyKey: String?, requestHash: String?, maxAttempts: Int = 5) {
+        self.id = id
+        self.tenant = tenant
+        self.input = input
+        self.plan = plan
+        self.webhook = webhook
+        self.metadata = metadata
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+        self.maxAttempts = maxAttempts
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import PipelineEngine
+import PostgresNIO
+
+extension JobStore {
+    static let jobColumns = """
+        id, tenant, status, input_media_id, input_kind, plan::text, outputs::text, progress, attempt, max_attempts,
+        error::text, webhook, metadata::text, created_at, updated_at, started_at, finished_at, seq
+        """
+
+    public enum InsertResult: Sendable {
+        case created(Job)
+        /// The same idempotency key and body: the job created the first time.
+        case existing(Job)
+        /// The same idempotency key with a different body.
+        case conflict
+    }
+
+    /// Inserts a queued job and wakes a worker. With an idempotency key, a second
+    /// insert returns the first job (same body) or a conflict (different body).
+    public func insertJob(_ job: NewJob) async throws -> InsertResult {
+        let outputs = Dictionary(uniqueKeysWithValues: job.plan.outputs.map { ($0.name, OutputState()) })
+        let rows = try await client.query("""
+            INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs,
+                              max_attempts, webhook, metadata, idempotency_key, request_hash)
+            VALUES (\(job.id), \(job.tenant), 'queued', \(job.input.id), \(job.input.kind.rawValue), \(job.input.storageKey),
+                    \(job.input.contentType), \(job.plan.normalized.encodedString)::jsonb, \(try encodeJSON(outputs))::jsonb,
+                    \(Int32(job.maxAttempts)), \(job.webhook), \(job.metadata?.encodedString)::jsonb, \(job.idempotencyKey), \(job.requestHash))
+            ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING \(unescaped: Self.jobColumns)
+            """, logger: logger)
+        for try await row in rows {
+            try await notifyWorkers()
+            return .created(try Self.decodeJob(row))
+        }
+        guard let key = job.idempotencyKey else { throw JobStoreError.insertFailed }
+        let existing = try await client.query("""
+            SELECT request_hash, \(unescaped: Self.jobColumns) FROM jobs WHERE tenant = \(job.tenant) AND idempotency_key = \(key)
+            """, logger: logger)
+        for try await row in existing {
+            let hash = try row.makeRandomAccess()[0].decode(String?.self)
+            return hash == job.requestHash ? .existing(try Self.decodeJob(row, offset: 1)) : .conflict
+        }
+        throw JobStoreError.insertFailed
+    }
+
+    public func notifyWorkers() async throws {
+        try await client.query("SELECT pg_notify(\(channel), '')", logger: logger)
+    }
+
+    public func job(id: String, tenant: String) async throws -> Job? {
+        let rows = try await client.query("SELECT \(unescaped: Self.jobColumns) FROM jobs WHERE id = \(id) AND tenant = \(tenant)", logger: logger)
+        for try await row in rows { return try Self.decodeJob(row) }
+        return nil
+    }
+
+    /// Newest first. The cursor is the last seen job's sequence number, so pages
+    /// stay stable while new jobs arrive.
+    public func listJobs(tenant: String, status: JobStatus?, limit: Int, before cursor: Int64?) async throws -> [Job] {
+        let rows = try await client.query("""
+            SELECT \(unescaped: Self.jobColumns) FROM jobs
+            WHERE tenant = \(tenant)
+              AND (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
+              AND (\(cursor)::bigint IS NULL OR seq < \(cursor))
+            ORDER BY seq DESC LIMIT \(Int64(limit))
+            """, logger: logger)
+        var jobs: [Job] = []
+        for try await row in rows { jobs.append(try Self.decodeJob(row)) }
+        return jobs
+    }
+
+    /// Cancels a job: a queued job ends at once; a running one is flagged and its
+    /// worker stops at its next heartbeat. Returns the job as it is now.
+    public func requestCancel(id: String, tenant: String) async throws -> Job? {
+        try await client.query("""
+            UPDATE jobs SET
+                status = CASE WHEN status = 'queued' THEN 'canceled' ELSE status END,
+                finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+                cancel_requested = (status = 'running'),
+                updated_at = now()
+            WHERE id = \(id) AND tenant = \(tenant) AND status IN ('queued', 'running')
+            """, logger: logger)
+        return try await job(id: id, tenant: tenant)
+    }
+
+    public func countsByStatus() async throws -> [JobStatus: Int] {
+        var counts: [JobStatus: Int] = [:]
+        for status in JobStatus.allCases { counts[status] = 0 }
+        let rows = try await client.query("SELECT status, count(*) FROM jobs GROUP BY status", logger: logger)
+        for try await (status, count) in rows.decode((String, Int64).self) {
+            if let s = JobStatus(rawValue: status) { counts[s] = Int(count) }
+        }
+        return counts
+    }
+
+    static func decodeJob(_ row: PostgresRow, offset: Int = 0) throws -> Job {
+        let r = row.makeRandomAccess()
+        func col<T: PostgresDecodable>(_ i: Int, _ type: T.Type) throws -> T { try r[offset + i].decode(T.self) }
+        let outputs = try decodeJSON([String: OutputState].self, from: try col(6, String.self))
+        return Job(
+            id: try col(0, String.self),
+            tenant: try col(1, String.self),
+            status: JobStatus(rawValue: try col(2, String.self)) ?? .failed,
+            inputMediaID: try col(3, String.self),
+            inputKind: MediaKind(rawValue: try col(4, String.self)) ?? .image,
+            plan: try JSONValue.decode(Data(try col(5, String.self).utf8)),
+            outputs: outputs,
+            progress: try col(7, Double.self),
+            attempt: Int(try col(8, Int32.self)),
+            maxAttempts: Int(try col(9, Int32.self)),
+            error: try col(10, String?.self).map { try decodeJSON(JobError.self, from: $0) },
+            webhook: try col(11, String?.self),
+            metadata: try col(12, String?.self).map { try JSONValue.decode(Data($0.utf8)) },
+            createdAt: try col(13, Date.self),
+            updatedAt: try col(14, Date.self),
+            startedAt: try col(15, Date?.self),
+            finishedAt: try col(16, Date?.self),
+            sequence: try col(17, Int64.self)
+        )
+    }
+}
+
+public enum JobStoreError: Error {
+    case insertFailed
+}
+
+extension JSONValue {
+    var encodedString: String { String(decoding: encoded(), as: UTF8.self) }
+}
+
+func encodeJSON(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+func decodeJSON<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+    try JSONDecoder().decode(T.self, from: Data(text.utf8))
+}

@@ -1,0 +1,36 @@
+import Foundation
+import PipelineEngine
+import PostgresNIO
+
+extension JobStore {
+    public func insertMedia(_ media: MediaRecord) async throws {
+        try await client.query("""
+            INSERT INTO media (id, tenant, kind, content_type, size, sha256, width, height, duration, storage_key, created_at)
+            VALUES (\(media.id), \(media.tenant), \(media.kind.rawValue), \(media.contentType), \(Int64(media.size)), \(media.sha256),
+                    \(media.width.map(Int32.init)), \(media.height.map(Int32.init)), \(media.duration), \(media.storageKey), \(media.createdAt))
+            """, logger: logger)
+    }
+
+    /// The tenant's media record; another tenant's id reads as absent.
+    public func media(id: String, tenant: String) async throws -> MediaRecord? {
+        let rows = try await client.query("""
+            SELECT id, tenant, kind, content_type, size, sha256, width, height, duration, storage_key, created_at
+            FROM media WHERE id = \(id) AND tenant = \(tenant)
+            """, logger: logger)
+        for try await row in rows {
+            let (id, tenant, kind, contentType, size, sha, width, height, duration, key, created) = try row.decode(
+                (String, String, String, String, Int64, String, Int32?, Int32?, Double?, String, Date).self)
+            return MediaRecord(id: id, tenant: tenant, kind: MediaKind(rawValue: kind) ?? .image, contentType: contentType,
+                               size: Int(size), sha256: sha, width: width.map(Int.init), height: height.map(Int.init),
+                               duration: duration, storageKey: key, createdAt: created)
+        }
+        return nil
+    }
+
+    /// Deletes the record; returns it so the caller can delete its bytes.
+    public func deleteMedia(id: String, tenant: String) async throws -> MediaRecord? {
+        guard let record = try await media(id: id, tenant: tenant) else { return nil }
+        try await client.query("DELETE FROM media WHERE id = \(id) AND tenant = \(tenant)", logger: logger)
+        return record
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import PipelineEngine
+import PostgresNIO
+
+/// The worker's side of the store. Every write after a claim is conditioned on
+/// the lease token it got (`AND lease_token = …`): a worker that paused past its
+/// lease (a "zombie") finds its writes matching no row and learns it lost the job.
+extension JobStore {
+    /// Claims the oldest runnable job in one statement: `SKIP LOCKED` lets many
+    /// workers claim concurrently without blocking on each other's rows.
+    public func claim(owner: String, leaseSeconds: Double) async throws -> ClaimedJob? {
+        let rows = try await client.query("""
+            UPDATE jobs SET
+                status = 'running', attempt = attempt + 1,
+                lease_token = nextval('job_lease_tokens'), lease_owner = \(owner),
+                lease_until = now() + make_interval(secs => \(leaseSeconds)),
+                started_at = coalesce(started_at, now()), updated_at = now()
+            WHERE id = (
+                SELECT id FROM jobs
+                WHERE status = 'queued' AND run_after <= now()
+                ORDER BY run_after, seq
+                FOR UPDATE SKIP LOCKED
+                LIMIT 1
+            )
+            RETURNING id, tenant, lease_token, attempt, max_attempts, plan::text, input_kind, input_key, input_content_type, outputs::text
+            """, logger: logger)
+        for try await row in rows {
+            let (id, tenant, token, attempt, maxAttempts, plan, kind, key, contentType, outputs) = try row.decode(
+                (String, String, Int64, Int32, Int32, String, String, String, String, String).self)
+            return ClaimedJob(
+                id: id, tenant: tenant, leaseToken: token, attempt: Int(attempt), maxAttempts: Int(maxAttempts),
+                plan: try JSONValue.decode(Data(plan.utf8)), inputKind: MediaKind(rawValue: kind) ?? .image,
+                inputKey: key, inputContentType: contentType,
+                outputs: try decodeJSON([String: OutputState].self, from: outputs))
+        }
+        return nil
+    }
+
+    public enum LeaseState: Sendable, Equatable {
+        case held
+        /// A client asked to cancel; the lease is still ours to finish with.
+        case cancelRequested
+        /// Another attempt owns the job, or it ended: stop and write nothing.
+        case lost
+    }
+
+    /// Extends the lease; tells whether it is still ours and whether to cancel.
+    public func heartbeat(jobID: String, token: Int64, leaseSeconds: Double) async throws -> LeaseState {
+        let rows = try await client.query("""
+            UPDATE jobs SET lease_until = now() + make_interval(secs => \(leaseSeconds))
+            WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
+            RETURNING cancel_requested
+            """, logger: logger)
+        for try await cancel in rows.decode(Bool.self) { return cancel ? .cancelRequested : .held }
+        return .lost
+    }
+
+    /// Records one output's state and the job's progress. False when the lease is gone.
+    @discardableResult
+    public func updateOutput(jobID: String, token: Int64, name: String, state: OutputState, jobProgress: Double) async throws -> Bool {
+        let rows = try await client.query("""
+            UPDATE jobs SET
+                outputs = jsonb_set(outputs, ARRAY[\(name)]::text[], \(try encodeJSON(state))::jsonb, true),
+                progress = \(jobProgress), updated_at = now()
+            WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
+            RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// Ends the attempt: succeeded, failed or canceled. False when the lease is gone.
+    @discardableResult
+    public func finish(jobID: String, token: Int64, status: JobStatus, error: JobError?) async throws -> Bool {
+        precondition(status.isFinal)
+        let errorJSON = try error.map { try encodeJSON($0) }
+        let rows = try await client.query("""
+            UPDATE jobs SET
+                status = \(status.rawValue), error = \(errorJSON)::jsonb,
+                progress = CASE WHEN \(status.rawValue) = 'succeeded' THEN 1 ELSE progress END,
+                lease_token = NULL, lease_owner = NULL, lease_until = NULL,
+                finished_at = now(), updated_at = now()
+            WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
+            RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// Puts the job back in the queue after a transient failure.
+    @discardableResult
+    public func retry(jobID: String, token: Int64, error: JobError, afterSeconds: Double) async throws -> Bool {
+        let rows = try await client.query("""
+            UPDATE jobs SET
+                status = 'queued', last_error = \(try encodeJSON(error))::jsonb,
+                run_after = now() + make_interval(secs => \(afterSeconds)),
+                lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
+            WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
+            RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// Requeues jobs whose lease ran out (their worker died or hung); a job out of
+    /// attempts fails with `lease_expired`. Returns how many were touched.
+    @discardableResult
+    public func reapExpiredLeases() async throws -> Int {
+        let rows = try await client.query("""
+            UPDATE jobs SET
+                status = CASE WHEN cancel_requested THEN 'canceled'
+                              WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
+                error = CASE WHEN attempt >= max_attempts AND NOT cancel_requested
+                             THEN '{"code": "lease_expired", "message": "the worker stopped responding on every attempt"}'::jsonb
+                             ELSE error END,
+                last_error = '{"code": "lease_expired", "message": "the worker stopped responding"}'::jsonb,
+                finished_at = CASE WHEN cancel_requested OR attempt >= max_attempts THEN now() ELSE NULL END,
+                lease_token = NULL, lease_owner = NULL, lease_until = NULL, run_after = now(), updated_at = now()
+            WHERE status = 'running' AND lease_until < now()
+            RETURNING status
+            """, logger: logger)
+        var count = 0
+        var requeued = false
+        for try await status in rows.decode(String.self) {
+            count += 1
+            if status == "queued" { requeued = true }
+        }
+        if requeued { try await notifyWorkers() }
+        return count
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import PostgresNIO
+
+/// Turns `postgres://user:password@host:port/database` into a client
+/// configuration. As with libpq, `?host=/dir` selects a unix socket in `/dir`.
+enum DatabaseURL {
+    static func configuration(_ url: String, schema: String?) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
+            throw KilnConfiguration.ConfigurationError.invalid("DATABASE_URL", "expected postgres://user:password@host:port/database")
+        }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let user = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
+        let password = components.password.flatMap { $0.removingPercentEncoding }
+        let database = components.path.isEmpty ? nil : String(components.path.dropFirst())
+        let port = components.port ?? Int(query["port"] ?? "") ?? 5432
+        var configuration: PostgresClient.Configuration
+        if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
+            configuration = .init(unixSocketPath: socketDirectory + "/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS = switch query["sslmode"] ?? "prefer" {
+            case "disable": .disable
+            case "require", "verify-ca", "verify-full": .require(.makeClientConfiguration())
+            default: .prefer(.makeClientConfiguration())
+            }
+            configuration = .init(host: components.host ?? "localhost", port: port, username: user, password: password, database: database, tls: tls)
+        }
+        if let schema {
+            configuration.options.additionalStartupParameters = [("search_path", schema)]
+        }
+        return configuration
+    }
+}

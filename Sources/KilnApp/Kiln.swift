@@ -1,0 +1,108 @@
+import Foundation
+import HTTPAPI
+import Hummingbird
+import JobRunner
+import JobStore
+import Logging
+import Metrics
+import PipelineEngine
+import PostgresNIO
+import Prometheus
+import ServiceLifecycle
+import Storage
+
+/// One Kiln process, wired: the PostgreSQL client, the store, the blob store,
+/// the blocking pool, and the services each role runs. `kiln serve`,
+/// `kiln worker` and the tests all build this same object.
+public struct Kiln: Sendable {
+    public let configuration: KilnConfiguration
+    public let logger: Logger
+    public let client: PostgresClient
+    public let store: JobStore
+    public let blobs: LocalBlobStore
+    let pool: BlockingPool
+    let gate = MigrationGate()
+    let keyRing = APIKeyRing()
+
+    public init(configuration: KilnConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        client = PostgresClient(configuration: try DatabaseURL.configuration(configuration.databaseURL, schema: configuration.databaseSchema),
+                                backgroundLogger: logger)
+        let channel = configuration.databaseSchema.map { "kiln_jobs_\($0)" } ?? "kiln_jobs"
+        store = JobStore(client: client, logger: logger, channel: channel)
+        blobs = try LocalBlobStore(root: configuration.storageRoot)
+        // One thread per concurrent job, plus one so uploads can be inspected while jobs run.
+        pool = BlockingPool(threads: configuration.worker.concurrency + 1)
+    }
+
+    /// Prometheus registry behind swift-metrics; bootstrapped once per process.
+    public static let metrics: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    var worker: WorkerService {
+        WorkerService(store: store, blobs: blobs, registry: Stages.registry, pool: pool, configuration: configuration.worker, logger: logger)
+    }
+
+    private func migrationService(printGeneratedKey: Bool) -> MigrationService {
+        MigrationService(migrator: Migrator(client: client, logger: logger), schema: configuration.databaseSchema, gate: gate) {
+            [configuration, store, keyRing] in
+            var keys = APIKeys(parsing: configuration.apiKeys)
+            if keys.isEmpty {
+                // No keys configured: make one, keep only its digest, show it once.
+                let candidate = APIKeys.generate()
+                let digest = try await store.settingInsertIfAbsent("generated_api_key_sha256", value: APIKeys.digestHex(candidate))
+                if digest == APIKeys.digestHex(candidate) && printGeneratedKey {
+                    print("""
+
+                        Kiln created an API key for the default tenant. It is shown only this once:
+
+                            \(candidate)
+
+                        Set KILN_API_KEYS to choose your own keys instead.
+
+                        """)
+                }
+                keys = keys.adding(tenant: "default", digestHex: digest)
+            }
+            keyRing.replace(with: keys)
+        }
+    }
+
+    /// The HTTP API, with workers in the same process when `withWorkers`.
+    public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
+        let pipelines = try PipelineLibrary(directory: configuration.pipelinesDirectory)
+        let environment = APIEnvironment(
+            store: store, blobs: blobs, registry: Stages.registry, pipelines: pipelines, inspector: MediaInspection(pool: pool),
+            keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics)
+        var services: [any Service] = [client, migrationService(printGeneratedKey: true)]
+        if withWorkers { services.append(GatedService(gate: gate, service: worker)) }
+        var app = Application(
+            router: buildRouter(environment),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
+            services: services,
+            logger: logger)
+        app.beforeServerStarts { [gate] in try await gate.wait() }
+        return app
+    }
+
+    /// Workers only, for `kiln worker`.
+    public func makeWorkerGroup() -> ServiceGroup {
+        ServiceGroup(configuration: .init(
+            services: [.init(service: client), .init(service: migrationService(printGeneratedKey: false)), .init(service: GatedService(gate: gate, service: worker))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+    }
+
+    /// Applies pending migrations and returns, for `kiln migrate`.
+    public func migrate() async throws -> [Int] {
+        try await withThrowingTaskGroup(of: [Int]?.self) { group in
+            group.addTask { await client.run(); return nil }
+            defer { group.cancelAll() }
+            return try await Migrator(client: client, logger: logger).migrate(schema: configuration.databaseSchema)
+        }
+    }
+}

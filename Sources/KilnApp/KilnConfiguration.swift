@@ -1,0 +1,84 @@
+import Foundation
+import HTTPAPI
+import JobRunner
+import PipelineEngine
+
+/// Everything Kiln reads from its environment, with the defaults SPEC.md gives.
+public struct KilnConfiguration: Sendable {
+    public var databaseURL: String
+    /// Tables live in this schema (tests give each run its own); nil for `public`.
+    public var databaseSchema: String?
+    public var storageRoot: String
+    public var apiKeys: String
+    public var host: String
+    public var port: Int
+    public var publicURL: String
+    public var pipelinesDirectory: String
+    public var uploadLimits: UploadLimits
+    public var worker: WorkerConfiguration
+
+    public enum ConfigurationError: Error, CustomStringConvertible {
+        case missing(String)
+        case invalid(String, String)
+
+        public var description: String {
+            switch self {
+            case let .missing(name): "\(name) is not set"
+            case let .invalid(name, why): "\(name): \(why)"
+            }
+        }
+    }
+
+    public init(databaseURL: String, databaseSchema: String? = nil, storageRoot: String, apiKeys: String = "",
+                host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, pipelinesDirectory: String = "Pipelines",
+                uploadLimits: UploadLimits = .init(), worker: WorkerConfiguration = .init()) {
+        self.databaseURL = databaseURL
+        self.databaseSchema = databaseSchema
+        self.storageRoot = storageRoot
+        self.apiKeys = apiKeys
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL ?? "http://\(host):\(port)"
+        self.pipelinesDirectory = pipelinesDirectory
+        self.uploadLimits = uploadLimits
+        self.worker = worker
+    }
+
+    /// Reads the process environment.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> KilnConfiguration {
+        guard let database = env["DATABASE_URL"], !database.isEmpty else { throw ConfigurationError.missing("DATABASE_URL") }
+        func int(_ name: String, _ fallback: Int) throws -> Int {
+            guard let raw = env[name], !raw.isEmpty else { return fallback }
+            guard let value = Int(raw), value > 0 else { throw ConfigurationError.invalid(name, "expected a positive integer, got \(raw)") }
+            return value
+        }
+        func double(_ name: String, _ fallback: Double) throws -> Double {
+            guard let raw = env[name], !raw.isEmpty else { return fallback }
+            guard let value = Double(raw), value > 0 else { throw ConfigurationError.invalid(name, "expected a positive number, got \(raw)") }
+            return value
+        }
+        let dataDirectory = env["KILN_DATA_DIR"] ?? ".kiln"
+        var storage = env["KILN_STORAGE"] ?? dataDirectory + "/storage"
+        if storage.hasPrefix("s3://") {
+            throw ConfigurationError.invalid("KILN_STORAGE", "S3 storage is not built yet; use a local directory")
+        }
+        if storage.hasPrefix("file://") { storage = String(storage.dropFirst(7)) }
+        let defaults = UploadLimits()
+        let limits = UploadLimits(image: try int("KILN_MAX_IMAGE_BYTES", defaults.image),
+                                  video: try int("KILN_MAX_VIDEO_BYTES", defaults.video),
+                                  audio: try int("KILN_MAX_AUDIO_BYTES", defaults.audio))
+        var worker = WorkerConfiguration()
+        worker.concurrency = try int("KILN_WORKER_CONCURRENCY", worker.concurrency)
+        worker.leaseSeconds = try double("KILN_LEASE_SECONDS", worker.leaseSeconds)
+        worker.heartbeatSeconds = min(worker.heartbeatSeconds, worker.leaseSeconds / 3)
+        worker.limits.maxImagePixels = try int("KILN_MAX_IMAGE_PIXELS", worker.limits.maxImagePixels)
+        worker.scratchDirectory = env["KILN_SCRATCH_DIR"] ?? dataDirectory + "/scratch"
+        let host = env["KILN_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+        let port = try int("KILN_PORT", 8080)
+        return KilnConfiguration(
+            databaseURL: database, databaseSchema: env["KILN_DATABASE_SCHEMA"], storageRoot: storage,
+            apiKeys: env["KILN_API_KEYS"] ?? "", host: host, port: port,
+            publicURL: env["KILN_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 },
+            pipelinesDirectory: env["KILN_PIPELINES_DIR"] ?? "Pipelines", uploadLimits: limits, worker: worker)
+    }
+}

@@ -1,0 +1,28 @@
+import FFmpegBindings
+import HTTPAPI
+import PipelineEngine
+import VipsBindings
+
+/// Reads an upload's dimensions and duration from its headers, on the blocking
+/// pool. A file whose headers cannot be read still uploads (its facts stay
+/// null); the job that processes it fails with a clear error instead.
+struct MediaInspection: MediaInspector {
+    let pool: BlockingPool
+
+    func inspect(path: String, kind: MediaKind) async -> MediaFacts {
+        (try? await pool.run { Self.inspectBlocking(path: path, kind: kind) }) ?? MediaFacts()
+    }
+
+    static func inspectBlocking(path: String, kind: MediaKind) -> MediaFacts {
+        switch kind {
+        case .image:
+            guard let image = try? VipsImage.open(path: path) else { return MediaFacts() }
+            // Report the size as displayed: orientations 5-8 swap the axes.
+            let swapped = (5...8).contains(image.orientation)
+            return MediaFacts(width: swapped ? image.height : image.width, height: swapped ? image.width : image.height)
+        case .video, .audio:
+            guard let probe = try? MediaProbe(path: path) else { return MediaFacts() }
+            return MediaFacts(width: probe.video?.width, height: probe.video?.height, duration: probe.duration)
+        }
+    }
+}

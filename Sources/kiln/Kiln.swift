@@ -1,0 +1,53 @@
+import ArgumentParser
+import KilnApp
+import Logging
+
+@main
+struct KilnCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kiln",
+        abstract: "Self-hosted media processing: uploads in, images, video and HLS out.",
+        subcommands: [Serve.self, Worker.self, Migrate.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Logging set-up shared by every subcommand; `LOG_LEVEL` overrides the level.
+func makeLogger() -> Logger {
+    var logger = Logger(label: "kiln")
+    logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return logger
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API and workers in one process.")
+
+    @Flag(help: "Serve HTTP only; run workers elsewhere with `kiln worker`.")
+    var noWorkers = false
+
+    func run() async throws {
+        let kiln = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger())
+        try await kiln.makeApplication(withWorkers: !noWorkers).runService()
+    }
+}
+
+struct Worker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run workers only, against the shared database and store.")
+
+    func run() async throws {
+        let kiln = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger())
+        try await kiln.makeWorkerGroup().run()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+
+    func run() async throws {
+        let logger = makeLogger()
+        let kiln = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: logger)
+        let applied = try await kiln.migrate()
+        logger.info("migrations applied", metadata: ["versions": "\(applied)"])
+    }
+}
+
+import Foundation
