@@ -89,12 +89,15 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings"]),
-        .testTarget(name: "FFmpegBindingsTests", dependencies: ["FFmpegBindings"]),
-        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "KilnApp"]),
-        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "KilnApp"]),
+        .target(name: "KilnTestSupport", dependencies: ["KilnApp", "JobRunner", .product(name: "Logging", package: "swift-log")],
+                path: "Tests/KilnTestSupport"),
+        .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings", "KilnTestSupport"]),
+        .testTarget(name: "FFmpegBindingsTests", dependencies: ["FFmpegBindings", "KilnTestSupport"]),
+        .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "KilnApp", "JobStore", "KilnTestSupport"]),
+        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "KilnApp", "KilnTestSupport",
+            .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings",
+            "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

@@ -1,0 +1,21 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Each installs what it needs first (Debian packages, build).
+
+.PHONY: run test deps leakcheck clean
+
+deps:
+	@scripts/install-deps.sh
+
+run: deps
+	@scripts/run.sh
+
+test: deps
+	@scripts/test.sh
+
+# The binding tests under valgrind; fails on any definite leak.
+leakcheck:
+	@scripts/install-deps.sh --with-valgrind
+	@scripts/leakcheck.sh
+
+clean:
+	rm -rf .build

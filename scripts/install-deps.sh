@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Kiln builds, runs and tests with, only when one
+# is missing (a warm machine pays a dpkg query, not an apt run).
+set -euo pipefail
+
+packages=(
+  pkg-config
+  libvips-dev libvips-tools
+  libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libavfilter-dev ffmpeg
+  postgresql-15
+)
+if [ "${1:-}" = "--with-valgrind" ]; then packages+=(valgrind); fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

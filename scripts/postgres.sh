@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# A private PostgreSQL cluster for Kiln: unix socket only (no TCP port to
+# collide with), in a directory we choose. initdb refuses root, so as root the
+# server runs as the `postgres` system user.
+#   postgres.sh start DATA_DIR SOCKET_DIR [--throwaway]   (creates the cluster once)
+#   postgres.sh stop DATA_DIR
+#   postgres.sh url SOCKET_DIR DATABASE
+set -euo pipefail
+
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
+[ -x "$PGBIN/initdb" ] || { echo "postgres.sh: no PostgreSQL server binaries found (install postgresql-15)" >&2; exit 1; }
+PORT=5432
+SUPERUSER=kiln
+
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+prepare_dir() {
+  mkdir -p "$1"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$1"; chmod 700 "$1"; fi
+}
+
+cmd=${1:?usage: postgres.sh start|stop|url ...}
+case "$cmd" in
+  start)
+    data=${2:?data dir}; sock=${3:?socket dir}; mode=${4:-}
+    prepare_dir "$sock"
+    if [ ! -s "$data/PG_VERSION" ]; then
+      prepare_dir "$data"
+      as_owner "$PGBIN/initdb" -D "$data" -U "$SUPERUSER" --auth=trust --encoding=UTF8 --no-instructions >/dev/null
+    fi
+    opts="-c listen_addresses='' -c unix_socket_directories='$sock' -c port=$PORT -c max_connections=200"
+    if [ "$mode" = "--throwaway" ]; then
+      # Throwaway test clusters only: durability buys nothing there.
+      opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    fi
+    as_owner "$PGBIN/pg_ctl" -D "$data" -o "$opts" -l "$data/server.log" -w -t 60 start >/dev/null
+    for db in kiln; do
+      as_owner "$PGBIN/psql" -h "$sock" -p $PORT -U "$SUPERUSER" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1 \
+        || as_owner "$PGBIN/createdb" -h "$sock" -p $PORT -U "$SUPERUSER" "$db"
+    done
+    ;;
+  stop)
+    data=${2:?data dir}
+    [ -f "$data/postmaster.pid" ] && as_owner "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null || true
+    ;;
+  url)
+    sock=${2:?socket dir}; db=${3:-kiln}
+    echo "postgres://$SUPERUSER@localhost:$PORT/$db?host=$sock"
+    ;;
+  *) echo "postgres.sh: unknown command $cmd" >&2; exit 2 ;;
+esac
