@@ -37,7 +37,7 @@ public struct Migrator: Sendable {
         let migrations = try Self.bundled()
         return try await client.withTransaction(logger: logger) { connection in
             // Key chosen once for Kiln; serialises migrators across processes.
-            try await connection.query("SELECT pg_advisory_xact_lock(74_105_108_110)", logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(7410510811)", logger: logger)
             if let schema {
                 try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoteIdentifier(schema))", logger: logger)
             }

@@ -72,16 +72,21 @@ public struct Kiln: Sendable {
         }
     }
 
-    /// The HTTP API, with workers in the same process when `withWorkers`.
-    public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
+    /// Every HTTP route, as the server runs them.
+    public func makeRouter() throws -> Router<KilnRequestContext> {
         let pipelines = try PipelineLibrary(directory: configuration.pipelinesDirectory)
         let environment = APIEnvironment(
             store: store, blobs: blobs, registry: Stages.registry, pipelines: pipelines, inspector: MediaInspection(pool: pool),
             keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics)
+        return buildRouter(environment)
+    }
+
+    /// The HTTP API, with workers in the same process when `withWorkers`.
+    public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
         var services: [any Service] = [client, migrationService(printGeneratedKey: true)]
         if withWorkers { services.append(GatedService(gate: gate, service: worker)) }
         var app = Application(
-            router: buildRouter(environment),
+            router: try makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
             services: services,
             logger: logger)

@@ -1,0 +1,85 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JobStore
+import KilnApp
+import KilnTestSupport
+import NIOCore
+import PipelineEngine
+import Testing
+import VipsBindings
+
+/// A running Kiln (HTTP + workers, real PostgreSQL, real loopback HTTP) and a
+/// client with helpers for the calls every test makes.
+struct Harness: Sendable {
+    let client: any TestClientProtocol
+    let kiln: Kiln
+    var key = "key-a"
+
+    static func run(configuration: KilnConfiguration? = nil, withWorkers: Bool = true, _ body: @Sendable @escaping (Harness) async throws -> Void) async throws {
+        let kiln = try Kiln(configuration: try configuration ?? TestEnvironment.configuration(), logger: TestEnvironment.logger())
+        let app = try kiln.makeApplication(withWorkers: withWorkers)
+        try await app.test(.live) { client in
+            try await body(Harness(client: client, kiln: kiln))
+        }
+    }
+
+    func auth(_ extra: HTTPFields = [:], key: String? = nil) -> HTTPFields {
+        var headers = extra
+        headers[.authorization] = "Bearer \(key ?? self.key)"
+        return headers
+    }
+
+    func request(_ method: HTTPRequest.Method, _ uri: String, headers: HTTPFields = [:], body: ByteBuffer? = nil, key: String? = nil) async throws -> TestResponse {
+        try await client.executeRequest(uri: uri, method: method, headers: auth(headers, key: key), body: body)
+    }
+
+    func json(_ response: TestResponse) throws -> JSONValue {
+        try JSONValue.decode(Data(buffer: response.body))
+    }
+
+    /// Uploads a fixture as a raw body; returns the media record.
+    func upload(_ fixture: String, key: String? = nil) async throws -> JSONValue {
+        let response = try await request(.post, "/v1/uploads", headers: [.contentType: "application/octet-stream"],
+                                         body: ByteBuffer(data: try Fixture.data(fixture)), key: key)
+        #expect(response.status == .created, "upload of \(fixture): \(String(buffer: response.body))")
+        return try json(response)
+    }
+
+    func submit(_ body: JSONValue, headers: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return try await request(.post, "/v1/jobs", headers: headers, body: ByteBuffer(data: body.encoded()))
+    }
+
+    /// Polls the job until it ends (or `timeout` passes).
+    func waitForJob(_ id: String, timeout: Duration = .seconds(60)) async throws -> JSONValue {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let job = try json(try await request(.get, "/v1/jobs/\(id)"))
+            if let status = job["status"]?.stringValue, ["succeeded", "failed", "canceled"].contains(status) { return job }
+            if ContinuousClock.now > deadline { throw HarnessError("job \(id) did not finish: \(job)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Fetches a file by its absolute URL (the public base is replaced by the test server).
+    func fetch(url: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        let path = url.replacingOccurrences(of: kiln.configuration.publicURL, with: "")
+        return try await request(.get, path, headers: headers)
+    }
+
+    /// Decodes bytes with libvips (through a temporary file).
+    static func decodeImage(_ buffer: ByteBuffer) throws -> VipsImage {
+        let path = NSTemporaryDirectory() + "kiln-decoded-" + UUID().uuidString
+        try Data(buffer: buffer).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try VipsImage.open(path: path).materialized()
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

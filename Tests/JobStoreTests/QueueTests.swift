@@ -1,0 +1,126 @@
+import Foundation
+import JobStore
+import KilnApp
+import KilnTestSupport
+import PipelineEngine
+import Testing
+
+/// The queue against a real PostgreSQL: claims, fencing tokens, leases, paging.
+@Suite struct QueueTests {
+    func insert(_ store: JobStore, tenant: String = "tenant-a", key: String? = nil, hash: String? = nil) async throws -> Job {
+        let media = sampleMedia(tenant: tenant)
+        try await store.insertMedia(media)
+        let result = try await store.insertJob(NewJob(tenant: tenant, input: media, plan: try samplePlan(), webhook: nil, metadata: nil,
+                                                      idempotencyKey: key, requestHash: hash))
+        guard case let .created(job) = result else { throw TestFailure("insert did not create") }
+        return job
+    }
+
+    @Test func migrationsApplyOnce() async throws {
+        try await withMigratedKiln { kiln in
+            let again = try await Migrator(client: kiln.client, logger: kiln.logger).migrate(schema: kiln.configuration.databaseSchema)
+            #expect(again.isEmpty)
+        }
+    }
+
+    @Test func concurrentClaimsNeverShareAJob() async throws {
+        try await withMigratedKiln { kiln in
+            var ids = Set<String>()
+            for _ in 0..<6 { ids.insert(try await insert(kiln.store).id) }
+            let claimed = try await withThrowingTaskGroup(of: ClaimedJob?.self) { group in
+                for i in 0..<8 { group.addTask { try await kiln.store.claim(owner: "w\(i)", leaseSeconds: 30) } }
+                var all: [ClaimedJob] = []
+                for try await claim in group { if let claim { all.append(claim) } }
+                return all
+            }
+            #expect(claimed.count == 6)
+            #expect(Set(claimed.map(\.id)) == ids)
+            #expect(Set(claimed.map(\.leaseToken)).count == 6)
+            #expect(try await kiln.store.claim(owner: "late", leaseSeconds: 30) == nil)
+        }
+    }
+
+    @Test func anExpiredLeaseIsRequeuedAndTheOldTokenIsFenced() async throws {
+        try await withMigratedKiln { kiln in
+            let job = try await insert(kiln.store)
+            let first = try #require(try await kiln.store.claim(owner: "zombie", leaseSeconds: 0.2))
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await kiln.store.reapExpiredLeases() == 1)
+            let second = try #require(try await kiln.store.claim(owner: "healthy", leaseSeconds: 30))
+            #expect(second.id == job.id)
+            #expect(second.attempt == 2)
+            #expect(second.leaseToken > first.leaseToken)
+            // The zombie wakes up: none of its writes land.
+            #expect(try await kiln.store.heartbeat(jobID: job.id, token: first.leaseToken, leaseSeconds: 30) == .lost)
+            #expect(try await !kiln.store.updateOutput(jobID: job.id, token: first.leaseToken, name: "thumb", state: OutputState(status: .failed), jobProgress: 0))
+            #expect(try await !kiln.store.finish(jobID: job.id, token: first.leaseToken, status: .failed, error: nil))
+            #expect(try await kiln.store.finish(jobID: job.id, token: second.leaseToken, status: .succeeded, error: nil))
+            #expect(try await kiln.store.job(id: job.id, tenant: "tenant-a")?.status == .succeeded)
+        }
+    }
+
+    @Test func jobsOutOfAttemptsFailWhenTheirLeaseExpires() async throws {
+        try await withMigratedKiln { kiln in
+            let media = sampleMedia()
+            try await kiln.store.insertMedia(media)
+            guard case let .created(job) = try await kiln.store.insertJob(NewJob(tenant: "tenant-a", input: media, plan: try samplePlan(), webhook: nil,
+                                                                                   metadata: nil, idempotencyKey: nil, requestHash: nil, maxAttempts: 1)) else {
+                throw TestFailure("not created")
+            }
+            _ = try await kiln.store.claim(owner: "doomed", leaseSeconds: 0.1)
+            try await Task.sleep(for: .milliseconds(300))
+            try await kiln.store.reapExpiredLeases()
+            let failed = try #require(try await kiln.store.job(id: job.id, tenant: "tenant-a"))
+            #expect(failed.status == .failed)
+            #expect(failed.error?.code == "lease_expired")
+        }
+    }
+
+    @Test func retryWaitsForItsBackoff() async throws {
+        try await withMigratedKiln { kiln in
+            _ = try await insert(kiln.store)
+            let claim = try #require(try await kiln.store.claim(owner: "w", leaseSeconds: 30))
+            #expect(try await kiln.store.retry(jobID: claim.id, token: claim.leaseToken, error: JobError(code: "x", message: "y"), afterSeconds: 60))
+            #expect(try await kiln.store.claim(owner: "w", leaseSeconds: 30) == nil)
+        }
+    }
+
+    @Test func idempotencyKeysReturnTheSameJobOrConflict() async throws {
+        try await withMigratedKiln { kiln in
+            let first = try await insert(kiln.store, key: "k1", hash: "h1")
+            let media = sampleMedia()
+            try await kiln.store.insertMedia(media)
+            let same = try await kiln.store.insertJob(NewJob(tenant: "tenant-a", input: media, plan: try samplePlan(), webhook: nil, metadata: nil,
+                                                             idempotencyKey: "k1", requestHash: "h1"))
+            guard case let .existing(existing) = same else { throw TestFailure("expected the existing job") }
+            #expect(existing.id == first.id)
+            let different = try await kiln.store.insertJob(NewJob(tenant: "tenant-a", input: media, plan: try samplePlan(), webhook: nil, metadata: nil,
+                                                                  idempotencyKey: "k1", requestHash: "h2"))
+            guard case .conflict = different else { throw TestFailure("expected a conflict") }
+            // Keys are per tenant.
+            _ = try await insert(kiln.store, tenant: "tenant-b", key: "k1", hash: "h2")
+        }
+    }
+
+    @Test func listingIsNewestFirstWithAStableCursor() async throws {
+        try await withMigratedKiln { kiln in
+            var ids: [String] = []
+            for _ in 0..<5 { ids.append(try await insert(kiln.store).id) }
+            _ = try await insert(kiln.store, tenant: "tenant-b")
+            let page1 = try await kiln.store.listJobs(tenant: "tenant-a", status: nil, limit: 2, before: nil)
+            #expect(page1.map(\.id) == [ids[4], ids[3]])
+            let page2 = try await kiln.store.listJobs(tenant: "tenant-a", status: nil, limit: 10, before: page1.last?.sequence)
+            #expect(page2.map(\.id) == [ids[2], ids[1], ids[0]])
+            #expect(try await kiln.store.listJobs(tenant: "tenant-a", status: .running, limit: 10, before: nil).isEmpty)
+        }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension ClaimedJob: Equatable {
+    public static func == (a: ClaimedJob, b: ClaimedJob) -> Bool { a.id == b.id && a.leaseToken == b.leaseToken }
+}
