@@ -4,8 +4,9 @@ import Hummingbird
 /// through `ErrorMiddleware`; `/v1` routes go through `AuthMiddleware`.
 public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestContext> {
     let router = Router(context: KilnRequestContext.self)
-    router.middlewares.add(ErrorMiddleware())
+    // Metrics outermost: it records the status clients get, after errors became responses.
     router.middlewares.add(MetricsMiddleware())
+    router.middlewares.add(ErrorMiddleware())
     SystemRoutes(environment: environment).register(on: router)
     let v1 = router.group("v1").add(middleware: AuthMiddleware(keys: environment.keys))
     UploadRoutes(environment: environment).register(on: v1)

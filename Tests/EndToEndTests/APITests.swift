@@ -1,0 +1,221 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import HTTPAPI
+import Hummingbird
+import KilnApp
+import KilnTestSupport
+import NIOCore
+import PipelineEngine
+import Testing
+
+/// The HTTP contract: auth, error shapes, uploads, ranges, paging, docs, metrics.
+@Suite struct APITests {
+    @Test func healthReportsTheDatabase() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let response = try await h.client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil)
+            #expect(response.status == .ok)
+            #expect(try h.json(response)["database"] == "ok")
+        }
+    }
+
+    @Test func errorsHaveOneShape() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let unknown = try await h.request(.get, "/v1/nothing-here")
+            #expect(unknown.status == .notFound)
+            #expect(try h.json(unknown)["error"]?["code"] == "not_found")
+
+            let anonymous = try await h.client.executeRequest(uri: "/v1/jobs", method: .get, headers: [:], body: nil)
+            #expect(anonymous.status == .unauthorized)
+            #expect(try h.json(anonymous)["error"]?["code"] == "unauthorized")
+            let wrongKey = try await h.request(.get, "/v1/jobs", key: "key-z")
+            #expect(wrongKey.status == .unauthorized)
+
+            let malformed = try await h.request(.post, "/v1/jobs", headers: [.contentType: "application/json"], body: ByteBuffer(string: "{\"input\": "))
+            #expect(malformed.status == .badRequest)
+            #expect(try h.json(malformed)["error"]?["code"] == "malformed_json")
+        }
+    }
+
+    @Test func invalidOperationListIs422WithAPointerAndQueuesNothing() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let id = try #require(try await h.upload("gradient.webp")["id"]?.stringValue)
+            let response = try await h.submit([
+                "input": .string(id),
+                "outputs": ["thumb": [["op": "thumbnail", "width": 10], ["op": "encode", "format": "tiff"]]],
+            ])
+            #expect(response.status == .unprocessableContent)
+            let error = try #require(try h.json(response)["error"])
+            #expect(error["pointer"] == "/outputs/thumb/1/format")
+            #expect(error["message"]?.stringValue?.contains("jpeg") == true)
+            let list = try h.json(try await h.request(.get, "/v1/jobs"))
+            #expect(list["data"]?.arrayValue?.isEmpty == true)
+
+            let missing = try await h.submit(["input": "med_000000000000000000000000", "operations": [["op": "thumbnail", "width": 5]]])
+            #expect(missing.status == .unprocessableContent)
+            #expect(try h.json(missing)["error"]?["pointer"] == "/input")
+        }
+    }
+
+    @Test func uploadsAreSniffedHashedAndInspected() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let bytes = try Fixture.data("photo-exif6.jpg")
+            // The client's Content-Type is a lie; the record says what the bytes are.
+            let response = try await h.request(.post, "/v1/uploads", headers: [.contentType: "video/mp4"], body: ByteBuffer(data: bytes))
+            #expect(response.status == .created)
+            let media = try h.json(response)
+            #expect(media["kind"] == "image")
+            #expect(media["contentType"] == "image/jpeg")
+            #expect(media["size"]?.intValue == bytes.count)
+            #expect(media["sha256"]?.stringValue == SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined())
+            #expect(media["width"] == 240 && media["height"] == 320, "display size after EXIF orientation")
+            #expect(media["duration"] == .null)
+            #expect(response.headers[.location] == "/v1/media/\(media["id"]!.stringValue!)")
+
+            let video = try await h.upload("clip.mp4")
+            #expect(video["kind"] == "video" && video["contentType"] == "video/mp4")
+            #expect(abs((video["duration"]?.doubleValue ?? 0) - 3.0) < 0.1)
+            #expect(video["width"] == 320 && video["height"] == 240)
+
+            let audio = try await h.upload("tone.mp3")
+            #expect(audio["kind"] == "audio" && audio["contentType"] == "audio/mpeg")
+            #expect(abs((audio["duration"]?.doubleValue ?? 0) - 2.0) < 0.1)
+
+            let junk = try await h.request(.post, "/v1/uploads", body: ByteBuffer(data: try Fixture.data("random.bin")))
+            #expect(junk.status == .unsupportedMediaType)
+            #expect(try h.json(junk)["error"]?["code"] == "unsupported_media")
+
+            let empty = try await h.request(.post, "/v1/uploads", body: ByteBuffer())
+            #expect(empty.status == .badRequest)
+        }
+    }
+
+    @Test func multipartUploadsTakeTheFilePart() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let png = try Fixture.data("alpha.png")
+            let boundary = "kiln-test-boundary"
+            var body = ByteBuffer()
+            body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n")
+            body.writeString("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n")
+            body.writeBytes(png)
+            body.writeString("\r\n--\(boundary)--\r\n")
+            let response = try await h.request(.post, "/v1/uploads", headers: [.contentType: "multipart/form-data; boundary=\(boundary)"], body: body)
+            #expect(response.status == .created, "\(String(buffer: response.body))")
+            let media = try h.json(response)
+            #expect(media["contentType"] == "image/png")
+            #expect(media["size"]?.intValue == png.count)
+            #expect(media["width"] == 200 && media["height"] == 100)
+            let content = try await h.request(.get, "/v1/media/\(media["id"]!.stringValue!)/content")
+            #expect(Data(buffer: content.body) == png)
+        }
+    }
+
+    @Test func perKindLimitsAnswer413() async throws {
+        var configuration = try TestEnvironment.configuration()
+        configuration.uploadLimits.image = 1000
+        try await Harness.run(configuration: configuration, withWorkers: false) { h in
+            let response = try await h.request(.post, "/v1/uploads", body: ByteBuffer(data: try Fixture.data("truncated.jpg")))
+            #expect(response.status == .contentTooLarge)
+            #expect(try h.json(response)["error"]?["code"] == "too_large")
+            // A small image still fits.
+            #expect(try await h.request(.post, "/v1/uploads", body: ByteBuffer(data: try Fixture.data("alpha.png"))).status == .created)
+        }
+    }
+
+    @Test func mediaContentHonoursRanges() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let bytes = try Fixture.data("clip.mp4")
+            let id = try #require(try await h.upload("clip.mp4")["id"]?.stringValue)
+            let whole = try await h.request(.get, "/v1/media/\(id)/content")
+            #expect(whole.status == .ok)
+            #expect(whole.headers[.acceptRanges] == "bytes")
+            #expect(Data(buffer: whole.body) == bytes)
+
+            let part = try await h.request(.get, "/v1/media/\(id)/content", headers: [.range: "bytes=100-199"])
+            #expect(part.status == .partialContent)
+            #expect(part.headers[.contentRange] == "bytes 100-199/\(bytes.count)")
+            #expect(Data(buffer: part.body) == bytes[100..<200])
+
+            let suffix = try await h.request(.get, "/v1/media/\(id)/content", headers: [.range: "bytes=-10"])
+            #expect(Data(buffer: suffix.body) == bytes.suffix(10))
+
+            let outside = try await h.request(.get, "/v1/media/\(id)/content", headers: [.range: "bytes=\(bytes.count + 5)-"])
+            #expect(outside.status == .rangeNotSatisfiable)
+            #expect(outside.headers[.contentRange] == "bytes */\(bytes.count)")
+        }
+    }
+
+    @Test func tenantsSeeOnlyTheirOwnMedia() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let id = try #require(try await h.upload("alpha.png")["id"]?.stringValue)
+            #expect(try await h.request(.get, "/v1/media/\(id)", key: "key-b").status == .notFound)
+            #expect(try await h.request(.get, "/v1/media/\(id)/content", key: "key-b").status == .notFound)
+            #expect(try await h.request(.delete, "/v1/media/\(id)", key: "key-b").status == .notFound)
+            #expect(try await h.request(.get, "/v1/media/\(id)").status == .ok)
+            #expect(try await h.request(.delete, "/v1/media/\(id)").status == .noContent)
+            #expect(try await h.request(.get, "/v1/media/\(id)").status == .notFound)
+        }
+    }
+
+    @Test func idempotencyKeyReturnsTheSameJob() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let id = try #require(try await h.upload("alpha.png")["id"]?.stringValue)
+            let body: JSONValue = ["input": .string(id), "operations": [["op": "thumbnail", "width": 10]]]
+            let key: HTTPFields = [HTTPField.Name("Idempotency-Key")!: "abc"]
+            let first = try h.json(try await h.submit(body, headers: key))
+            let second = try h.json(try await h.submit(body, headers: key))
+            #expect(first["id"] != nil && first["id"] == second["id"])
+            let conflict = try await h.submit(["input": .string(id), "operations": [["op": "thumbnail", "width": 11]]], headers: key)
+            #expect(conflict.status == .conflict)
+            #expect(try h.json(conflict)["error"]?["code"] == "idempotency_conflict")
+        }
+    }
+
+    @Test func jobListPagesNewestFirst() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let id = try #require(try await h.upload("alpha.png")["id"]?.stringValue)
+            var ids: [String] = []
+            for width in 1...5 {
+                ids.append(try #require(try h.json(try await h.submit(["input": .string(id), "operations": [["op": "thumbnail", "width": .number(Double(width))]]]))["id"]?.stringValue))
+            }
+            let first = try h.json(try await h.request(.get, "/v1/jobs?limit=3"))
+            #expect(first["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == Array(ids.reversed().prefix(3)))
+            let cursor = try #require(first["nextCursor"]?.stringValue)
+            let second = try h.json(try await h.request(.get, "/v1/jobs?limit=3&cursor=\(cursor)"))
+            #expect(second["data"]?.arrayValue?.compactMap { $0["id"]?.stringValue } == [ids[1], ids[0]])
+            #expect(second["nextCursor"] == .null)
+            #expect(try h.json(try await h.request(.get, "/v1/jobs?status=queued"))["data"]?.arrayValue?.count == 5)
+            #expect(try await h.request(.get, "/v1/jobs?limit=0").status == .badRequest)
+            #expect(try h.json(try await h.request(.get, "/v1/jobs", key: "key-b"))["data"]?.arrayValue?.isEmpty == true)
+        }
+    }
+
+    @Test func openAPIDocumentsEveryRoute() async throws {
+        let kiln = try Kiln(configuration: try TestEnvironment.configuration(), logger: TestEnvironment.logger())
+        let routes = try kiln.makeRouter().routes
+        #expect(routes.count >= 12)
+        let document = try JSONValue.decode(try #require(OpenAPIDocument.load(publicURL: "http://x")))
+        let paths = try #require(document["paths"]?.objectValue)
+        for route in routes {
+            // Hummingbird spells parameters :id and a catch-all **; OpenAPI spells them {id} and {path}.
+            let path = "/" + route.path.description.split(separator: "/").map { part in
+                part.hasPrefix(":") ? "{\(part.dropFirst())}" : part == "**" ? "{path}" : String(part)
+            }.joined(separator: "/")
+            let method = route.method.rawValue.lowercased()
+            #expect(paths[path]?[method] != nil, "\(route.method) \(path) is missing from openapi.json")
+        }
+        #expect(document["openapi"] == "3.1.0")
+    }
+
+    @Test func metricsAreServedInPrometheusFormat() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            _ = try await h.request(.get, "/v1/jobs")
+            let response = try await h.client.executeRequest(uri: "/metrics", method: .get, headers: [:], body: nil)
+            #expect(response.status == .ok)
+            let text = String(buffer: response.body)
+            #expect(text.contains("kiln_jobs{status=\"queued\"}"))
+            #expect(text.contains("hb_requests"), "HTTP request counter missing")
+            #expect(text.contains("http_server_request_duration_bucket"), "HTTP latency histogram missing")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import JobStore
+import KilnApp
+import KilnTestSupport
+import PipelineEngine
+import Testing
+
+/// A worker that claims a job and then stops heartbeating (crashed, paused,
+/// partitioned) loses nothing: the reaper requeues the job after its lease and
+/// a healthy worker finishes it.
+@Suite struct LeaseRecoveryTests {
+    @Test func jobOfADeadWorkerRunsAgainAndSucceeds() async throws {
+        let configuration = try TestEnvironment.configuration()
+        // Set the scene with no live worker: a job, its input, and a claim by a worker that then "dies".
+        let (jobID, deadToken) = try await withMigratedKiln(configuration: configuration) { kiln in
+            var media = sampleMedia()
+            media.storageKey = "media/tenant-a/\(media.id)"
+            let copy = kiln.blobs.stagingDirectory + "/fixture-" + UUID().uuidString
+            try FileManager.default.copyItem(atPath: Fixture.path("gradient.webp"), toPath: copy)
+            try await kiln.blobs.put(key: media.storageKey, file: copy)
+            try await kiln.store.insertMedia(media)
+            guard case let .created(job) = try await kiln.store.insertJob(NewJob(
+                tenant: "tenant-a", input: media, plan: try samplePlan(), webhook: nil, metadata: nil, idempotencyKey: nil, requestHash: nil)) else {
+                throw HarnessError("job not created")
+            }
+            let claim = try #require(try await kiln.store.claim(owner: "doomed-worker", leaseSeconds: 1.5))
+            return (job.id, claim.leaseToken)
+        }
+        // Now a healthy process starts; its reaper finds the expired lease.
+        try await Harness.run(configuration: configuration) { h in
+            let running = try h.json(try await h.request(.get, "/v1/jobs/\(jobID)"))
+            #expect(running["status"] == "running", "the dead worker still holds the lease at first")
+            let job = try await h.waitForJob(jobID, timeout: .seconds(30))
+            #expect(job["status"] == "succeeded", "\(job)")
+            #expect(job["attempt"] == 2)
+            let file = try #require(job["outputs"]?["thumb"]?["files"]?.arrayValue?.first)
+            let decoded = try Harness.decodeImage(try await h.fetch(url: try #require(file["url"]?.stringValue)).body)
+            #expect(decoded.width == 32)
+            // The dead worker's token no longer writes anything.
+            #expect(try await !h.kiln.store.finish(jobID: jobID, token: deadToken, status: .failed, error: nil))
+        }
+    }
+}
