@@ -84,6 +84,8 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        // The bindings' workload for `make leakcheck` (valgrind).
+        .executableTarget(name: "kiln-leakcheck", dependencies: ["VipsBindings", "FFmpegBindings"]),
         .executableTarget(name: "kiln", dependencies: [
             "KilnApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -73,6 +73,19 @@ static inline void kiln_g_object_unref(VipsImage *image) {
     g_object_unref(image);
 }
 
+static inline void *kiln_vips_count_object(void *object, void *count, void *unused) {
+    (*(int *)count)++;
+    return NULL;
+}
+
+// How many libvips objects (images, operations) are alive: a leak check's
+// measure, since libvips keeps every live object reachable from a global table.
+static inline int kiln_vips_live_objects(void) {
+    int count = 0;
+    vips_object_map((VipsSListMap2Fn) kiln_vips_count_object, &count, NULL);
+    return count;
+}
+
 static inline void kiln_g_free(void *p) {
     g_free(p);
 }
