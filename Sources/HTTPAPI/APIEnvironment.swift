@@ -34,10 +34,11 @@ public struct APIEnvironment: Sendable {
     public var publicURL: String
     public var uploadLimits: UploadLimits
     public var metrics: PrometheusCollectorRegistry
+    public var readiness: Readiness
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pipelines: PipelineLibrary,
                 inspector: any MediaInspector, keys: APIKeyRing, publicURL: String, uploadLimits: UploadLimits,
-                metrics: PrometheusCollectorRegistry) {
+                metrics: PrometheusCollectorRegistry, readiness: Readiness) {
         self.store = store
         self.blobs = blobs
         self.registry = registry
@@ -47,5 +48,6 @@ public struct APIEnvironment: Sendable {
         self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         self.uploadLimits = uploadLimits
         self.metrics = metrics
+        self.readiness = readiness
     }
 }

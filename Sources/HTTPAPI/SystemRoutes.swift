@@ -10,9 +10,11 @@ struct SystemRoutes {
         router.get("healthz") { _, _ in
             // Liveness is answering at all; readiness is the database answering.
             let databaseUp = await environment.store.ping()
+            let ready = databaseUp && environment.readiness.isReady
             return JSONResponse.make(
-                ["status": databaseUp ? "ok" : "unavailable", "database": databaseUp ? "ok" : "unreachable"],
-                status: databaseUp ? .ok : .serviceUnavailable)
+                ["status": ready ? "ok" : "unavailable", "database": databaseUp ? "ok" : "unreachable",
+                 "schema": environment.readiness.isReady ? "ok" : "pending"],
+                status: ready ? .ok : .serviceUnavailable)
         }
         router.get("metrics") { _, _ in
             if let counts = try? await environment.store.countsByStatus() {

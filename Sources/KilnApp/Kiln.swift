@@ -23,6 +23,7 @@ public struct Kiln: Sendable {
     let pool: BlockingPool
     let gate = MigrationGate()
     let keyRing = APIKeyRing()
+    let readiness = Readiness()
 
     public init(configuration: KilnConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -48,8 +49,8 @@ public struct Kiln: Sendable {
     }
 
     private func migrationService(printGeneratedKey: Bool) -> MigrationService {
-        MigrationService(migrator: Migrator(client: client, logger: logger), schema: configuration.databaseSchema, gate: gate) {
-            [configuration, store, keyRing] in
+        MigrationService(migrator: Migrator(client: client, logger: logger), schema: configuration.databaseSchema, gate: gate, logger: logger) {
+            [configuration, store, keyRing, readiness] in
             var keys = APIKeys(parsing: configuration.apiKeys)
             if keys.isEmpty {
                 // No keys configured: make one, keep only its digest, show it once.
@@ -69,6 +70,7 @@ public struct Kiln: Sendable {
                 keys = keys.adding(tenant: "default", digestHex: digest)
             }
             keyRing.replace(with: keys)
+            readiness.markReady()
         }
     }
 
@@ -77,7 +79,7 @@ public struct Kiln: Sendable {
         let pipelines = try PipelineLibrary(directory: configuration.pipelinesDirectory)
         let environment = APIEnvironment(
             store: store, blobs: blobs, registry: Stages.registry, pipelines: pipelines, inspector: MediaInspection(pool: pool),
-            keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics)
+            keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics, readiness: readiness)
         return buildRouter(environment)
     }
 
@@ -85,12 +87,11 @@ public struct Kiln: Sendable {
     public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
         var services: [any Service] = [client, migrationService(printGeneratedKey: true)]
         if withWorkers { services.append(GatedService(gate: gate, service: worker)) }
-        var app = Application(
+        let app = Application(
             router: try makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
             services: services,
             logger: logger)
-        app.beforeServerStarts { [gate] in try await gate.wait() }
         return app
     }
 

@@ -1,48 +1,67 @@
 import JobStore
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 
-/// Opens once the schema is current. Workers and the HTTP server wait on it,
-/// so nothing claims or queries before migrations ran.
+/// Opens once the schema is current. Workers wait on it, so nothing claims
+/// before migrations ran.
 actor MigrationGate {
     private var open = false
-    private var failure: (any Error)?
-    private var waiters: [CheckedContinuation<Void, any Error>] = []
 
+    /// Polls rather than parking a continuation, so a shutdown (task
+    /// cancellation) while the database is still unreachable ends the wait.
     func wait() async throws {
-        if open { return }
-        if let failure { throw failure }
-        try await withCheckedThrowingContinuation { waiters.append($0) }
+        while !open { try await Task.sleep(for: .milliseconds(50)) }
     }
 
-    func finish(_ result: Result<Void, any Error>) {
-        switch result {
-        case .success: open = true
-        case let .failure(error): failure = error
-        }
-        for waiter in waiters { waiter.resume(with: result) }
-        waiters.removeAll()
-    }
+    func markOpen() { open = true }
 }
 
 /// Runs the migrations as a service (it needs the running PostgreSQL client),
-/// then stays up until shutdown so the service group keeps running.
+/// retrying while the database is unreachable, then stays up until shutdown
+/// so the service group keeps running.
 struct MigrationService: Service {
     let migrator: Migrator
     let schema: String?
     let gate: MigrationGate
+    let logger: Logger
     let afterwards: @Sendable () async throws -> Void
 
     func run() async throws {
         do {
-            try await migrator.migrate(schema: schema)
-            try await afterwards()
-            await gate.finish(.success(()))
-        } catch {
-            await gate.finish(.failure(error))
-            throw error
+            try await migrateWhenReachable()
+        } catch is CancellationError {
+            return  // shut down before the database came back
         }
         try? await gracefulShutdown()
+    }
+
+    private func migrateWhenReachable() async throws {
+        try await cancelWhenGracefulShutdown {
+            var delay = 0.5
+            while true {
+                do {
+                    try await migrator.migrate(schema: schema)
+                    try await afterwards()
+                    break
+                } catch where Self.isUnreachable(error) {
+                    logger.warning("database unreachable; retrying", metadata: ["error": "\(String(describing: error))", "retryIn": "\(delay)"])
+                    try await Task.sleep(for: .seconds(delay))
+                    delay = min(delay * 2, 10)
+                }
+            }
+            await gate.markOpen()
+        }
+    }
+
+    /// A server that answered with an error (bad SQL, no permission) will not
+    /// fix itself: that fails start-up. Anything else is worth a retry.
+    static func isUnreachable(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return error.code != .server }
+        if let error = error as? PostgresTransactionError {
+            return [error.beginError, error.closureError, error.commitError].compactMap { $0 }.allSatisfy(isUnreachable)
+        }
+        return false
     }
 }
 
@@ -52,7 +71,11 @@ struct GatedService: Service {
     let service: any Service
 
     func run() async throws {
-        try await gate.wait()
+        do {
+            try await cancelWhenGracefulShutdown { try await gate.wait() }
+        } catch is CancellationError {
+            return
+        }
         try await service.run()
     }
 }

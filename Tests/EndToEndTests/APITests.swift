@@ -19,6 +19,19 @@ import Testing
         }
     }
 
+    @Test func unreachableDatabaseAnswers503() async throws {
+        var configuration = try TestEnvironment.configuration()
+        configuration.databaseURL = "postgres://kiln@localhost:5432/kiln?host=/nonexistent-kiln-socket-dir"
+        try await Harness.runUnready(configuration: configuration) { h in
+            let health = try await h.client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil)
+            #expect(health.status == .serviceUnavailable)
+            #expect(try h.json(health)["database"] == "unreachable")
+            let api = try await h.request(.get, "/v1/jobs")
+            #expect(api.status == .serviceUnavailable)
+            #expect(try h.json(api)["error"]?["code"] == "not_ready")
+        }
+    }
+
     @Test func errorsHaveOneShape() async throws {
         try await Harness.run(withWorkers: false) { h in
             let unknown = try await h.request(.get, "/v1/nothing-here")

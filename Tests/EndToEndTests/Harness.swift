@@ -21,6 +21,25 @@ struct Harness: Sendable {
         let kiln = try Kiln(configuration: try configuration ?? TestEnvironment.configuration(), logger: TestEnvironment.logger())
         let app = try kiln.makeApplication(withWorkers: withWorkers)
         try await app.test(.live) { client in
+            let harness = Harness(client: client, kiln: kiln)
+            try await harness.waitUntilReady()
+            try await body(harness)
+        }
+    }
+
+    /// The server listens before migrations finish; wait for readiness.
+    func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil).status != .ok {
+            if ContinuousClock.now > deadline { throw HarnessError("Kiln did not become ready") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Runs Kiln without waiting for readiness (for tests of start-up itself).
+    static func runUnready(configuration: KilnConfiguration, _ body: @Sendable @escaping (Harness) async throws -> Void) async throws {
+        let kiln = try Kiln(configuration: configuration, logger: TestEnvironment.logger())
+        try await kiln.makeApplication(withWorkers: true).test(.live) { client in
             try await body(Harness(client: client, kiln: kiln))
         }
     }
