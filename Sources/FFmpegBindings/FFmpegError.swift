@@ -22,7 +22,8 @@ public enum FFmpegError: Error, Equatable, CustomStringConvertible, Sendable {
     static func message(for code: Int32) -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         av_strerror(code, &buffer, buffer.count)
-        return String(cString: buffer)
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func from(_ code: Int32, operation: String) -> FFmpegError {

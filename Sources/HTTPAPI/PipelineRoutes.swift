@@ -1,7 +1,10 @@
+import Foundation
 import Hummingbird
+import NIOFoundationCompat
 import PipelineEngine
 
-/// `GET /v1/pipelines`, `GET /v1/pipelines/{name}`: the named pipelines.
+/// `GET /v1/pipelines`, `GET /v1/pipelines/{name}`: the named pipelines;
+/// `GET /v1/schema/operations.json`: the operation language they are written in.
 struct PipelineRoutes {
     let environment: APIEnvironment
 
@@ -14,6 +17,10 @@ struct PipelineRoutes {
     func register(on group: RouterGroup<KilnRequestContext>) {
         group.get("pipelines") { _, _ in
             JSONResponse.make(["data": environment.pipelines.all.map { PipelineResource(name: $0.name, description: $0.description, outputs: $0.outputs) }])
+        }
+        group.get("schema/operations.json") { _, _ in
+            let document = OperationSchema.document(for: environment.registry, id: environment.publicURL + "/v1/schema/operations.json")
+            return Response(status: .ok, headers: [.contentType: "application/schema+json"], body: .init(byteBuffer: ByteBuffer(data: document.encoded())))
         }
         group.get("pipelines/:name") { _, context in
             guard let pipeline = environment.pipelines.pipeline(named: try context.parameters.require("name")) else {

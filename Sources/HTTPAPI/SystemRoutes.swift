@@ -1,10 +1,16 @@
 import Foundation
 import Hummingbird
 import JobStore
+import Prometheus
 
 /// Unauthenticated operational routes: health, metrics, the OpenAPI document.
 struct SystemRoutes {
     let environment: APIEnvironment
+
+    /// `kiln_jobs{status=…}`, read from the database at each scrape so that
+    /// every process reports the shared queue, not only its own work.
+    /// (`nonisolated(unsafe)`: an immutable value of a type not marked Sendable.)
+    nonisolated(unsafe) static let jobsGauge = MetricNameDescriptor(namespace: "kiln", metricName: "jobs", unitName: "", helpText: "Jobs by status")
 
     func register(on router: Router<KilnRequestContext>) {
         router.get("healthz") { _, _ in
@@ -19,7 +25,7 @@ struct SystemRoutes {
         router.get("metrics") { _, _ in
             if let counts = try? await environment.store.countsByStatus() {
                 for (status, count) in counts {
-                    environment.metrics.makeGauge(name: "kiln_jobs", labels: [("status", status.rawValue)]).set(Double(count))
+                    environment.metrics.makeGauge(descriptor: Self.jobsGauge, labels: [("status", status.rawValue)]).set(Double(count))
                 }
             }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

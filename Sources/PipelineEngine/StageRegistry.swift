@@ -95,7 +95,7 @@ public struct PlannedStep: Sendable {
 }
 
 extension ValueKind {
-    var article: String {
+    public var article: String {
         switch self {
         case let .source(kind): "the \(kind) input"
         case .image: "an image"
@@ -105,7 +105,7 @@ extension ValueKind {
 }
 
 extension StageDescriptor {
-    var acceptsSummary: String {
+    public var acceptsSummary: String {
         accepts.map(\.article).sorted().joined(separator: " or ")
     }
 }

@@ -232,3 +232,30 @@ import Testing
         }
     }
 }
+
+@Suite struct JobControlTests {
+    @Test func aQueuedJobCancelsAtOnce() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let id = try #require(try await h.upload("alpha.png")["id"]?.stringValue)
+            let jobID = try #require(try h.json(try await h.submit(["input": .string(id), "operations": [["op": "thumbnail", "width": 10]]]))["id"]?.stringValue)
+            let canceled = try await h.request(.post, "/v1/jobs/\(jobID)/cancel")
+            #expect(canceled.status == .accepted)
+            #expect(try h.json(canceled)["status"] == "canceled")
+            let again = try await h.request(.post, "/v1/jobs/\(jobID)/cancel")
+            #expect(again.status == .conflict)
+            #expect(try await h.request(.post, "/v1/jobs/\(jobID)/cancel", key: "key-b").status == .notFound)
+        }
+    }
+
+    @Test func pipelinesAndTheOperationSchemaAreServed() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let pipelines = try h.json(try await h.request(.get, "/v1/pipelines"))
+            #expect(pipelines["data"]?.arrayValue?.contains { $0["name"] == "avatar" } == true)
+            #expect(try await h.request(.get, "/v1/pipelines/avatar").status == .ok)
+            #expect(try await h.request(.get, "/v1/pipelines/nope").status == .notFound)
+            let schema = try await h.request(.get, "/v1/schema/operations.json")
+            #expect(schema.status == .ok)
+            #expect(try h.json(schema)["oneOf"]?.arrayValue?.isEmpty == false)
+        }
+    }
+}

@@ -111,3 +111,17 @@ import Testing
         }
     }
 }
+
+@Suite struct OperationSchemaTests {
+    @Test func schemaDescribesEveryOperationAndItsParameters() throws {
+        let document = OperationSchema.document(for: Stages.registry, id: "http://x/v1/schema/operations.json")
+        let variants = try #require(document["oneOf"]?.arrayValue)
+        #expect(variants.count == Stages.registry.descriptors.count)
+        let thumbnail = try #require(variants.first { $0["properties"]?["op"]?["const"] == "thumbnail" })
+        #expect(thumbnail["properties"]?["width"]?["maximum"] == 16384)
+        #expect(thumbnail["properties"]?["fit"]?["enum"]?.arrayValue?.contains("cover") == true)
+        #expect(thumbnail["additionalProperties"] == false)
+        let encode = try #require(variants.first { $0["properties"]?["op"]?["const"] == "encode" })
+        #expect(encode["properties"]?["quality"]?["default"] == 80)
+    }
+}
