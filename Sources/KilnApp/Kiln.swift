@@ -57,7 +57,9 @@ public struct Kiln: Sendable {
                 let candidate = APIKeys.generate()
                 let digest = try await store.settingInsertIfAbsent("generated_api_key_sha256", value: APIKeys.digestHex(candidate))
                 if digest == APIKeys.digestHex(candidate) && printGeneratedKey {
-                    print("""
+                    // Written straight to the file descriptor: print() is buffered when
+                    // stdout is a file, and the key would appear only at exit.
+                    FileHandle.standardOutput.write(Data("""
 
                         Kiln created an API key for the default tenant. It is shown only this once:
 
@@ -65,7 +67,7 @@ public struct Kiln: Sendable {
 
                         Set KILN_API_KEYS to choose your own keys instead.
 
-                        """)
+                        """.utf8))
                 }
                 keys = keys.adding(tenant: "default", digestHex: digest)
             }

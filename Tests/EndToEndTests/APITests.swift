@@ -83,6 +83,8 @@ import Testing
             #expect(media["sha256"]?.stringValue == SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined())
             #expect(media["width"] == 240 && media["height"] == 320, "display size after EXIF orientation")
             #expect(media["duration"] == .null)
+            let created = try #require(media["createdAt"]?.stringValue)
+            #expect(created.hasSuffix("Z") && (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(created)) != nil, "createdAt \(created) is not RFC 3339 UTC")
             #expect(response.headers[.location] == "/v1/media/\(media["id"]!.stringValue!)")
 
             let video = try await h.upload("clip.mp4")
