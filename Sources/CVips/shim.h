@@ -86,6 +86,31 @@ static inline int kiln_vips_live_objects(void) {
     return count;
 }
 
+// Watching an evaluation: libvips emits "eval" on the image being computed
+// (about every 0.25 s of work, with a percentage). The hook reports progress
+// and, when it returns non-zero, kills the evaluation, which then fails with
+// "killed". g_signal_connect is a macro, hence these wrappers.
+typedef int (*kiln_vips_eval_fn)(void *context, int percent);
+typedef struct {
+    kiln_vips_eval_fn fn;
+    void *context;
+} kiln_vips_eval_hook;
+
+static inline void kiln_vips_on_eval(VipsImage *image, VipsProgress *progress, kiln_vips_eval_hook *hook) {
+    if (hook->fn(hook->context, progress->percent)) {
+        vips_image_set_kill(image, TRUE);
+    }
+}
+
+static inline gulong kiln_vips_watch_eval(VipsImage *image, kiln_vips_eval_hook *hook) {
+    vips_image_set_progress(image, TRUE);
+    return g_signal_connect(image, "eval", G_CALLBACK(kiln_vips_on_eval), hook);
+}
+
+static inline void kiln_vips_unwatch_eval(VipsImage *image, gulong handler) {
+    g_signal_handler_disconnect(image, handler);
+}
+
 static inline void kiln_g_free(void *p) {
     g_free(p);
 }

@@ -45,10 +45,14 @@ public struct Encode: Stage {
         }
         let name = "\(context.outputName).\(ext)"
         let path = context.scratchDirectory + "/" + name
+        let stop = context.stop
+        let report = context.reportProgress
+        let watch = EvaluationWatch(progress: { report(Double($0) / 100) }, shouldStop: { stop.isStopped })
         do {
-            try image.save(to: path, as: encoding)
+            try image.save(to: path, as: encoding, watch: watch)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
+            if let reason = stop.reason { throw StageError.stopped(reason) }
             throw StageError.invalidInput("encode \(chosen): \(error.message)")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0

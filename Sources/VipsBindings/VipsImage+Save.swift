@@ -11,6 +11,36 @@ extension VipsImage {
     /// Encodes the image to a file. This is where a lazy pipeline is evaluated, so
     /// decode errors in the source (a truncated file) surface here.
     public func save(to path: String, as encoding: ImageEncoding) throws(VipsError) {
+        try save(to: path, as: encoding, watch: nil)
+    }
+
+    /// Encodes the image to a file while `watch` sees progress (0...100) and
+    /// may return true to stop: libvips then abandons the evaluation between
+    /// tiles and this throws. That is how a cancel reaches a long encode.
+    public func save(to path: String, as encoding: ImageEncoding, watch: EvaluationWatch?) throws(VipsError) {
+        guard let watch else { return try saveUnwatched(to: path, as: encoding) }
+        let box = Unmanaged.passRetained(watch)
+        defer { box.release() }
+        var hook = kiln_vips_eval_hook(
+            fn: { context, percent in
+                guard let context else { return 0 }
+                return Unmanaged<EvaluationWatch>.fromOpaque(context).takeUnretainedValue().observe(Int(percent)) ? 1 : 0
+            },
+            context: box.toOpaque())
+        let failure = withUnsafeMutablePointer(to: &hook) { hookPointer -> VipsError? in
+            let handler = kiln_vips_watch_eval(pointer, hookPointer)
+            defer { kiln_vips_unwatch_eval(pointer, handler) }
+            do throws(VipsError) {
+                try saveUnwatched(to: path, as: encoding)
+                return nil
+            } catch {
+                return watch.stopped ? VipsError(operation: "save", message: "stopped") : error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    private func saveUnwatched(to path: String, as encoding: ImageEncoding) throws(VipsError) {
         let status: Int32 = switch encoding {
         case let .jpeg(quality, strip):
             kiln_vips_jpegsave(pointer, path, Int32(quality), strip ? 1 : 0)
@@ -38,5 +68,25 @@ extension VipsImage {
         }
         defer { kiln_g_free(vector) }
         return Array(UnsafeBufferPointer(start: vector, count: Int(count)))
+    }
+}
+
+/// Sees an evaluation's progress and decides whether it should stop.
+/// `@unchecked Sendable`: libvips calls `observe` from its worker threads; the
+/// closures it holds are themselves `@Sendable`, and `stopped` is written once.
+public final class EvaluationWatch: @unchecked Sendable {
+    private let progress: @Sendable (Int) -> Void
+    private let shouldStop: @Sendable () -> Bool
+    private(set) var stopped = false
+
+    public init(progress: @escaping @Sendable (Int) -> Void = { _ in }, shouldStop: @escaping @Sendable () -> Bool) {
+        self.progress = progress
+        self.shouldStop = shouldStop
+    }
+
+    func observe(_ percent: Int) -> Bool {
+        progress(percent)
+        if shouldStop() { stopped = true }
+        return stopped
     }
 }

@@ -32,6 +32,12 @@ for round in 0..<3 {
     expect((try? truncated.save(to: "\(scratch)/t.jpg", as: .jpeg(quality: 80, strip: true))) == nil, "truncated JPEG fails")
     expect((try? VipsImage.open(path: "\(fixtures)/random.bin")) == nil, "random bytes refused by libvips")
 
+    let big = try VipsImage.solid(width: 3000, height: 3000, bands: 3, value: 50)
+    let killed = (try? big.save(to: "\(scratch)/killed.png", as: .png(compression: 9, strip: true),
+                                watch: EvaluationWatch(shouldStop: { true }))) == nil
+    expect(killed, "a watched save stops when asked")
+    try big.save(to: "\(scratch)/watched.jpg", as: .jpeg(quality: 60, strip: true), watch: EvaluationWatch(shouldStop: { false }))
+
     let probe = try MediaProbe(path: "\(fixtures)/clip.mp4")
     expect(abs((probe.duration ?? 0) - 3) < 0.1, "clip.mp4 lasts 3 s")
     expect((try? MediaProbe(path: "\(fixtures)/truncated.mp4")) == nil, "truncated MP4 refused")

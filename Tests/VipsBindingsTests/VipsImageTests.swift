@@ -71,3 +71,35 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct EvaluationWatchTests {
+    /// A 6000x6000 image computed from scratch takes long enough for libvips to report progress.
+    func bigImage() throws -> VipsImage { try VipsImage.solid(width: 6000, height: 6000, bands: 3, value: 90) }
+
+    @Test func aStopRequestKillsTheEvaluation() throws {
+        let path = NSTemporaryDirectory() + "kiln-killed-\(UUID().uuidString).png"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let watch = EvaluationWatch(shouldStop: { true })
+        let error = #expect(throws: VipsError.self) {
+            try self.bigImage().save(to: path, as: .png(compression: 9, strip: true), watch: watch)
+        }
+        #expect(error?.message == "stopped")
+    }
+
+    @Test func progressIsReportedAndTheSaveCompletes() throws {
+        let path = NSTemporaryDirectory() + "kiln-watched-\(UUID().uuidString).jpg"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let seen = Percentages()
+        try bigImage().save(to: path, as: .jpeg(quality: 70, strip: true), watch: EvaluationWatch(progress: { seen.add($0) }, shouldStop: { false }))
+        #expect(try VipsImage.open(path: path).width == 6000)
+        #expect(seen.maximum > 0, "no progress reported")
+    }
+}
+
+import Synchronization
+
+final class Percentages: Sendable {
+    private let values = Mutex<[Int]>([])
+    func add(_ value: Int) { values.withLock { $0.append(value) } }
+    var maximum: Int { values.withLock { $0.max() ?? 0 } }
+}
