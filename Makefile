@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 # Each installs what it needs first (Debian packages, build).
 
-.PHONY: run test deps leakcheck clean
+.PHONY: run test deps bench leakcheck clean
 
 deps:
 	@scripts/install-deps.sh
@@ -11,6 +11,10 @@ run: deps
 
 test: deps
 	@scripts/test.sh
+
+# Kiln in-process against the vips and ffmpeg command-line tools, same inputs, same run.
+bench: deps
+	@scripts/bench.sh
 
 # The binding tests under valgrind; fails on any definite leak.
 leakcheck:

@@ -86,6 +86,8 @@ let package = Package(
         ]),
         // The bindings' workload for `make leakcheck` (valgrind).
         .executableTarget(name: "kiln-leakcheck", dependencies: ["VipsBindings", "FFmpegBindings"]),
+        // `make bench`: in-process calls against the vips/ffmpeg CLIs.
+        .executableTarget(name: "kiln-bench", dependencies: ["VipsBindings", "FFmpegBindings"]),
         .executableTarget(name: "kiln", dependencies: [
             "KilnApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
