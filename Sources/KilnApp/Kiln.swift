@@ -10,6 +10,7 @@ import PostgresNIO
 import Prometheus
 import ServiceLifecycle
 import Storage
+import VipsBindings
 
 /// One Kiln process, wired: the PostgreSQL client, the store, the blob store,
 /// the blocking pool, and the services each role runs. `kiln serve`,
@@ -33,6 +34,9 @@ public struct Kiln: Sendable {
         let channel = configuration.databaseSchema.map { "kiln_jobs_\($0)" } ?? "kiln_jobs"
         store = JobStore(client: client, logger: logger, channel: channel)
         blobs = try LocalBlobStore(root: configuration.storageRoot)
+        // libvips' warnings repeat the errors a job already reports ("error in
+        // tile …" for every tile of a truncated file): debug level, not stderr.
+        Vips.routeLog { [logger] message in logger.debug("libvips", metadata: ["message": .string(message)]) }
         // One thread per concurrent job, plus one so uploads can be inspected while jobs run.
         pool = BlockingPool(threads: configuration.worker.concurrency + 1)
     }
