@@ -1,70 +1,68 @@
+import Foundation
 import Hummingbird
-import MultipartKit
 import NIOCore
 
 /// The body of the `file` part of a `multipart/form-data` request, as a stream:
-/// the parser sees each network chunk once and only the file's bytes come out.
+/// each network chunk is parsed once and only the file's bytes come out.
 struct MultipartFilePart<Base: AsyncSequence>: AsyncSequence where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
     let base: Base
     let boundary: String
 
-    /// Shared with the parser's callbacks, which are synchronous.
-    final class State {
-        var headers: [(String, String)] = []
-        var inFilePart = false
-        var sawFilePart = false
-        var finishedFilePart = false
-        var output: [ByteBuffer] = []
-    }
-
     struct AsyncIterator: AsyncIteratorProtocol {
         var base: Base.AsyncIterator
-        let parser: MultipartParser
-        let state: State
+        var parser: MultipartParser
         var ready: [ByteBuffer] = []
+        var inFilePart = false
+        var sawFilePart = false
         var ended = false
 
         mutating func next() async throws -> ByteBuffer? {
             while ready.isEmpty {
                 if ended { return nil }
-                guard let chunk = try await base.next() else {
-                    ended = true
-                    guard state.sawFilePart else {
-                        throw APIError(.badRequest, code: "missing_file", message: "multipart/form-data needs a part named file")
+                let events: [MultipartParser.Event]
+                do {
+                    if let chunk = try await base.next() {
+                        events = try parser.feed(chunk)
+                    } else {
+                        ended = true
+                        events = try parser.finish()
                     }
-                    return nil
+                } catch let error as MultipartParser.MalformedError {
+                    throw APIError(.badRequest, code: "malformed_multipart", message: "The multipart body is malformed: \(error.reason)")
                 }
-                try parser.execute(chunk)
-                ready = state.output
-                state.output.removeAll()
+                for event in events {
+                    switch event {
+                    case let .headers(headers):
+                        // Only the first part named "file" is the upload; other fields are ignored.
+                        inFilePart = !sawFilePart && Self.isFilePart(headers)
+                        sawFilePart = sawFilePart || inFilePart
+                    case let .body(bytes):
+                        if inFilePart { ready.append(bytes) }
+                    case .partEnd:
+                        inFilePart = false
+                    case .end:
+                        ended = true
+                    }
+                }
+                if ended && !sawFilePart {
+                    throw APIError(.badRequest, code: "missing_file", message: "multipart/form-data needs a part named file")
+                }
             }
             return ready.removeFirst()
+        }
+
+        static func isFilePart(_ headers: [MultipartParser.Header]) -> Bool {
+            guard let disposition = headers.first(where: { $0.name == "content-disposition" })?.value else { return false }
+            return disposition.split(separator: ";").dropFirst().contains { parameter in
+                let pair = parameter.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
+                return pair.count == 2 && pair[0].lowercased() == "name" && pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) == "file"
+            }
         }
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        let parser = MultipartParser(boundary: boundary)
-        let state = State()
-        parser.onHeader = { name, value in
-            state.headers.append((name.lowercased(), value))
-        }
-        parser.onBody = { buffer in
-            if !state.inFilePart && !state.finishedFilePart {
-                let disposition = state.headers.first { $0.0 == "content-disposition" }?.1 ?? ""
-                if disposition.contains("name=\"file\"") || disposition.contains("name=file;") || disposition.hasSuffix("name=file") {
-                    state.inFilePart = true
-                    state.sawFilePart = true
-                }
-            }
-            if state.inFilePart { state.output.append(buffer) }
-        }
-        parser.onPartComplete = {
-            if state.inFilePart { state.finishedFilePart = true }
-            state.inFilePart = false
-            state.headers.removeAll()
-        }
-        return AsyncIterator(base: base.makeAsyncIterator(), parser: parser, state: state)
+        AsyncIterator(base: base.makeAsyncIterator(), parser: MultipartParser(boundary: boundary))
     }
 
     /// The boundary of a `multipart/form-data` Content-Type, if it is one.
@@ -73,11 +71,11 @@ struct MultipartFilePart<Base: AsyncSequence>: AsyncSequence where Base.Element 
         for parameter in contentType.split(separator: ";").dropFirst() {
             let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             if pair.count == 2, pair[0].lowercased() == "boundary" {
-                return pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                let boundary = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                // RFC 2046: 1 to 70 characters.
+                return (1...70).contains(boundary.utf8.count) ? boundary : nil
             }
         }
         return nil
     }
 }
-
-import Foundation

@@ -20,6 +20,8 @@ struct UploadRoutes {
         let spooled: UploadSpooler.Spooled
         if let boundary = MultipartFilePart<RequestBody>.boundary(of: request.headers[.contentType]) {
             spooled = try await spooler.spool(MultipartFilePart(base: request.body, boundary: boundary))
+        } else if request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true {
+            throw APIError(.badRequest, code: "malformed_multipart", message: "multipart/form-data needs a boundary of 1 to 70 characters")
         } else {
             spooled = try await spooler.spool(request.body)
         }

@@ -125,6 +125,22 @@ import Testing
         }
     }
 
+    @Test func hostileMultipartIsA400AndTheServerGoesOn() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            var body = ByteBuffer(string: "--b\r\n")
+            body.writeBytes([0xFF, 0x80, 0x3A, 0x20, 0x41])  // a header name of non-ASCII bytes
+            body.writeString("\r\n\r\nxx\r\n--b--\r\n")
+            let hostile = try await h.request(.post, "/v1/uploads", headers: [.contentType: "multipart/form-data; boundary=b"], body: body)
+            #expect(hostile.status == .badRequest)
+            let unclosed = try await h.request(.post, "/v1/uploads", headers: [.contentType: "multipart/form-data; boundary=b"],
+                                               body: ByteBuffer(string: "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n\u{FF}\u{D8}\u{FF}"))
+            #expect(unclosed.status == .badRequest)
+            let noBoundary = try await h.request(.post, "/v1/uploads", headers: [.contentType: "multipart/form-data"], body: ByteBuffer(string: "x"))
+            #expect(try h.json(noBoundary)["error"]?["code"] == "malformed_multipart")
+            #expect(try await h.client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil).status == .ok)
+        }
+    }
+
     @Test func perKindLimitsAnswer413() async throws {
         var configuration = try TestEnvironment.configuration()
         configuration.uploadLimits.image = 1000
