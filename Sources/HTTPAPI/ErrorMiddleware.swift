@@ -6,12 +6,19 @@ import Logging
 /// and a message that leaks nothing.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = KilnRequestContext
+    let routes: RouteIndex
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             return error.response()
+        } catch let error as HTTPError where error.status == .notFound && !routes.methods(matching: request.uri.path).isEmpty {
+            let allowed = routes.methods(matching: request.uri.path)
+            var response = APIError(.methodNotAllowed, code: "method_not_allowed",
+                                    message: "\(request.method) is not allowed here; use \(allowed.joined(separator: ", "))").response()
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
         } catch let error as HTTPError {
             let code: String = switch error.status {
             case .notFound: "not_found"

@@ -105,7 +105,7 @@ struct JobRoutes {
             limit = parsed
         }
         var cursor: Int64?
-        if let raw = query["cursor"] {
+        if let raw = query["cursor"], !raw.isEmpty {
             guard let parsed = Int64(String(raw)), parsed > 0 else {
                 throw APIError(.badRequest, code: "invalid_query", message: "cursor is not one this server handed out")
             }

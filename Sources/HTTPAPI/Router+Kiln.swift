@@ -6,7 +6,8 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
     let router = Router(context: KilnRequestContext.self)
     // Metrics outermost: it records the status clients get, after errors became responses.
     router.middlewares.add(MetricsMiddleware())
-    router.middlewares.add(ErrorMiddleware())
+    let index = RouteIndex()
+    router.middlewares.add(ErrorMiddleware(routes: index))
     SystemRoutes(environment: environment).register(on: router)
     let v1 = router.group("v1")
         .add(middleware: ReadinessMiddleware(readiness: environment.readiness))
@@ -15,5 +16,6 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
     MediaRoutes(environment: environment).register(on: v1)
     JobRoutes(environment: environment).register(on: v1)
     PipelineRoutes(environment: environment).register(on: v1)
+    index.load(router.routes)
     return router
 }

@@ -38,6 +38,12 @@ import Testing
             #expect(unknown.status == .notFound)
             #expect(try h.json(unknown)["error"]?["code"] == "not_found")
 
+            let wrongMethod = try await h.request(.put, "/v1/jobs")
+            #expect(wrongMethod.status == .methodNotAllowed)
+            #expect(wrongMethod.headers[.allow] == "GET, POST")
+            #expect(try h.json(wrongMethod)["error"]?["code"] == "method_not_allowed")
+            #expect(try await h.request(.patch, "/v1/jobs/job_x/files/a/b.webp").headers[.allow] == "GET")
+
             let anonymous = try await h.client.executeRequest(uri: "/v1/jobs", method: .get, headers: [:], body: nil)
             #expect(anonymous.status == .unauthorized)
             #expect(try h.json(anonymous)["error"]?["code"] == "unauthorized")
