@@ -1,5 +1,6 @@
 /// Wakes idle worker loops when NOTIFY says a job is claimable; each wait also
-/// ends after a timeout, so a lost notification costs one poll interval at most.
+/// ends after a timeout, so a lost notification costs one poll interval at most,
+/// and at once when the waiting task is cancelled.
 actor WakeSignal {
     private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextID = 0
@@ -7,12 +8,22 @@ actor WakeSignal {
     func wait(seconds: Double) async {
         let id = nextID
         nextID += 1
-        await withCheckedContinuation { continuation in
-            waiters[id] = continuation
-            Task {
-                try? await Task.sleep(for: .seconds(seconds))
-                self.resume(id)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                // Registration and this check run together on the actor, so a
+                // cancel either is seen here or finds the waiter registered.
+                if Task.isCancelled {
+                    continuation.resume()
+                    return
+                }
+                waiters[id] = continuation
+                Task {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    self.resume(id)
+                }
             }
+        } onCancel: {
+            Task { await self.resume(id) }
         }
     }
 

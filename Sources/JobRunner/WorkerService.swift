@@ -4,6 +4,7 @@ import Logging
 import PipelineEngine
 import ServiceLifecycle
 import Storage
+import Synchronization
 
 /// The worker role: claims jobs from PostgreSQL and runs them, `concurrency` at
 /// a time. Wakes on NOTIFY, polls as a fallback, and reaps expired leases.
@@ -33,30 +34,37 @@ public struct WorkerService: Service {
         let draining = StopToken()
         try FileManager.default.createDirectory(atPath: configuration.scratchDirectory, withIntermediateDirectories: true)
         logger.info("worker started", metadata: ["concurrency": "\(configuration.concurrency)", "owner": "\(configuration.owner)"])
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await listen(wake: wake) }
-            group.addTask { await reap(until: draining) }
-            var loops = [Task<Void, Never>]()
-            for slot in 0..<configuration.concurrency {
-                loops.append(Task { await claimLoop(slot: slot, wake: wake, running: running, draining: draining) })
-            }
-            await withGracefulShutdownHandler {
-                for loop in loops { await loop.value }
-            } onGracefulShutdown: {
-                draining.stop(.shutdown)
-                Task {
-                    await wake.wakeAll()
-                    try? await Task.sleep(for: .seconds(configuration.drainSeconds))
-                    await running.stopAll(.shutdown)
+        // Cancellation (the service group giving up on us) stops claiming and
+        // stops running jobs now; graceful shutdown lets them finish first.
+        await withTaskCancellationHandler {
+            await withTaskGroup(of: Void.self) { background in
+                background.addTask { await listen(wake: wake) }
+                background.addTask { await reap(until: draining) }
+                await withGracefulShutdownHandler {
+                    await withTaskGroup(of: Void.self) { loops in
+                        for slot in 0..<configuration.concurrency {
+                            loops.addTask { await claimLoop(slot: slot, wake: wake, running: running, draining: draining) }
+                        }
+                    }
+                } onGracefulShutdown: {
+                    draining.stop(.shutdown)
+                    Task {
+                        await wake.wakeAll()
+                        try? await Task.sleep(for: .seconds(configuration.drainSeconds))
+                        running.stopAll(.shutdown)
+                    }
                 }
+                background.cancelAll()
             }
-            group.cancelAll()
+        } onCancel: {
+            draining.stop(.shutdown)
+            running.stopAll(.shutdown)
         }
         logger.info("worker stopped")
     }
 
     private func claimLoop(slot: Int, wake: WakeSignal, running: RunningJobs, draining: StopToken) async {
-        while !draining.isStopped {
+        while !draining.isStopped && !Task.isCancelled {
             let claimed: ClaimedJob?
             do {
                 claimed = try await store.claim(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds)
@@ -73,10 +81,10 @@ public struct WorkerService: Service {
             jobLogger[metadataKey: "job.id"] = .string(claim.id)
             jobLogger[metadataKey: "attempt"] = "\(claim.attempt)"
             let stop = StopToken()
-            await running.add(claim.id, stop)
+            running.add(claim.id, stop)
             await JobExecution(claim: claim, store: store, blobs: blobs, registry: registry, runner: runner,
                                configuration: configuration, logger: jobLogger, stop: stop).run()
-            await running.remove(claim.id)
+            running.remove(claim.id)
         }
     }
 
@@ -110,11 +118,12 @@ public struct WorkerService: Service {
     }
 }
 
-/// The stop tokens of jobs running in this process, for shutdown.
-actor RunningJobs {
-    private var tokens: [String: StopToken] = [:]
+/// The stop tokens of jobs running in this process, for shutdown. A lock, not
+/// an actor: cancellation handlers must reach it synchronously.
+final class RunningJobs: Sendable {
+    private let tokens = Mutex<[String: StopToken]>([:])
 
-    func add(_ id: String, _ token: StopToken) { tokens[id] = token }
-    func remove(_ id: String) { tokens[id] = nil }
-    func stopAll(_ reason: StopReason) { for token in tokens.values { token.stop(reason) } }
+    func add(_ id: String, _ token: StopToken) { tokens.withLock { $0[id] = token } }
+    func remove(_ id: String) { _ = tokens.withLock { $0.removeValue(forKey: id) } }
+    func stopAll(_ reason: StopReason) { tokens.withLock { for token in $0.values { token.stop(reason) } } }
 }
