@@ -98,6 +98,7 @@ let package = Package(
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "KilnApp", "JobStore", "KilnTestSupport"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "KilnApp", "KilnTestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio")]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport",

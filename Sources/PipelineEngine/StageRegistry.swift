@@ -30,8 +30,8 @@ public struct StageRegistry: Sendable {
             throw ValidationError(pointer: pointer, message: "Expected an array of operations but received \(operations.summary)")
         }
         guard !list.isEmpty else { throw ValidationError(pointer: pointer, message: "An output needs at least one operation") }
-        guard list.count <= Self.maxSteps else {
-            throw ValidationError(pointer: pointer, message: "At most \(Self.maxSteps) operations per output")
+        guard list.count <= Self.maxStepsPerOutput else {
+            throw ValidationError(pointer: pointer, message: "At most \(Self.maxStepsPerOutput) operations per output")
         }
         var current: ValueKind = .source(input)
         var steps: [PlannedStep] = []
@@ -57,8 +57,6 @@ public struct StageRegistry: Sendable {
         }
         return steps
     }
-
-    private static var maxSteps: Int { maxStepsPerOutput }
 
     private func planStep(_ raw: JSONValue, at pointer: JSONPointer) throws(ValidationError) -> PlannedStep {
         guard let object = raw.objectValue else {

@@ -16,6 +16,18 @@ public struct LocalBlobStore: BlobStore {
         stagingDirectory = root + "/staging"
         try FileManager.default.createDirectory(atPath: objects, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: true)
+        removeAbandonedStagingFiles(olderThan: 24 * 3600)
+    }
+
+    /// Uploads cut off by a crash leave staging files behind; none lives a day.
+    func removeAbandonedStagingFiles(olderThan seconds: TimeInterval) {
+        let cutoff = Date().addingTimeInterval(-seconds)
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: stagingDirectory)) ?? [] {
+            let path = stagingDirectory + "/" + name
+            if let modified = try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date, modified < cutoff {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
     }
 
     func path(for key: String) throws -> String {
