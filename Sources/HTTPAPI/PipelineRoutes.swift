@@ -18,9 +18,9 @@ struct PipelineRoutes {
         group.get("pipelines") { _, _ in
             JSONResponse.make(["data": environment.pipelines.all.map { PipelineResource(name: $0.name, description: $0.description, outputs: $0.outputs) }])
         }
+        let schema = ByteBuffer(data: OperationSchema.document(for: environment.registry, id: environment.publicURL + "/v1/schema/operations.json").encoded())
         group.get("schema/operations.json") { _, _ in
-            let document = OperationSchema.document(for: environment.registry, id: environment.publicURL + "/v1/schema/operations.json")
-            return Response(status: .ok, headers: [.contentType: "application/schema+json"], body: .init(byteBuffer: ByteBuffer(data: document.encoded())))
+            Response(status: .ok, headers: [.contentType: "application/schema+json"], body: .init(byteBuffer: schema))
         }
         group.get("pipelines/:name") { _, context in
             guard let pipeline = environment.pipelines.pipeline(named: try context.parameters.require("name")) else {

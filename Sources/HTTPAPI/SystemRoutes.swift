@@ -31,11 +31,13 @@ struct SystemRoutes {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: environment.metrics.emitToBuffer())))
         }
+        // Built once: the document only changes with the build and KILN_PUBLIC_URL.
+        let document = OpenAPIDocument.load(publicURL: environment.publicURL).map { ByteBuffer(bytes: $0) }
         router.get("openapi.json") { _, _ in
-            guard let document = OpenAPIDocument.load(publicURL: environment.publicURL) else {
+            guard let document else {
                 throw APIError(.internalServerError, code: "internal", message: "OpenAPI document missing from the build")
             }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
         }
     }
 }
