@@ -28,9 +28,11 @@ let package = Package(
             pkgConfig: "libavformat libavcodec libswscale libswresample libavutil",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev", "libswresample-dev", "libavutil-dev"])]
         ),
+        // av_log's callback takes a va_list: formatted to plain lines in C.
+        .target(name: "CFFmpegShims", dependencies: ["CFFmpeg"]),
         .target(name: "VipsBindings", dependencies: ["CVips"]),
         .target(name: "FFmpegBindings", dependencies: [
-            "CFFmpeg",
+            "CFFmpeg", "CFFmpegShims",
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
         .target(name: "PipelineEngine", dependencies: [

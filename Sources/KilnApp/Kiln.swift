@@ -1,3 +1,4 @@
+import FFmpegBindings
 import Foundation
 import HTTPAPI
 import Hummingbird
@@ -36,10 +37,20 @@ public struct Kiln: Sendable {
         blobs = try LocalBlobStore(root: configuration.storageRoot)
         // libvips' warnings repeat the errors a job already reports ("error in
         // tile …" for every tile of a truncated file): debug level, not stderr.
-        Vips.routeLog { [logger] message in logger.debug("libvips", metadata: ["message": .string(message)]) }
+        _ = Self.libraryLogsRouted
         // One thread per concurrent job, plus one so uploads can be inspected while jobs run.
         pool = BlockingPool(threads: configuration.worker.concurrency + 1)
     }
+
+    /// libvips and FFmpeg log process-wide: routed once, to a logger of their own.
+    /// Their lines repeat errors a job already reports ("error in tile …" for
+    /// every tile of a truncated file), so they go out at debug level.
+    static let libraryLogsRouted: Void = {
+        var logger = Logger(label: "kiln.codecs")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        Vips.routeLog { [logger] message in logger.debug("libvips", metadata: ["message": .string(message)]) }
+        FFmpeg.addLogSink { [logger] level, line in logger.debug("ffmpeg", metadata: ["message": .string(line), "level": "\(level)"]) }
+    }()
 
     /// Prometheus registry behind swift-metrics; bootstrapped once per process.
     public static let metrics: PrometheusCollectorRegistry = {

@@ -43,3 +43,20 @@ import Testing
         #expect(throws: FFmpegError.interrupted) { try MediaProbe(path: Fixture.path("clip.mp4"), interrupt: flag) }
     }
 }
+
+import Synchronization
+
+@Suite struct FFmpegLogTests {
+    final class Lines: Sendable {
+        let lines = Mutex<[String]>([])
+    }
+
+    @Test func errorsReachTheInstalledSink() throws {
+        let seen = Lines()
+        let token = FFmpeg.addLogSink { _, line in seen.lines.withLock { $0.append(line) } }
+        defer { FFmpeg.removeLogSink(token) }
+        _ = try? MediaProbe(path: Fixture.path("truncated.mp4"))
+        let lines = seen.lines.withLock { $0 }
+        #expect(lines.contains { $0.contains("moov atom not found") }, "got \(lines)")
+    }
+}
