@@ -15,6 +15,8 @@ public struct WorkerConfiguration: Sendable {
     public var reapSeconds: Double
     /// How long running jobs may finish after shutdown starts before they are stopped.
     public var drainSeconds: Double
+    /// Longest one attempt may run; then it fails with `timeout`.
+    public var jobTimeoutSeconds: Double
     public var retry: JobLifecycle.RetryPolicy
     public var limits: ProcessingLimits
     /// Per-attempt scratch directories are made under this one.
@@ -25,7 +27,7 @@ public struct WorkerConfiguration: Sendable {
     public init(
         concurrency: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
         leaseSeconds: Double = 30, heartbeatSeconds: Double = 10, pollSeconds: Double = 2, reapSeconds: Double = 5,
-        drainSeconds: Double = 25, retry: JobLifecycle.RetryPolicy = .init(), limits: ProcessingLimits = .init(),
+        drainSeconds: Double = 25, jobTimeoutSeconds: Double = 3600, retry: JobLifecycle.RetryPolicy = .init(), limits: ProcessingLimits = .init(),
         scratchDirectory: String = NSTemporaryDirectory() + "kiln-scratch",
         owner: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     ) {
@@ -35,6 +37,7 @@ public struct WorkerConfiguration: Sendable {
         self.pollSeconds = pollSeconds
         self.reapSeconds = reapSeconds
         self.drainSeconds = drainSeconds
+        self.jobTimeoutSeconds = jobTimeoutSeconds
         self.retry = retry
         self.limits = limits
         self.scratchDirectory = scratchDirectory

@@ -80,7 +80,7 @@ public struct WorkerService: Service {
             var jobLogger = logger
             jobLogger[metadataKey: "job.id"] = .string(claim.id)
             jobLogger[metadataKey: "attempt"] = "\(claim.attempt)"
-            let stop = StopToken()
+            let stop = StopToken(deadline: .now + .seconds(configuration.jobTimeoutSeconds))
             running.add(claim.id, stop)
             await JobExecution(claim: claim, store: store, blobs: blobs, registry: registry, runner: runner,
                                configuration: configuration, logger: jobLogger, stop: stop).run()

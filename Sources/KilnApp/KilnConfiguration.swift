@@ -70,6 +70,7 @@ public struct KilnConfiguration: Sendable {
         var worker = WorkerConfiguration()
         worker.concurrency = try int("KILN_WORKER_CONCURRENCY", worker.concurrency)
         worker.leaseSeconds = try double("KILN_LEASE_SECONDS", worker.leaseSeconds)
+        worker.jobTimeoutSeconds = try double("KILN_JOB_TIMEOUT_SECONDS", worker.jobTimeoutSeconds)
         worker.heartbeatSeconds = min(worker.heartbeatSeconds, worker.leaseSeconds / 3)
         worker.limits.maxImagePixels = try int("KILN_MAX_IMAGE_PIXELS", worker.limits.maxImagePixels)
         worker.scratchDirectory = env["KILN_SCRATCH_DIR"] ?? dataDirectory + "/scratch"

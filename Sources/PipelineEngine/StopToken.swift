@@ -13,9 +13,13 @@ public enum StopReason: String, Sendable {
 /// and from inside long C loops (FFmpeg's interrupt callback, libvips' eval).
 public final class StopToken: Sendable {
     private let state = ManagedAtomic<Int>(0)
+    private let deadline: ContinuousClock.Instant?
     private static let reasons: [StopReason] = [.canceled, .leaseLost, .timeout, .shutdown]
 
-    public init() {}
+    /// - Parameter deadline: past it, the token reads as stopped for `timeout`.
+    public init(deadline: ContinuousClock.Instant? = nil) {
+        self.deadline = deadline
+    }
 
     /// Records the first reason; later ones do not overwrite it.
     public func stop(_ reason: StopReason) {
@@ -24,11 +28,12 @@ public final class StopToken: Sendable {
     }
 
     public var reason: StopReason? {
+        if state.load(ordering: .relaxed) == 0, let deadline, ContinuousClock.now >= deadline { stop(.timeout) }
         let code = state.load(ordering: .relaxed)
         return code == 0 ? nil : Self.reasons[code - 1]
     }
 
-    public var isStopped: Bool { state.load(ordering: .relaxed) != 0 }
+    public var isStopped: Bool { reason != nil }
 
     public func check() throws(StageError) {
         if let reason { throw StageError.stopped(reason) }

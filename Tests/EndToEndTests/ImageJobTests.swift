@@ -91,6 +91,20 @@ import VipsBindings
         }
     }
 
+    @Test func anAttemptPastItsTimeoutFailsWithTimeout() async throws {
+        var configuration = try TestEnvironment.configuration()
+        configuration.worker.jobTimeoutSeconds = 0.001
+        try await Harness.run(configuration: configuration) { h in
+            let id = try #require(try await h.upload("gradient.webp")["id"]?.stringValue)
+            let job = try await h.waitForJob(try #require(try h.json(try await h.submit([
+                "input": .string(id), "operations": [["op": "thumbnail", "width": 30]],
+            ]))["id"]?.stringValue))
+            #expect(job["status"] == "failed")
+            #expect(job["error"]?["code"] == "timeout")
+            #expect(job["attempt"] == 1, "a timeout is not retried")
+        }
+    }
+
     @Test func decompressionBombIsRefusedFromItsHeader() async throws {
         var configuration = try TestEnvironment.configuration()
         configuration.worker.limits.maxImagePixels = 10_000  // the 300x200 gradient is 60,000
