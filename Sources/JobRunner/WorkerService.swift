@@ -106,6 +106,9 @@ public struct WorkerService: Service {
             do {
                 try await store.client.withConnection { connection in
                     try await connection.listen(on: store.channel) { notifications in
+                        // Jobs queued before LISTEN took effect sent their NOTIFY to
+                        // nobody: look once now that we are listening.
+                        await wake.wakeAll()
                         for try await _ in notifications { await wake.wakeAll() }
                     }
                 }
