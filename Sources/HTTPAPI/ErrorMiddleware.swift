@@ -13,13 +13,15 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return error.response()
-        } catch let error as HTTPError where error.status == .notFound && !routes.methods(matching: request.uri.path).isEmpty {
-            let allowed = routes.methods(matching: request.uri.path)
-            var response = APIError(.methodNotAllowed, code: "method_not_allowed",
-                                    message: "\(request.method) is not allowed here; use \(allowed.joined(separator: ", "))").response()
-            response.headers[.allow] = allowed.joined(separator: ", ")
-            return response
         } catch let error as HTTPError {
+            // A known path with another method: 405 and Allow, not 404.
+            let allowed = error.status == .notFound ? routes.methods(matching: request.uri.path) : []
+            if !allowed.isEmpty {
+                var response = APIError(.methodNotAllowed, code: "method_not_allowed",
+                                        message: "\(request.method) is not allowed here; use \(allowed.joined(separator: ", "))").response()
+                response.headers[.allow] = allowed.joined(separator: ", ")
+                return response
+            }
             let code: String = switch error.status {
             case .notFound: "not_found"
             case .methodNotAllowed: "method_not_allowed"

@@ -10,13 +10,14 @@ import Storage
 /// runs beside it; losing the lease or a cancel sets the stop token.
 struct JobExecution: Sendable {
     let claim: ClaimedJob
-    let store: JobStore
-    let blobs: any BlobStore
-    let registry: StageRegistry
-    let runner: PipelineRunner
-    let configuration: WorkerConfiguration
+    /// The service that claimed the job: store, blob store, registry, runner, configuration.
+    let worker: WorkerService
     let logger: Logger
     let stop: StopToken
+
+    private var store: JobStore { worker.store }
+    private var blobs: any BlobStore { worker.blobs }
+    private var configuration: WorkerConfiguration { worker.configuration }
 
     func run() async {
         let started = ContinuousClock.now
@@ -55,7 +56,7 @@ struct JobExecution: Sendable {
     private func execute(scratch: String) async -> Result<Void, StageError> {
         let plan: JobPlan
         do {
-            plan = try JobPlan(stored: claim.plan, input: claim.inputKind, registry: registry)
+            plan = try JobPlan(stored: claim.plan, input: claim.inputKind, registry: worker.registry)
         } catch {
             return .failure(StageError(code: "invalid_plan", message: "stored plan no longer valid: \(error)"))
         }
@@ -110,7 +111,7 @@ struct JobExecution: Sendable {
         let runningState = state
         let baseStates = states
         let product = try await withThrowingTaskGroup(of: OutputProduct?.self) { group in
-            group.addTask { try await runner.run(output, source: source, context: context) }
+            group.addTask { try await worker.runner.run(output, source: source, context: context) }
             group.addTask {
                 // Progress reaches the database at most once a second.
                 var states = baseStates
@@ -142,8 +143,7 @@ struct JobExecution: Sendable {
             } catch {
                 throw StageError(code: "storage_unavailable", message: "publishing \(path): \(error)", retryable: true)
             }
-            files.append(OutputFile(path: path, contentType: file.contentType, size: file.size, width: file.width,
-                                    height: file.height, duration: file.duration))
+            files.append(OutputFile(path: path, producedFile: file))
         }
         state = OutputState(status: .succeeded, progress: 1, files: files, results: product.results)
         states[output.name] = state

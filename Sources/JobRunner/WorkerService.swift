@@ -82,8 +82,7 @@ public struct WorkerService: Service {
             jobLogger[metadataKey: "attempt"] = "\(claim.attempt)"
             let stop = StopToken(deadline: .now + .seconds(configuration.jobTimeoutSeconds))
             running.add(claim.id, stop)
-            await JobExecution(claim: claim, store: store, blobs: blobs, registry: registry, runner: runner,
-                               configuration: configuration, logger: jobLogger, stop: stop).run()
+            await JobExecution(claim: claim, worker: self, logger: jobLogger, stop: stop).run()
             running.remove(claim.id)
         }
     }

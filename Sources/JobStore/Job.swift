@@ -35,6 +35,11 @@ public struct OutputFile: Sendable, Codable, Equatable {
         self.height = height
         self.duration = duration
     }
+
+    /// A file a stage produced, at its published `path` in the job.
+    public init(path: String, producedFile file: ProducedFile) {
+        self.init(path: path, contentType: file.contentType, size: file.size, width: file.width, height: file.height, duration: file.duration)
+    }
 }
 
 /// The state of one named output of a job.

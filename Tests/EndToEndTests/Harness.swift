@@ -83,6 +83,13 @@ struct Harness: Sendable {
         }
     }
 
+    /// Uploads a fixture, submits `operations` on it as the `default` output, and waits for the job to end.
+    func runJob(on fixture: String, _ operations: JSONValue) async throws -> JSONValue {
+        let media = try #require(try await upload(fixture)["id"])
+        let submitted = try await submit(["input": media, "operations": operations])
+        return try await waitForJob(try #require(try json(submitted)["id"]?.stringValue))
+    }
+
     /// Fetches a file by its absolute URL (the public base is replaced by the test server).
     func fetch(url: String, headers: HTTPFields = [:]) async throws -> TestResponse {
         let path = url.replacingOccurrences(of: kiln.configuration.publicURL, with: "")

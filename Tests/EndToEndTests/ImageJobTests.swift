@@ -73,20 +73,14 @@ import VipsBindings
 
     @Test func truncatedJPEGFailsItsJobAndTheWorkerGoesOn() async throws {
         try await Harness.run { h in
-            let broken = try #require(try await h.upload("truncated.jpg")["id"]?.stringValue)
-            let failedJob = try await h.waitForJob(try #require(try h.json(try await h.submit([
-                "input": .string(broken), "operations": [["op": "thumbnail", "width": 64], ["op": "encode", "format": "jpeg"]],
-            ]))["id"]?.stringValue))
+            let failedJob = try await h.runJob(on: "truncated.jpg", [["op": "thumbnail", "width": 64], ["op": "encode", "format": "jpeg"]])
             #expect(failedJob["status"] == "failed")
             #expect(failedJob["error"]?["code"] == "invalid_input", "\(failedJob)")
             #expect(failedJob["attempt"] == 1, "bad input must not be retried")
             #expect(failedJob["outputs"]?["default"]?["files"]?.arrayValue?.isEmpty == true)
 
             // The same worker keeps serving.
-            let good = try #require(try await h.upload("gradient.webp")["id"]?.stringValue)
-            let job = try await h.waitForJob(try #require(try h.json(try await h.submit([
-                "input": .string(good), "operations": [["op": "thumbnail", "width": 30]],
-            ]))["id"]?.stringValue))
+            let job = try await h.runJob(on: "gradient.webp", [["op": "thumbnail", "width": 30]])
             #expect(job["status"] == "succeeded")
         }
     }
@@ -95,10 +89,7 @@ import VipsBindings
         var configuration = try TestEnvironment.configuration()
         configuration.worker.jobTimeoutSeconds = 0.001
         try await Harness.run(configuration: configuration) { h in
-            let id = try #require(try await h.upload("gradient.webp")["id"]?.stringValue)
-            let job = try await h.waitForJob(try #require(try h.json(try await h.submit([
-                "input": .string(id), "operations": [["op": "thumbnail", "width": 30]],
-            ]))["id"]?.stringValue))
+            let job = try await h.runJob(on: "gradient.webp", [["op": "thumbnail", "width": 30]])
             #expect(job["status"] == "failed")
             #expect(job["error"]?["code"] == "timeout")
             #expect(job["attempt"] == 1, "a timeout is not retried")
@@ -109,10 +100,7 @@ import VipsBindings
         var configuration = try TestEnvironment.configuration()
         configuration.worker.limits.maxImagePixels = 10_000  // the 300x200 gradient is 60,000
         try await Harness.run(configuration: configuration) { h in
-            let id = try #require(try await h.upload("gradient.webp")["id"]?.stringValue)
-            let job = try await h.waitForJob(try #require(try h.json(try await h.submit([
-                "input": .string(id), "operations": [["op": "thumbnail", "width": 30]],
-            ]))["id"]?.stringValue))
+            let job = try await h.runJob(on: "gradient.webp", [["op": "thumbnail", "width": 30]])
             #expect(job["status"] == "failed")
             #expect(job["error"]?["code"] == "input_too_large")
         }
