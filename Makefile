@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 # Each installs what it needs first (Debian packages, build).
 
-.PHONY: run test deps bench leakcheck clean
+.PHONY: run test deps bench soak leakcheck clean
 
 deps:
 	@scripts/install-deps.sh
@@ -15,6 +15,12 @@ test: deps
 # Kiln in-process against the vips and ffmpeg command-line tools, same inputs, same run.
 bench: deps
 	@scripts/bench.sh
+
+# Every database-backed route driven hard against a release server; fails when
+# its memory grows by more than 30 MB in a phase (1,000,000 reads, 10,000 jobs).
+soak:
+	@scripts/install-deps.sh --with-soak
+	@scripts/soak.sh
 
 # The binding tests under valgrind; fails on any definite leak.
 leakcheck:

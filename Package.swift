@@ -88,6 +88,9 @@ let package = Package(
         .executableTarget(name: "kiln-leakcheck", dependencies: ["VipsBindings", "FFmpegBindings"]),
         // `make bench`: in-process calls against the vips/ffmpeg CLIs.
         .executableTarget(name: "kiln-bench", dependencies: ["VipsBindings", "FFmpegBindings"]),
+        // The database path's memory, counted in-process (live heap bytes around a query loop).
+        .target(name: "CHeapStats"),
+        .executableTarget(name: "kiln-soak", dependencies: ["KilnApp", "JobStore", "CHeapStats"]),
         .executableTarget(name: "kiln", dependencies: [
             "KilnApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

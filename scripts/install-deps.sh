@@ -9,7 +9,10 @@ packages=(
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libavfilter-dev ffmpeg
   postgresql-15
 )
-if [ "${1:-}" = "--with-valgrind" ]; then packages+=(valgrind); fi
+case "${1:-}" in
+  --with-valgrind) packages+=(valgrind) ;;
+  --with-soak) packages+=(wrk curl) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -111,6 +111,10 @@ static inline void kiln_vips_unwatch_eval(VipsImage *image, gulong handler) {
     g_signal_handler_disconnect(image, handler);
 }
 
+static inline void kiln_vips_log_warning(const char *message) {
+    g_log("VIPS", G_LOG_LEVEL_WARNING, "%s", message);
+}
+
 static inline void kiln_g_free(void *p) {
     g_free(p);
 }

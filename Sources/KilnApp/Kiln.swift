@@ -30,8 +30,8 @@ public struct Kiln: Sendable {
     public init(configuration: KilnConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        client = PostgresClient(configuration: try DatabaseURL.configuration(configuration.databaseURL, schema: configuration.databaseSchema),
-                                backgroundLogger: logger)
+        client = try DatabaseClient.make(url: configuration.databaseURL, schema: configuration.databaseSchema,
+                                         poolSize: configuration.databasePoolSize, logger: logger)
         let channel = configuration.databaseSchema.map { "kiln_jobs_\($0)" } ?? "kiln_jobs"
         store = JobStore(client: client, logger: logger, channel: channel)
         blobs = try LocalBlobStore(root: configuration.storageRoot)
@@ -48,7 +48,7 @@ public struct Kiln: Sendable {
     static let libraryLogsRouted: Void = {
         var logger = Logger(label: "kiln.codecs")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        Vips.routeLog { [logger] message in logger.debug("libvips", metadata: ["message": .string(message)]) }
+        Vips.addLogSink { [logger] message in logger.debug("libvips", metadata: ["message": .string(message)]) }
         FFmpeg.addLogSink { [logger] level, line in logger.debug("ffmpeg", metadata: ["message": .string(line), "level": "\(level)"]) }
     }()
 

@@ -8,6 +8,8 @@ public struct KilnConfiguration: Sendable {
     public var databaseURL: String
     /// Tables live in this schema (tests give each run its own); nil for `public`.
     public var databaseSchema: String?
+    /// PostgreSQL connections this process keeps open (all of them, always: see DatabaseClient).
+    public var databasePoolSize: Int
     public var storageRoot: String
     public var apiKeys: String
     public var host: String
@@ -29,11 +31,12 @@ public struct KilnConfiguration: Sendable {
         }
     }
 
-    public init(databaseURL: String, databaseSchema: String? = nil, storageRoot: String, apiKeys: String = "",
+    public init(databaseURL: String, databaseSchema: String? = nil, databasePoolSize: Int = 10, storageRoot: String, apiKeys: String = "",
                 host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, pipelinesDirectory: String = "Pipelines",
                 uploadLimits: UploadLimits = .init(), worker: WorkerConfiguration = .init()) {
         self.databaseURL = databaseURL
         self.databaseSchema = databaseSchema
+        self.databasePoolSize = databasePoolSize
         self.storageRoot = storageRoot
         self.apiKeys = apiKeys
         self.host = host
@@ -77,7 +80,7 @@ public struct KilnConfiguration: Sendable {
         let host = env["KILN_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
         let port = try int("KILN_PORT", 8080)
         return KilnConfiguration(
-            databaseURL: database, databaseSchema: env["KILN_DATABASE_SCHEMA"], storageRoot: storage,
+            databaseURL: database, databaseSchema: env["KILN_DATABASE_SCHEMA"], databasePoolSize: try int("KILN_DB_POOL_SIZE", 10), storageRoot: storage,
             apiKeys: env["KILN_API_KEYS"] ?? "", host: host, port: port,
             publicURL: env["KILN_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 },
             pipelinesDirectory: env["KILN_PIPELINES_DIR"] ?? "Pipelines", uploadLimits: limits, worker: worker)

@@ -26,7 +26,8 @@ public enum TestEnvironment {
         var workerConfiguration = worker ?? WorkerConfiguration(concurrency: 2, leaseSeconds: 10, heartbeatSeconds: 2, pollSeconds: 0.5, reapSeconds: 1)
         workerConfiguration.scratchDirectory = root + "/scratch"
         return KilnConfiguration(
-            databaseURL: url, databaseSchema: uniqueSchema(), storageRoot: root + "/storage", apiKeys: apiKeys,
+            // Tests run in parallel, each with its own Kiln: small pools keep them under max_connections.
+            databaseURL: url, databaseSchema: uniqueSchema(), databasePoolSize: 4, storageRoot: root + "/storage", apiKeys: apiKeys,
             host: "127.0.0.1", port: 0, publicURL: "http://kiln.test", pipelinesDirectory: Fixture.repositoryRoot + "/Pipelines",
             worker: workerConfiguration)
     }
