@@ -99,6 +99,7 @@ let package = Package(
         .target(name: "KilnTestSupport", dependencies: ["KilnApp", "JobRunner", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/KilnTestSupport"),
         .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings", "KilnTestSupport"]),
+        .testTarget(name: "ImageStagesTests", dependencies: ["ImageStages", "KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),
         .testTarget(name: "FFmpegBindingsTests", dependencies: ["FFmpegBindings", "KilnTestSupport"]),
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "KilnApp", "JobStore", "KilnTestSupport"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "KilnApp", "KilnTestSupport",

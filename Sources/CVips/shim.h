@@ -2,6 +2,7 @@
 #define KILN_CVIPS_SHIM_H
 
 #include <vips/vips.h>
+#include "shim_geometry.h"
 
 // Swift imports neither C variadic functions nor function-like macros, and
 // almost every libvips operation is variadic (NULL-terminated option lists).

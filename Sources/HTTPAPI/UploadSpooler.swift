@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import NIOFileSystem
+import PipelineEngine
 
 /// Writes an upload to a staging file as it arrives, hashing and sniffing on
 /// the way, so memory use does not grow with the upload's size.

@@ -17,6 +17,7 @@ public struct Encode: Stage {
             ParameterSpec("quality", .integer(min: 1, max: 100), default: 80, summary: "Lossy quality (JPEG, WebP)"),
             ParameterSpec("lossless", .boolean, default: false, summary: "Lossless WebP"),
             ParameterSpec("stripMetadata", .boolean, default: true, summary: "Drop EXIF, XMP and ICC metadata (orientation is already applied)"),
+            SourceParameters.autoRotate,
         ]
     )
 
@@ -24,19 +25,21 @@ public struct Encode: Stage {
     let quality: Int
     let lossless: Bool
     let strip: Bool
+    let autoRotate: Bool
 
     public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
         format = parameters.string("format")
         quality = parameters.int("quality") ?? 80
         lossless = parameters.bool("lossless") ?? false
         strip = parameters.bool("stripMetadata") ?? true
+        autoRotate = parameters.bool("autoRotate") ?? true
         if lossless, let format, format != "webp" {
             throw ValidationError(pointer: pointer.appending("lossless"), message: "lossless applies to webp only, not \(format)")
         }
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
-        let image = try input.vipsImage(limits: context.limits)
+        let image = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
         let chosen = format ?? (image.hasAlpha ? "png" : "jpeg")
         let (encoding, ext, contentType): (ImageEncoding, String, String) = switch chosen {
         case "png": (.png(compression: 6, strip: strip), "png", "image/png")

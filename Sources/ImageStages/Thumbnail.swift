@@ -11,50 +11,60 @@ public struct Thumbnail: Stage {
         accepts: [.source(.image), .image],
         produces: .image,
         parameters: [
-            ParameterSpec("width", .integer(min: 1, max: 16384), summary: "Box width in pixels"),
-            ParameterSpec("height", .integer(min: 1, max: 16384), summary: "Box height in pixels"),
+            ParameterSpec("width", .integer(min: 1, max: ProcessingLimits.largestRequestableSide), summary: "Box width in pixels"),
+            ParameterSpec("height", .integer(min: 1, max: ProcessingLimits.largestRequestableSide), summary: "Box height in pixels"),
             ParameterSpec("fit", .choice(ThumbnailFit.allCases.map(\.rawValue)), default: "inside",
                           summary: "inside: fit, never enlarge; contain: fit, may enlarge; cover: fill and centre-crop; attention: fill and crop to the most interesting region"),
-            ParameterSpec("autoRotate", .boolean, default: true, summary: "Apply EXIF orientation"),
+            SourceParameters.autoRotate,
         ]
     )
 
-    /// libvips' largest coordinate: "no constraint" on the axis the caller left out.
-    static let unbounded = 10_000_000
-
-    let width: Int
-    let height: Int
+    let width: Int?
+    let height: Int?
     let fit: ThumbnailFit
     let autoRotate: Bool
 
     public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
-        guard parameters.int("width") != nil || parameters.int("height") != nil else {
+        width = parameters.int("width")
+        height = parameters.int("height")
+        guard width != nil || height != nil else {
             throw ValidationError(pointer: pointer, message: "thumbnail needs width, height or both")
         }
-        let fit = ThumbnailFit(rawValue: parameters.string("fit") ?? "inside") ?? .inside
-        if fit == .cover || fit == .attention, parameters.int("width") == nil || parameters.int("height") == nil {
+        fit = ThumbnailFit(rawValue: parameters.string("fit") ?? "inside") ?? .inside
+        if fit == .cover || fit == .attention, width == nil || height == nil {
             throw ValidationError(pointer: pointer.appending("fit"), message: "fit \(fit.rawValue) needs both width and height")
         }
-        width = parameters.int("width") ?? Self.unbounded
-        height = parameters.int("height") ?? Self.unbounded
-        self.fit = fit
         autoRotate = parameters.bool("autoRotate") ?? true
     }
 
+    /// The same arithmetic libvips does, done first: the output size is known
+    /// (and bounded) before a pixel is computed, and a missing side is given
+    /// as the size it will have rather than as "unbounded".
+    func geometry(sourceWidth: Int, sourceHeight: Int) -> ResizeGeometry {
+        let resizeFit: ResizeFit = switch fit {
+        case .inside, .contain: .inside
+        case .cover, .attention: .cover
+        }
+        return ResizeGeometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height,
+                              fit: resizeFit, enlarge: fit != .inside)
+    }
+
+    /// The smallest scale of the source this step needs, for a shared decode.
+    func sourceScale(width sourceWidth: Int, height sourceHeight: Int) -> Double {
+        let box = geometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight)
+        return max(Double(box.scaledWidth) / Double(sourceWidth), Double(box.scaledHeight) / Double(sourceHeight))
+    }
+
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
-        do {
+        let source = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
+        let box = geometry(sourceWidth: source.width, sourceHeight: source.height)
+        try OutputBounds.check(width: box.scaledWidth, height: box.scaledHeight, limits: context.limits, operation: "thumbnail")
+        let boxWidth = width ?? box.finalWidth, boxHeight = height ?? box.finalHeight
+        return try withVips("thumbnail") {
             if case let .source(file) = input {
-                // Header check first: a bomb is refused before libvips allocates.
-                _ = try input.vipsImage(limits: context.limits)
-                return .image(try VipsImage.thumbnail(path: file.path, width: width, height: height, fit: fit, autoRotate: autoRotate))
+                return .image(try VipsImage.thumbnail(path: file.path, width: boxWidth, height: boxHeight, fit: fit, autoRotate: autoRotate))
             }
-            return .image(try input.vipsImage(limits: context.limits).thumbnail(width: width, height: height, fit: fit))
-        } catch let error as VipsError {
-            throw StageError.invalidInput("thumbnail: \(error.message)")
-        } catch let error as StageError {
-            throw error
-        } catch {
-            throw StageError(code: "internal", message: "\(error)")
+            return .image(try input.vipsImage(limits: context.limits).thumbnail(width: boxWidth, height: boxHeight, fit: fit))
         }
     }
 }

@@ -3,23 +3,56 @@ import VipsBindings
 
 extension VipsImage: ImageValue {}
 
+/// Parameters every stage that can read the job's input shares.
+enum SourceParameters {
+    static let autoRotate = ParameterSpec(
+        "autoRotate", .boolean, default: true, sourceOnly: true,
+        summary: "Apply the EXIF orientation when reading the input (first step only); false keeps the stored pixels")
+}
+
 extension StageValue {
     /// The decoded image this step works on: the pipeline's image, or the input
-    /// file opened lazily (header only) and checked against the pixel limits.
-    func vipsImage(limits: ProcessingLimits) throws(StageError) -> VipsImage {
+    /// file opened lazily (header only), checked against the pixel limits and,
+    /// unless `autoRotate` is false, turned upright as its EXIF tag says, so
+    /// that what the media record reports is what comes out.
+    func vipsImage(limits: ProcessingLimits, autoRotate: Bool = true) throws(StageError) -> VipsImage {
         switch self {
         case let .image(image as VipsImage):
             return image
         case let .source(file) where file.kind == .image:
-            let image: VipsImage
-            do { image = try VipsImage.open(path: file.path) } catch {
-                throw StageError.invalidInput("cannot read image: \(error.message)")
+            let image = try SourceImage.header(file, limits: limits)
+            guard autoRotate else { return image }
+            do { return try image.autoRotated() } catch {
+                throw StageError.invalidInput("cannot orient image: \(error.message)")
             }
-            try ImageLimits.check(width: image.width, height: image.height, limits: limits)
-            return image
         default:
             throw StageError(code: "internal", message: "expected an image, got \(kind)")
         }
+    }
+
+    /// Width and height as the step will see them, known without decoding:
+    /// the header's, swapped when EXIF says the picture is turned a quarter.
+    func orientedSize(limits: ProcessingLimits, autoRotate: Bool) throws(StageError) -> (width: Int, height: Int) {
+        switch self {
+        case let .source(file) where file.kind == .image:
+            let header = try SourceImage.header(file, limits: limits)
+            return autoRotate && header.orientation >= 5 ? (header.height, header.width) : (header.width, header.height)
+        default:
+            let image = try vipsImage(limits: limits)
+            return (image.width, image.height)
+        }
+    }
+}
+
+enum SourceImage {
+    /// Opens the input's header and refuses decompression bombs before any pixel is decoded.
+    static func header(_ file: SourceFile, limits: ProcessingLimits) throws(StageError) -> VipsImage {
+        let image: VipsImage
+        do { image = try VipsImage.open(path: file.path) } catch {
+            throw StageError.invalidInput("cannot read image: \(error.message)")
+        }
+        try ImageLimits.check(width: image.width, height: image.height, limits: limits)
+        return image
     }
 }
 
@@ -31,5 +64,25 @@ enum ImageLimits {
                 "image is \(width)x\(height); the limit is \(limits.maxImagePixels) pixels and \(limits.maxImageDimension) per side"
             )
         }
+    }
+}
+
+extension VipsError {
+    /// A libvips failure while running `operation`, as the job's error.
+    func stageError(_ operation: String) -> StageError {
+        StageError.invalidInput("\(operation): \(message)")
+    }
+}
+
+/// Runs libvips work for `operation`, turning its failures into the job's error.
+func withVips<T>(_ operation: String, _ body: () throws -> T) throws(StageError) -> T {
+    do {
+        return try body()
+    } catch let error as VipsError {
+        throw error.stageError(operation)
+    } catch let error as StageError {
+        throw error
+    } catch {
+        throw StageError(code: "internal", message: "\(operation): \(error)")
     }
 }

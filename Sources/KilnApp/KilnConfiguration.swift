@@ -76,6 +76,8 @@ public struct KilnConfiguration: Sendable {
         worker.jobTimeoutSeconds = try double("KILN_JOB_TIMEOUT_SECONDS", worker.jobTimeoutSeconds)
         worker.heartbeatSeconds = min(worker.heartbeatSeconds, worker.leaseSeconds / 3)
         worker.limits.maxImagePixels = try int("KILN_MAX_IMAGE_PIXELS", worker.limits.maxImagePixels)
+        worker.limits.maxOutputPixels = try int("KILN_MAX_OUTPUT_PIXELS", worker.limits.maxOutputPixels)
+        worker.limits.maxOutputDimension = try int("KILN_MAX_OUTPUT_DIMENSION", worker.limits.maxOutputDimension)
         worker.scratchDirectory = env["KILN_SCRATCH_DIR"] ?? dataDirectory + "/scratch"
         let host = env["KILN_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
         let port = try int("KILN_PORT", 8080)

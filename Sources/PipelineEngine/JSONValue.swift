@@ -60,9 +60,9 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// Serialises with sorted keys (stable bytes for hashing and idempotency).
-    public func encoded() -> Data {
+    public func encoded(pretty: Bool = false) -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)) ?? Data("null".utf8)
     }
 

@@ -43,6 +43,7 @@ public enum OperationSchema {
         case .boolean: ["type": "boolean"]
         case let .string(maxLength): ["type": "string", "maxLength": .number(Double(maxLength))]
         case let .choice(options): ["type": "string", "enum": .array(options.map(JSONValue.string))]
+        case .colour: ["type": "string", "pattern": .string(Colour.pattern)]
         case let .array(element, maxCount): ["type": "array", "items": schema(of: element), "maxItems": .number(Double(maxCount))]
         case let .object(specs):
             .object([

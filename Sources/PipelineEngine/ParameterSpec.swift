@@ -7,6 +7,7 @@ public struct ParameterSpec: Sendable {
         case boolean
         case string(maxLength: Int)
         case choice([String])
+        case colour
         case array(of: ValueType, maxCount: Int)
         case object([ParameterSpec])
     }
@@ -16,12 +17,17 @@ public struct ParameterSpec: Sendable {
     public var type: ValueType
     public var required: Bool
     public var defaultValue: JSONValue?
+    /// Only the step that reads the job's input may set it (`autoRotate`, say):
+    /// on a later step it would silently do nothing, so validation refuses it.
+    public var sourceOnly: Bool
 
-    public init(_ name: String, _ type: ValueType, required: Bool = false, default defaultValue: JSONValue? = nil, summary: String) {
+    public init(_ name: String, _ type: ValueType, required: Bool = false, default defaultValue: JSONValue? = nil,
+                sourceOnly: Bool = false, summary: String) {
         self.name = name
         self.type = type
         self.required = required
         self.defaultValue = defaultValue
+        self.sourceOnly = sourceOnly
         self.summary = summary
     }
 }
@@ -46,6 +52,8 @@ extension ParameterSpec.ValueType {
             guard let s = value.stringValue, options.contains(s) else {
                 throw fail("one of \(options.joined(separator: ", "))")
             }
+        case .colour:
+            guard let s = value.stringValue, Colour(parsing: s) != nil else { throw fail("a colour (\(Colour.syntax))") }
         case let .array(element, maxCount):
             guard let items = value.arrayValue, items.count <= maxCount else { throw fail("array of at most \(maxCount) items") }
             for (i, item) in items.enumerated() {

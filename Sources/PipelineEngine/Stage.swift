@@ -40,4 +40,6 @@ public struct Parameters: Sendable, Hashable {
     public func string(_ name: String) -> String? { values[name]?.stringValue }
     public func bool(_ name: String) -> Bool? { values[name]?.boolValue }
     public subscript(name: String) -> JSONValue? { values[name] }
+    /// A `.colour` parameter, already checked by validation.
+    public func colour(_ name: String) -> Colour? { string(name).flatMap(Colour.init(parsing:)) }
 }

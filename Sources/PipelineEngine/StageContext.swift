@@ -2,13 +2,24 @@ import Logging
 
 /// Limits that protect a worker from hostile input; checked from headers before decoding.
 public struct ProcessingLimits: Sendable {
+    /// Largest input image, in pixels and per side.
     public var maxImagePixels: Int
     public var maxImageDimension: Int
+    /// Largest image any step may make, in pixels and per side.
+    public var maxOutputPixels: Int
+    public var maxOutputDimension: Int
     public var maxDurationSeconds: Double
 
-    public init(maxImagePixels: Int = 100_000_000, maxImageDimension: Int = 30_000, maxDurationSeconds: Double = 4 * 3600) {
+    /// Largest side a request may name; the registry's parameter ranges use it.
+    public static let largestRequestableSide = 16384
+
+    public init(maxImagePixels: Int = 50_000_000, maxImageDimension: Int = 30_000,
+                maxOutputPixels: Int = 50_000_000, maxOutputDimension: Int = ProcessingLimits.largestRequestableSide,
+                maxDurationSeconds: Double = 4 * 3600) {
         self.maxImagePixels = maxImagePixels
         self.maxImageDimension = maxImageDimension
+        self.maxOutputPixels = maxOutputPixels
+        self.maxOutputDimension = maxOutputDimension
         self.maxDurationSeconds = maxDurationSeconds
     }
 }

@@ -37,8 +37,16 @@ public struct StageRegistry: Sendable {
         var steps: [PlannedStep] = []
         for (index, raw) in list.enumerated() {
             let here = pointer.appending(index)
-            let step = try planStep(raw, at: here)
+            var step = try planStep(raw, at: here)
             let descriptor = type(of: step.stage).descriptor
+            if case .source = current {} else {
+                let sourceOnly = descriptor.parameters.filter(\.sourceOnly).map(\.name)
+                if let object = raw.objectValue, let misplaced = sourceOnly.first(where: { object[$0] != nil }) {
+                    throw ValidationError(pointer: here.appending(misplaced),
+                                          message: "\(misplaced) applies only to the first step, which reads the input")
+                }
+                step.parameters = Self.withoutSourceOnly(step.parameters, of: descriptor)
+            }
             guard descriptor.accepts.contains(current) else {
                 throw ValidationError(
                     pointer: here.appending("op"),
@@ -49,13 +57,22 @@ public struct StageRegistry: Sendable {
             steps.append(step)
         }
         if current == .image, let finisher = imageFinisher {
-            steps.append(try planStep(["op": .string(finisher)], at: pointer.appending(list.count)))
+            var finish = try planStep(["op": .string(finisher)], at: pointer.appending(list.count))
+            finish.parameters = Self.withoutSourceOnly(finish.parameters, of: type(of: finish.stage).descriptor)
+            steps.append(finish)
             current = .product
         }
         guard current == .product else {
             throw ValidationError(pointer: pointer, message: "An output must end in an operation that produces files or results, not \(current.article)")
         }
         return steps
+    }
+
+    /// A step that does not read the input stores no source-only parameter:
+    /// its default would mean nothing there, and would not validate again.
+    static func withoutSourceOnly(_ parameters: Parameters, of descriptor: StageDescriptor) -> Parameters {
+        let names = Set(descriptor.parameters.filter(\.sourceOnly).map(\.name))
+        return Parameters(parameters.values.filter { !names.contains($0.key) })
     }
 
     private func planStep(_ raw: JSONValue, at pointer: JSONPointer) throws(ValidationError) -> PlannedStep {

@@ -7,7 +7,7 @@ struct KilnCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Self-hosted media processing: uploads in, images, video and HLS out.",
-        subcommands: [Serve.self, Worker.self, Migrate.self],
+        subcommands: [Serve.self, Worker.self, Migrate.self, Run.self],
         defaultSubcommand: Serve.self)
 }
 

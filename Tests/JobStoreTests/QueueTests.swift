@@ -116,11 +116,6 @@ import Testing
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 extension ClaimedJob: Equatable {
     public static func == (a: ClaimedJob, b: ClaimedJob) -> Bool { a.id == b.id && a.leaseToken == b.leaseToken }
 }

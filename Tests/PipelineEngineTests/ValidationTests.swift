@@ -35,6 +35,23 @@ import Testing
         #expect(plan.outputs[0].steps.map(\.op) == ["thumbnail", "encode"])
     }
 
+    @Test func autoRotateBelongsToTheFirstStepOnly() throws {
+        let e = error(["thumb": [["op": "resize", "width": 10], ["op": "encode", "autoRotate": false]]])
+        #expect(e?.pointer.description == "/outputs/thumb/1/autoRotate")
+        // The stored form keeps it where it means something, and plans again.
+        let planned = try plan(["thumb": [["op": "resize", "width": 10, "autoRotate": false], ["op": "flip"]]])
+        #expect(planned.normalized["thumb"]?.arrayValue?[0]["autoRotate"] == false)
+        #expect(planned.normalized["thumb"]?.arrayValue?[1]["autoRotate"] == nil)
+        #expect(planned.normalized["thumb"]?.arrayValue?[2]["autoRotate"] == nil)
+        _ = try JobPlan(stored: planned.normalized, input: .image, registry: registry)
+    }
+
+    @Test func coloursAreChecked() {
+        let e = error(["pad": [["op": "resize", "width": 10, "height": 10, "fit": "contain", "background": "#12345"]]])
+        #expect(e?.pointer.description == "/outputs/pad/0/background")
+        #expect(e?.message.contains("colour") == true)
+    }
+
     @Test func badQualityPointsAtTheField() {
         let e = error(["thumb": [["op": "thumbnail", "width": 10], ["op": "encode", "format": "webp", "quality": 0]]])
         #expect(e?.pointer.description == "/outputs/thumb/1/quality")

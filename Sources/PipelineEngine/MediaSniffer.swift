@@ -1,17 +1,15 @@
-import PipelineEngine
-
 /// Decides what an upload is from its first bytes; the client's Content-Type is
 /// never trusted. Anything not recognised is refused with 415.
-enum MediaSniffer {
-    struct Result: Equatable {
-        var kind: MediaKind
-        var contentType: String
+public enum MediaSniffer {
+    public struct Result: Equatable, Sendable {
+        public var kind: MediaKind
+        public var contentType: String
     }
 
     /// Bytes needed to decide (EBML doc types and ftyp brands sit early).
-    static let prefixLength = 64
+    public static let prefixLength = 64
 
-    static func sniff(_ bytes: [UInt8]) -> Result? {
+    public static func sniff(_ bytes: [UInt8]) -> Result? {
         func at(_ offset: Int, _ ascii: String) -> Bool {
             let pattern = Array(ascii.utf8)
             return bytes.count >= offset + pattern.count && Array(bytes[offset..<offset + pattern.count]) == pattern
