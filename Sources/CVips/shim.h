@@ -34,16 +34,29 @@ static inline int kiln_vips_thumbnail_image(VipsImage *in, VipsImage **out, int 
                                 "no_rotate", no_rotate, NULL);
 }
 
-static inline int kiln_vips_jpegsave(VipsImage *in, const char *path, int quality, gboolean strip) {
-    return vips_jpegsave(in, path, "Q", quality, "strip", strip, "optimize_coding", TRUE, NULL);
+static inline int kiln_vips_jpegsave(VipsImage *in, const char *path, int quality, gboolean strip,
+                                     gboolean interlace, VipsForeignSubsample subsample) {
+    return vips_jpegsave(in, path, "Q", quality, "strip", strip, "optimize_coding", TRUE,
+                         "interlace", interlace, "subsample_mode", subsample, NULL);
 }
 
-static inline int kiln_vips_pngsave(VipsImage *in, const char *path, int compression, gboolean strip) {
-    return vips_pngsave(in, path, "compression", compression, "strip", strip, NULL);
+static inline int kiln_vips_pngsave(VipsImage *in, const char *path, int compression, gboolean strip,
+                                    gboolean palette, gboolean interlace) {
+    return vips_pngsave(in, path, "compression", compression, "strip", strip, "palette", palette,
+                        "interlace", interlace, NULL);
 }
 
-static inline int kiln_vips_webpsave(VipsImage *in, const char *path, int quality, gboolean lossless, gboolean strip) {
-    return vips_webpsave(in, path, "Q", quality, "lossless", lossless, "strip", strip, NULL);
+static inline int kiln_vips_webpsave(VipsImage *in, const char *path, int quality, gboolean lossless, gboolean strip, int effort) {
+    return vips_webpsave(in, path, "Q", quality, "lossless", lossless, "strip", strip, "effort", effort, NULL);
+}
+
+static inline int kiln_vips_avifsave(VipsImage *in, const char *path, int quality, gboolean lossless, gboolean strip, int effort) {
+    return vips_heifsave(in, path, "Q", quality, "lossless", lossless, "strip", strip, "effort", effort,
+                         "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1, NULL);
+}
+
+static inline int kiln_vips_gifsave(VipsImage *in, const char *path, gboolean strip, int effort) {
+    return vips_gifsave(in, path, "strip", strip, "effort", effort, NULL);
 }
 
 static inline int kiln_vips_copy_memory(VipsImage *in, VipsImage **out) {

@@ -4,63 +4,109 @@ import VipsBindings
 
 /// `encode`: writes the image in a delivery format. This is where libvips
 /// evaluates the whole lazy pipeline, so source decode errors surface here.
+/// Metadata is stripped by default; colour stays right because an embedded
+/// profile is converted to sRGB first (a Display P3 photo keeps its look).
 public struct Encode: Stage {
-    public static let formats = ["jpeg", "png", "webp"]
+    public enum Format: String, CaseIterable, Sendable {
+        case jpeg, png, webp, avif, gif
+
+        var fileExtension: String { self == .jpeg ? "jpg" : rawValue }
+        var contentType: String { "image/\(rawValue)" }
+        var defaultQuality: Int { self == .avif ? 50 : 80 }
+    }
+
+    /// Options and the formats each applies to; others refuse them at validation.
+    static let formatOptions: [String: Set<Format>] = [
+        "quality": [.jpeg, .webp, .avif], "lossless": [.webp, .avif], "effort": [.webp, .avif, .gif],
+        "progressive": [.jpeg, .png], "chromaSubsampling": [.jpeg], "compression": [.png], "palette": [.png],
+    ]
 
     public static let descriptor = StageDescriptor(
         name: "encode",
-        summary: "Encode the image as JPEG, PNG or WebP",
+        summary: "Encode the image as JPEG, PNG, WebP, AVIF or GIF",
         accepts: [.source(.image), .image],
         produces: .product,
         parameters: [
-            ParameterSpec("format", .choice(formats), summary: "Output format; default JPEG, or PNG when the image has alpha"),
-            ParameterSpec("quality", .integer(min: 1, max: 100), default: 80, summary: "Lossy quality (JPEG, WebP)"),
-            ParameterSpec("lossless", .boolean, default: false, summary: "Lossless WebP"),
-            ParameterSpec("stripMetadata", .boolean, default: true, summary: "Drop EXIF, XMP and ICC metadata (orientation is already applied)"),
+            ParameterSpec("format", .choice(Format.allCases.map(\.rawValue)), summary: "Output format; default JPEG, or PNG when the image has alpha"),
+            ParameterSpec("quality", .integer(min: 1, max: 100), summary: "Lossy quality: JPEG and WebP default 80, AVIF 50"),
+            ParameterSpec("lossless", .boolean, summary: "Lossless WebP or AVIF"),
+            ParameterSpec("effort", .integer(min: 0, max: 9),
+                          summary: "CPU spent on a smaller file: WebP 0-6 (default 4), AVIF 0-9 (default 2: 4 costs eight times as long), GIF 1-9 (default 7)"),
+            ParameterSpec("progressive", .boolean, summary: "Progressive JPEG or interlaced PNG"),
+            ParameterSpec("chromaSubsampling", .choice(ChromaSubsampling.allCases.map(\.rawValue)),
+                          summary: "JPEG chroma: auto (4:2:0 below quality 90), 4:2:0 or 4:4:4"),
+            ParameterSpec("compression", .integer(min: 0, max: 9), summary: "PNG zlib level (default 6)"),
+            ParameterSpec("palette", .boolean, summary: "PNG with an 8-bit palette (quantised, much smaller)"),
+            ParameterSpec("stripMetadata", .boolean, default: true,
+                          summary: "Drop EXIF, XMP and ICC metadata; colours are converted to sRGB first"),
             SourceParameters.autoRotate,
         ]
     )
 
-    let format: String?
-    let quality: Int
-    let lossless: Bool
+    let format: Format?
+    let parameters: Parameters
     let strip: Bool
     let autoRotate: Bool
 
     public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
-        format = parameters.string("format")
-        quality = parameters.int("quality") ?? 80
-        lossless = parameters.bool("lossless") ?? false
+        format = parameters.string("format").flatMap(Format.init(rawValue:))
+        for (option, formats) in Self.formatOptions.sorted(by: { $0.key < $1.key }) where parameters[option] != nil {
+            guard let format, formats.contains(format) else {
+                let names = formats.map(\.rawValue).sorted().joined(separator: ", ")
+                throw ValidationError(pointer: pointer.appending(option),
+                                      message: "\(option) applies to \(names); name the format to use it")
+            }
+        }
+        if format == .gif, let effort = parameters.int("effort"), effort < 1 {
+            throw ValidationError(pointer: pointer.appending("effort"), message: "GIF effort is 1 to 9")
+        }
+        if format == .webp, let effort = parameters.int("effort"), effort > 6 {
+            throw ValidationError(pointer: pointer.appending("effort"), message: "WebP effort is 0 to 6")
+        }
+        self.parameters = parameters
         strip = parameters.bool("stripMetadata") ?? true
         autoRotate = parameters.bool("autoRotate") ?? true
-        if lossless, let format, format != "webp" {
-            throw ValidationError(pointer: pointer.appending("lossless"), message: "lossless applies to webp only, not \(format)")
+    }
+
+    func encoding(for format: Format) -> ImageEncoding {
+        let quality = parameters.int("quality") ?? format.defaultQuality
+        let lossless = parameters.bool("lossless") ?? false
+        let progressive = parameters.bool("progressive") ?? false
+        switch format {
+        case .jpeg:
+            let subsampling = parameters.string("chromaSubsampling").flatMap(ChromaSubsampling.init(rawValue:)) ?? .auto
+            return .jpeg(quality: quality, progressive: progressive, subsampling: subsampling, strip: strip)
+        case .png:
+            return .png(compression: parameters.int("compression") ?? 6, palette: parameters.bool("palette") ?? false,
+                        progressive: progressive, strip: strip)
+        case .webp: return .webp(quality: quality, lossless: lossless, effort: parameters.int("effort") ?? 4, strip: strip)
+        case .avif: return .avif(quality: quality, lossless: lossless, effort: parameters.int("effort") ?? 2, strip: strip)
+        case .gif: return .gif(effort: parameters.int("effort") ?? 7, strip: strip)
         }
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
-        let image = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
-        let chosen = format ?? (image.hasAlpha ? "png" : "jpeg")
-        let (encoding, ext, contentType): (ImageEncoding, String, String) = switch chosen {
-        case "png": (.png(compression: 6, strip: strip), "png", "image/png")
-        case "webp": (.webp(quality: quality, lossless: lossless, strip: strip), "webp", "image/webp")
-        default: (.jpeg(quality: quality, strip: strip), "jpg", "image/jpeg")
+        let decoded = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
+        let chosen = format ?? (decoded.hasAlpha ? .png : .jpeg)
+        let image = try withVips("encode") { () throws(VipsError) -> VipsImage in
+            // Without its profile the pixels would be read as sRGB: convert them first.
+            strip && decoded.hasICCProfile ? try decoded.iccToSRGB() : decoded
         }
-        let name = "\(context.outputName).\(ext)"
+        let name = "\(context.outputName).\(chosen.fileExtension)"
         let path = context.scratchDirectory + "/" + name
         let stop = context.stop
         let report = context.reportProgress
         let watch = EvaluationWatch(progress: { report(Double($0) / 100) }, shouldStop: { stop.isStopped })
         do {
-            try image.save(to: path, as: encoding, watch: watch)
+            try image.save(to: path, as: encoding(for: chosen), watch: watch)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
             if let reason = stop.reason { throw StageError.stopped(reason) }
-            throw StageError.invalidInput("encode \(chosen): \(error.message)")
+            throw StageError.invalidInput("encode \(chosen.rawValue): \(error.message)")
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return .product(OutputProduct(files: [
-            ProducedFile(name: name, contentType: contentType, size: size, width: image.width, height: image.height),
+            ProducedFile(name: name, contentType: chosen.contentType, size: size, width: image.width, height: image.height),
         ]))
     }
 }

@@ -1,10 +1,28 @@
 import CVips
 
-/// An output encoding and its options.
+/// JPEG chroma subsampling: `auto` is 4:2:0 below quality 90, else 4:4:4.
+public enum ChromaSubsampling: String, Sendable, CaseIterable {
+    case auto
+    case yuv420 = "4:2:0"
+    case yuv444 = "4:4:4"
+
+    var vips: VipsForeignSubsample {
+        switch self {
+        case .auto: VIPS_FOREIGN_SUBSAMPLE_AUTO
+        case .yuv420: VIPS_FOREIGN_SUBSAMPLE_ON
+        case .yuv444: VIPS_FOREIGN_SUBSAMPLE_OFF
+        }
+    }
+}
+
+/// An output encoding and its options. `effort` trades CPU for size (WebP 0-6,
+/// AVIF 0-9, GIF 1-10); `strip` drops EXIF, XMP and ICC metadata.
 public enum ImageEncoding: Sendable, Equatable {
-    case jpeg(quality: Int, strip: Bool)
-    case png(compression: Int, strip: Bool)
-    case webp(quality: Int, lossless: Bool, strip: Bool)
+    case jpeg(quality: Int, progressive: Bool = false, subsampling: ChromaSubsampling = .auto, strip: Bool)
+    case png(compression: Int, palette: Bool = false, progressive: Bool = false, strip: Bool)
+    case webp(quality: Int, lossless: Bool, effort: Int = 4, strip: Bool)
+    case avif(quality: Int, lossless: Bool = false, effort: Int = 2, strip: Bool)
+    case gif(effort: Int = 7, strip: Bool)
 }
 
 extension VipsImage {
@@ -42,12 +60,16 @@ extension VipsImage {
 
     private func saveUnwatched(to path: String, as encoding: ImageEncoding) throws(VipsError) {
         let status: Int32 = switch encoding {
-        case let .jpeg(quality, strip):
-            kiln_vips_jpegsave(pointer, path, Int32(quality), strip ? 1 : 0)
-        case let .png(compression, strip):
-            kiln_vips_pngsave(pointer, path, Int32(compression), strip ? 1 : 0)
-        case let .webp(quality, lossless, strip):
-            kiln_vips_webpsave(pointer, path, Int32(quality), lossless ? 1 : 0, strip ? 1 : 0)
+        case let .jpeg(quality, progressive, subsampling, strip):
+            kiln_vips_jpegsave(pointer, path, Int32(quality), strip ? 1 : 0, progressive ? 1 : 0, subsampling.vips)
+        case let .png(compression, palette, progressive, strip):
+            kiln_vips_pngsave(pointer, path, Int32(compression), strip ? 1 : 0, palette ? 1 : 0, progressive ? 1 : 0)
+        case let .webp(quality, lossless, effort, strip):
+            kiln_vips_webpsave(pointer, path, Int32(quality), lossless ? 1 : 0, strip ? 1 : 0, Int32(effort))
+        case let .avif(quality, lossless, effort, strip):
+            kiln_vips_avifsave(pointer, path, Int32(quality), lossless ? 1 : 0, strip ? 1 : 0, Int32(effort))
+        case let .gif(effort, strip):
+            kiln_vips_gifsave(pointer, path, strip ? 1 : 0, Int32(effort))
         }
         guard status == 0 else { throw VipsError.fromBuffer(operation: "save") }
     }

@@ -31,6 +31,9 @@ public final class VipsImage: @unchecked Sendable {
         return String(cString: out)
     }
 
+    /// Whether a metadata field (`exif-data`, `icc-profile-data`, `xmp-data`, ...) is attached.
+    public func hasField(_ name: String) -> Bool { vips_image_get_typeof(pointer, name) != 0 }
+
     /// EXIF orientation (1...8), 1 when absent.
     public var orientation: Int {
         var value: Int32 = 1

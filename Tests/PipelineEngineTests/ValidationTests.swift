@@ -26,8 +26,9 @@ import Testing
         let plan = try plan(["thumb": [["op": "thumbnail", "width": 320, "height": 320, "fit": "cover"], ["op": "encode", "format": "webp"]]])
         let steps = try #require(plan.outputs.first?.steps)
         #expect(steps.map(\.op) == ["thumbnail", "encode"])
-        #expect(steps[1].parameters.int("quality") == 80)
-        #expect(plan.normalized["thumb"]?.arrayValue?[1]["quality"] == 80)
+        #expect(steps[1].parameters.bool("stripMetadata") == true)
+        #expect(plan.normalized["thumb"]?.arrayValue?[1]["stripMetadata"] == true)
+        #expect(plan.normalized["thumb"]?.arrayValue?[0]["fit"] == "cover")
     }
 
     @Test func outputEndingInAnImageGetsAnEncodeStep() throws {
@@ -139,6 +140,7 @@ import Testing
         #expect(thumbnail["properties"]?["fit"]?["enum"]?.arrayValue?.contains("cover") == true)
         #expect(thumbnail["additionalProperties"] == false)
         let encode = try #require(variants.first { $0["properties"]?["op"]?["const"] == "encode" })
-        #expect(encode["properties"]?["quality"]?["default"] == 80)
+        #expect(encode["properties"]?["stripMetadata"]?["default"] == true)
+        #expect(encode["properties"]?["format"]?["enum"]?.arrayValue?.contains("avif") == true)
     }
 }
