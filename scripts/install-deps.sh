@@ -19,6 +19,17 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
+# Python packages the tests use as oracles (the reference BlurHash encoder).
+python_packages=(blurhash==1.1.5)
+python_missing=()
+for p in "${python_packages[@]}"; do
+  python3 -c "import ${p%%=*}" 2>/dev/null || python_missing+=("$p")
+done
+if [ ${#python_missing[@]} -gt 0 ]; then
+  echo "Installing Python test oracles: ${python_missing[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check "${python_missing[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
+fi
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "Installing: ${missing[*]}"
