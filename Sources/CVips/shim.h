@@ -4,6 +4,7 @@
 #include <vips/vips.h>
 #include "shim_geometry.h"
 #include "shim_colour.h"
+#include "shim_compose.h"
 
 // Swift imports neither C variadic functions nor function-like macros, and
 // almost every libvips operation is variadic (NULL-terminated option lists).

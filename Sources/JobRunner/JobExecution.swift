@@ -70,13 +70,20 @@ struct JobExecution: Sendable {
             return .failure(StageError(code: "storage_unavailable", message: "fetching the input: \(error)", retryable: true))
         }
         let source = SourceFile(path: inputPath, kind: claim.inputKind, contentType: claim.inputContentType)
+        let assets: [String: String]
+        do {
+            assets = try await AssetFetcher(store: store, blobs: blobs, pipelinesDirectory: configuration.pipelinesDirectory)
+                .fetch(plan, tenant: claim.tenant, scratch: scratch)
+        } catch {
+            return .failure(StageError(code: "storage_unavailable", message: "fetching assets: \(error)", retryable: true))
+        }
         var states = claim.outputs
         for output in plan.outputs {
             // Outputs finished by an earlier attempt are already published.
             if states[output.name]?.status == .succeeded { continue }
             do {
                 try stop.check()
-                states[output.name] = try await runOutput(output, source: source, scratch: scratch, states: states)
+                states[output.name] = try await runOutput(output, source: source, assets: assets, scratch: scratch, states: states)
             } catch let error as StageError {
                 if !stop.isStopped || error.code != StopReason.leaseLost.rawValue {
                     var failed = states[output.name] ?? OutputState()
@@ -93,7 +100,8 @@ struct JobExecution: Sendable {
         return .success(())
     }
 
-    private func runOutput(_ output: JobPlan.Output, source: SourceFile, scratch: String, states: [String: OutputState]) async throws -> OutputState {
+    private func runOutput(_ output: JobPlan.Output, source: SourceFile, assets: [String: String], scratch: String,
+                           states: [String: OutputState]) async throws -> OutputState {
         let directory = scratch + "/out/" + output.name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var states = states
@@ -107,7 +115,7 @@ struct JobExecution: Sendable {
         outputLogger[metadataKey: "output"] = .string(output.name)
         let board = ProgressBoard()
         let context = StageContext(outputName: output.name, scratchDirectory: directory, stop: stop, limits: configuration.limits,
-                                   logger: outputLogger, reportProgress: { board.set($0) })
+                                   logger: outputLogger, assets: assets, reportProgress: { board.set($0) })
         let runningState = state
         let baseStates = states
         let product = try await withThrowingTaskGroup(of: OutputProduct?.self) { group in

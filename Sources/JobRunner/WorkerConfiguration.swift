@@ -23,6 +23,8 @@ public struct WorkerConfiguration: Sendable {
     public var scratchDirectory: String
     /// Names this process in `lease_owner`, for operators.
     public var owner: String
+    /// Where `assets/...` references (watermark files) are looked up.
+    public var pipelinesDirectory: String = "Pipelines"
 
     public init(
         concurrency: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2),

@@ -45,6 +45,7 @@ public struct KilnConfiguration: Sendable {
         self.pipelinesDirectory = pipelinesDirectory
         self.uploadLimits = uploadLimits
         self.worker = worker
+        self.worker.pipelinesDirectory = pipelinesDirectory
     }
 
     /// Reads the process environment.

@@ -62,10 +62,15 @@ public struct LocalRun: Sendable {
         } catch {
             throw Failure.invalid(error)
         }
+        // Only shipped files: uploads (med_...) need a server.
+        var assets: [String: String] = [:]
+        for reference in Set(plan.outputs.flatMap { $0.steps.flatMap(\.stage.assetReferences) }) {
+            if case let .file(relative) = AssetReference(reference) { assets[reference] = pipelines.directory.map { $0 + "/" + relative } }
+        }
         let pool = BlockingPool(threads: 1)
         do {
             let outputs = try await run(plan, source: SourceFile(path: path, kind: sniffed.kind, contentType: sniffed.contentType),
-                                        pool: pool, directory: directory, progress: progress)
+                                        assets: assets, pool: pool, directory: directory, progress: progress)
             try? await pool.shutdown()
             return outputs
         } catch {
@@ -74,7 +79,7 @@ public struct LocalRun: Sendable {
         }
     }
 
-    private func run(_ plan: JobPlan, source: SourceFile, pool: BlockingPool, directory: String,
+    private func run(_ plan: JobPlan, source: SourceFile, assets: [String: String], pool: BlockingPool, directory: String,
                      progress: @escaping @Sendable (String, Double) -> Void) async throws -> [Output] {
         let runner = PipelineRunner(pool: pool)
         var outputs: [Output] = []
@@ -82,7 +87,8 @@ public struct LocalRun: Sendable {
             let outputDirectory = directory + "/" + output.name
             try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
             let context = StageContext(outputName: output.name, scratchDirectory: outputDirectory, stop: StopToken(), limits: limits,
-                                       logger: logger, reportProgress: { progress(output.name, $0) })
+                                       logger: logger, assets: assets.filter { FileManager.default.fileExists(atPath: $0.value) },
+                                       reportProgress: { progress(output.name, $0) })
             let product: OutputProduct
             do {
                 product = try await runner.run(output, source: source, context: context)

@@ -9,9 +9,12 @@ public struct PipelineLibrary: Sendable {
     }
 
     private let pipelines: [String: Pipeline]
+    /// Where the files were read from; `assets/...` references resolve under it.
+    public let directory: String?
 
-    public init(pipelines: [Pipeline]) {
+    public init(pipelines: [Pipeline], directory: String? = nil) {
         self.pipelines = Dictionary(uniqueKeysWithValues: pipelines.map { ($0.name, $0) })
+        self.directory = directory
     }
 
     /// Loads every `*.json` in `directory`; a file that is not valid JSON of the
@@ -28,7 +31,7 @@ public struct PipelineLibrary: Sendable {
             }
             loaded.append(Pipeline(name: String(file.dropLast(5)), description: json["description"]?.stringValue ?? "", outputs: outputs))
         }
-        self.init(pipelines: loaded)
+        self.init(pipelines: loaded, directory: directory)
     }
 
     public var names: [String] { pipelines.keys.sorted() }

@@ -27,6 +27,36 @@ public protocol Stage: Sendable {
 
     /// Runs the step. Blocking; never called on Swift's cooperative pool.
     func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue
+
+    /// Files besides the input this step reads (a watermark's image), as
+    /// `AssetReference` strings; the worker fetches them before the job runs.
+    var assetReferences: [String] { get }
+}
+
+extension Stage {
+    public var assetReferences: [String] { [] }
+}
+
+/// A file a step refers to: an uploaded image of the job's tenant (`med_…`) or
+/// a file shipped under the pipelines directory (`assets/logo.png`).
+public enum AssetReference: Equatable, Sendable {
+    case media(String)
+    case file(String)
+
+    public init?(_ text: String) {
+        let safe = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "_" || c == "-") }
+        if text.hasPrefix("med_"), text.count <= 64, text.allSatisfy(safe), !text.contains(".") {
+            self = .media(text)
+        } else if text.hasPrefix("assets/"), text.count <= 256 {
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.allSatisfy({ !$0.isEmpty && !$0.hasPrefix(".") && $0.allSatisfy(safe) }) else { return nil }
+            self = .file(text)
+        } else {
+            return nil
+        }
+    }
+
+    public static let syntax = "an uploaded image's id (med_...) or a file under the pipelines directory (assets/name.png)"
 }
 
 /// Validated parameters with defaults filled in.

@@ -34,11 +34,14 @@ public struct StageContext: Sendable {
     public var logger: Logger
     /// Fraction (0...1) of the current step.
     public var reportProgress: @Sendable (Double) -> Void
+    /// Local paths of the files steps refer to (`assetReferences`), fetched before the job runs.
+    public var assets: [String: String]
 
     public init(
         outputName: String, scratchDirectory: String, stop: StopToken, limits: ProcessingLimits,
-        logger: Logger, reportProgress: @escaping @Sendable (Double) -> Void
+        logger: Logger, assets: [String: String] = [:], reportProgress: @escaping @Sendable (Double) -> Void
     ) {
+        self.assets = assets
         self.outputName = outputName
         self.scratchDirectory = scratchDirectory
         self.stop = stop

@@ -1,0 +1,41 @@
+#ifndef KILN_CVIPS_SHIM_COMPOSE_H
+#define KILN_CVIPS_SHIM_COMPOSE_H
+
+#include <vips/vips.h>
+
+// Composition: text, overlays, tiling. Fixed-signature wrappers over libvips'
+// variadic operations (see shim.h).
+
+// A one-band 8-bit mask of `text` (Pango markup is not interpreted by the
+// caller's choice: escape it first). `font` is a Pango description, e.g.
+// "DejaVu Sans Bold 24"; at 72 dpi points are pixels.
+static inline int kiln_vips_text(VipsImage **out, const char *text, const char *font, int width) {
+    if (width > 0) {
+        return vips_text(out, text, "font", font, "dpi", 72, "width", width, NULL);
+    }
+    return vips_text(out, text, "font", font, "dpi", 72, NULL);
+}
+
+// An image shaped like `like`, every pixel `values` (n bands), in sRGB.
+static inline int kiln_vips_constant_like(VipsImage *like, VipsImage **out, const double *values, int n) {
+    VipsImage *constant = vips_image_new_from_image(like, values, n);
+    if (constant == NULL) return -1;
+    int status = vips_copy(constant, out, "interpretation", VIPS_INTERPRETATION_sRGB, NULL);
+    g_object_unref(constant);
+    return status;
+}
+
+static inline int kiln_vips_composite_over(VipsImage *base, VipsImage *overlay, VipsImage **out, int x, int y) {
+    return vips_composite2(base, overlay, out, VIPS_BLEND_MODE_OVER, "x", x, "y", y, NULL);
+}
+
+static inline int kiln_vips_replicate(VipsImage *in, VipsImage **out, int across, int down) {
+    return vips_replicate(in, out, across, down, NULL);
+}
+
+// out = in * a + b, one factor and offset per band.
+static inline int kiln_vips_linear(VipsImage *in, VipsImage **out, const double *a, const double *b, int n) {
+    return vips_linear(in, out, a, b, n, "uchar", TRUE, NULL);
+}
+
+#endif

@@ -1,0 +1,131 @@
+import Foundation
+import PipelineEngine
+import VipsBindings
+
+/// `watermark`: an image (an upload of the tenant's, or a file under the
+/// pipelines directory) or a line of text, placed by gravity with a margin,
+/// at an opacity, scaled relative to the base image, or tiled across it.
+public struct Watermark: Stage {
+    public static let fonts = ["DejaVu Sans", "DejaVu Sans Bold", "DejaVu Serif", "DejaVu Serif Bold", "DejaVu Sans Mono"]
+
+    public static let descriptor = StageDescriptor(
+        name: "watermark",
+        summary: "Overlay an image or text: gravity, margin, opacity, scale, tiling",
+        accepts: [.source(.image), .image],
+        produces: .image,
+        parameters: [
+            ParameterSpec("image", .string(maxLength: 256), summary: "The mark: \(AssetReference.syntax)"),
+            ParameterSpec("text", .string(maxLength: 500), summary: "Or a text mark"),
+            ParameterSpec("font", .choice(fonts), default: "DejaVu Sans Bold", summary: "Font of a text mark"),
+            ParameterSpec("fontSize", .integer(min: 4, max: 2000), summary: "Text height in pixels; default 5% of the base image's shorter side"),
+            ParameterSpec("colour", .colour, default: "#ffffff", summary: "Text colour"),
+            ParameterSpec("gravity", .choice(Compass.allCases.map(\.rawValue)), default: "southeast", summary: "Where the mark sits"),
+            ParameterSpec("margin", .integer(min: 0, max: 10000), default: 16, summary: "Pixels between the mark and the edges it touches (and between tiles)"),
+            ParameterSpec("opacity", .number(min: 0, max: 1), default: 0.8, summary: "0 invisible, 1 opaque"),
+            ParameterSpec("scale", .number(min: 0.01, max: 1), summary: "Mark width as a fraction of the base width (image marks default 0.25)"),
+            ParameterSpec("tile", .boolean, default: false, summary: "Repeat the mark across the whole image"),
+            SourceParameters.autoRotate,
+        ]
+    )
+
+    enum Mark: Equatable {
+        case image(String)
+        case text(String, font: String, size: Int?, colour: Colour)
+    }
+
+    let mark: Mark
+    let gravity: Compass
+    let margin: Int
+    let opacity: Double
+    let scale: Double?
+    let tile: Bool
+    let autoRotate: Bool
+
+    public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
+        switch (parameters.string("image"), parameters.string("text")) {
+        case let (image?, nil):
+            guard AssetReference(image) != nil else {
+                throw ValidationError(pointer: pointer.appending("image"), message: "Expected \(AssetReference.syntax)")
+            }
+            mark = .image(image)
+        case let (nil, text?):
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw ValidationError(pointer: pointer.appending("text"), message: "A text mark needs some text")
+            }
+            mark = .text(text, font: parameters.string("font") ?? "DejaVu Sans Bold", size: parameters.int("fontSize"),
+                         colour: parameters.colour("colour") ?? .white)
+        default:
+            throw ValidationError(pointer: pointer, message: "watermark needs exactly one of image or text")
+        }
+        gravity = Compass(rawValue: parameters.string("gravity") ?? "southeast") ?? .southeast
+        margin = parameters.int("margin") ?? 16
+        opacity = parameters.double("opacity") ?? 0.8
+        scale = parameters.double("scale")
+        tile = parameters.bool("tile") ?? false
+        autoRotate = parameters.bool("autoRotate") ?? true
+    }
+
+    public var assetReferences: [String] {
+        if case let .image(reference) = mark { return [reference] }
+        return []
+    }
+
+    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        let decoded = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
+        let overlay = try markImage(for: decoded, context: context)
+        return try withVips("watermark") {
+            let base = try decoded.inSRGB()
+            var result: VipsImage
+            if tile {
+                // Each tile is the mark plus a margin of empty space right and below.
+                let cell = try overlay.placed(on: overlay.width + margin, overlay.height + margin, at: .northwest, background: [0, 0, 0, 0])
+                let across = base.width / cell.width + 1, down = base.height / cell.height + 1
+                let sheet = try cell.replicated(across: across, down: down).cropped(x: 0, y: 0, width: base.width, height: base.height)
+                result = try base.composited(sheet, x: 0, y: 0)
+            } else {
+                let origin = gravity.origin(width: overlay.width, height: overlay.height, in: base.width, base.height, margin: margin)
+                result = try base.composited(overlay, x: origin.x, y: origin.y)
+            }
+            // Compositing always yields alpha; an opaque base stays opaque.
+            if !base.hasAlpha { result = try result.splitAlpha().colour.inSRGB() }
+            return .image(result)
+        }
+    }
+
+    /// The mark as an sRGB image with alpha, sized for `base`, opacity applied.
+    func markImage(for base: VipsImage, context: StageContext) throws(StageError) -> VipsImage {
+        let shorter = min(base.width, base.height)
+        switch mark {
+        case let .image(reference):
+            guard let path = context.assets[reference] else {
+                throw StageError(code: "asset_not_found", message: "watermark image \(reference) is not available")
+            }
+            let file = SourceFile(path: path, kind: .image, contentType: "image/x")
+            let loaded = try StageValue.source(file).vipsImage(limits: context.limits)
+            return try withVips("watermark") {
+                var image = try loaded.inSRGB().addingAlpha()
+                let width = max(1, Int((Double(base.width) * (scale ?? 0.25)).rounded()))
+                let factor = Double(width) / Double(image.width)
+                image = try image.resized(xScale: factor, yScale: factor)
+                return try faded(image)
+            }
+        case let .text(text, font, size, colour):
+            let height = size ?? max(12, Int((Double(shorter) * 0.05).rounded()))
+            return try withVips("watermark") {
+                var mask = try VipsImage.textMask(text, font: "\(font) \(height)px", wrapWidth: base.width - 2 * margin)
+                if let scale {
+                    let factor = Double(base.width) * scale / Double(mask.width)
+                    mask = try mask.resized(xScale: factor, yScale: factor)
+                }
+                let ink = try mask.constant([colour.red, colour.green, colour.blue])
+                let coverage = try mask.scaledBands([colour.alpha / 255], offsets: [0])
+                return try faded(ink.joiningAlpha(coverage))
+            }
+        }
+    }
+
+    func faded(_ image: VipsImage) throws(VipsError) -> VipsImage {
+        guard opacity < 1 else { return image }
+        return try image.scaledBands([1, 1, 1, opacity], offsets: [0, 0, 0, 0])
+    }
+}

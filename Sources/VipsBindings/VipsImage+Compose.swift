@@ -1,0 +1,40 @@
+import CVips
+
+extension VipsImage {
+    /// A one-band 8-bit coverage mask of `text` set in `font` (a Pango
+    /// description such as "DejaVu Sans Bold 24"), wrapped at `width` if given.
+    /// `text` is plain: Pango markup in it is escaped, not obeyed.
+    public static func textMask(_ text: String, font: String, wrapWidth: Int? = nil) throws(VipsError) -> VipsImage {
+        try Vips.start()
+        let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+        return try produce("text") { kiln_vips_text($0, escaped, font, Int32(wrapWidth ?? 0)) }
+    }
+
+    /// An sRGB image shaped like this one with every pixel `values`.
+    public func constant(_ values: [Double]) throws(VipsError) -> VipsImage {
+        let made = try VipsImage.produce("new_from_image") { kiln_vips_constant_like(pointer, $0, values, Int32(values.count)) }
+        return try VipsImage.produce("cast") { kiln_vips_cast(made.pointer, $0, VIPS_FORMAT_UCHAR) }
+    }
+
+    /// `overlay` drawn over this image with its top-left corner at (x, y), alpha-blended.
+    public func composited(_ overlay: VipsImage, x: Int, y: Int) throws(VipsError) -> VipsImage {
+        try VipsImage.produce("composite2") { kiln_vips_composite_over(pointer, overlay.pointer, $0, Int32(x), Int32(y)) }
+    }
+
+    /// The image repeated `across` times horizontally and `down` times vertically.
+    public func replicated(across: Int, down: Int) throws(VipsError) -> VipsImage {
+        try VipsImage.produce("replicate") { kiln_vips_replicate(pointer, $0, Int32(across), Int32(down)) }
+    }
+
+    /// Per band `in * factor + offset`, kept 8-bit.
+    public func scaledBands(_ factors: [Double], offsets: [Double]) throws(VipsError) -> VipsImage {
+        try VipsImage.produce("linear") { kiln_vips_linear(pointer, $0, factors, offsets, Int32(factors.count)) }
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}
