@@ -1,0 +1,63 @@
+import Foundation
+import KilnApp
+import KilnTestSupport
+import PipelineEngine
+import Testing
+import VipsBindings
+
+/// Every file in Pipelines/ validates against the real registry, and the image
+/// pipelines produce what their descriptions promise.
+@Suite struct PipelineFilesTests {
+    let library: PipelineLibrary
+
+    init() throws {
+        library = try PipelineLibrary(directory: Fixture.repositoryRoot + "/Pipelines")
+    }
+
+    @Test func everyPipelineValidatesForSomeInput() throws {
+        #expect(library.names.count >= 5)
+        for pipeline in library.all {
+            #expect(!pipeline.description.isEmpty, "\(pipeline.name) has no description")
+            let kinds = MediaKind.allCases.filter { kind in
+                let request = try? JobRequest.parse(["input": "med_x", "pipeline": .string(pipeline.name)], pipelines: library)
+                return request.flatMap { try? JobPlan(outputs: $0.outputs, input: kind, registry: Stages.registry) } != nil
+            }
+            #expect(!kinds.isEmpty, "\(pipeline.name) validates for no input kind")
+        }
+    }
+
+    /// A 3000x2000 landscape JPEG.
+    func photo() throws -> String {
+        let path = NSTemporaryDirectory() + "photo-\(UUID().uuidString).jpg"
+        try VipsImage.solid(width: 3000, height: 2000, bands: 3, value: 90).save(to: path, as: .jpeg(quality: 85, strip: true))
+        return path
+    }
+
+    func size(_ output: LocalRun.Output?) throws -> (Int, Int) {
+        let file = try #require(output?.files.first)
+        let image = try VipsImage.open(path: file.path)
+        return (image.width, image.height)
+    }
+
+    @Test func productPhotoMakesEverySize() async throws {
+        let outputs = try await runLocally(try photo(), ["pipeline": "product-photo"])
+        #expect(try size(outputs["large-webp"]) == (2048, 1365))
+        #expect(try size(outputs["large-avif"]) == (2048, 1365))
+        #expect(try size(outputs["thumb-800"]) == (800, 533))
+        #expect(try size(outputs["thumb-400"]) == (400, 267))
+        #expect(try size(outputs["thumb-200"]) == (200, 200))
+        #expect(outputs["placeholder"]?.results["blurhash"]?.stringValue?.count == 28)
+        #expect(outputs["large-avif"]?.files.first?.file.contentType == "image/avif")
+    }
+
+    @Test func avatarAndFiltersRun() async throws {
+        let avatar = try await runLocally(try photo(), ["pipeline": "avatar"])
+        #expect(try size(avatar["avatar"]) == (256, 256))
+        #expect(try size(avatar["avatar-jpeg"]) == (256, 256))
+        #expect(try size(avatar["small"]) == (64, 64))
+        #expect(avatar["placeholder"]?.results["blurhash"] != nil)
+        let filters = try await runLocally(try photo(), ["pipeline": "filters"])
+        #expect(filters.count == 6)
+        for (name, output) in filters { #expect(try size(output) == (640, 427), "\(name)") }
+    }
+}
