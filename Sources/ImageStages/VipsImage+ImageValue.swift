@@ -1,3 +1,4 @@
+import Foundation
 import PipelineEngine
 import VipsBindings
 
@@ -45,11 +46,21 @@ extension StageValue {
 }
 
 enum SourceImage {
-    /// Opens the input's header and refuses decompression bombs before any pixel is decoded.
+    /// The libvips loaders of the formats Kiln accepts. The upload sniffer
+    /// decided from a few bytes; the loader libvips picked is the decoder's own
+    /// verdict, and anything else (a TIFF, an SVG, a matrix file) is refused.
+    static let acceptedLoaders: Set<String> = ["jpegload", "pngload", "webpload", "gifload", "heifload"]
+
+    /// Opens the input's header and refuses unaccepted formats and decompression
+    /// bombs before any pixel is decoded.
     static func header(_ file: SourceFile, limits: ProcessingLimits) throws(StageError) -> VipsImage {
         let image: VipsImage
         do { image = try VipsImage.open(path: file.path) } catch {
             throw StageError.invalidInput("cannot read image: \(error.message)")
+        }
+        let loader = (image.loader ?? "unknown").replacingOccurrences(of: "_source", with: "").replacingOccurrences(of: "_buffer", with: "")
+        guard acceptedLoaders.contains(loader) else {
+            throw StageError(code: "unsupported_format", message: "libvips reads this file with \(loader), which Kiln does not accept")
         }
         try ImageLimits.check(width: image.width, height: image.height, limits: limits)
         return image

@@ -25,6 +25,7 @@ public struct Probe: Stage {
         } catch {
             throw StageError.invalidInput("probe: \(error)")
         }
+        try SourceMedia.confirm(format: probe.format, kind: file.kind)
         if let duration = probe.duration, duration > context.limits.maxDurationSeconds {
             throw StageError.inputTooLarge("duration \(Int(duration)) s exceeds the limit of \(Int(context.limits.maxDurationSeconds)) s")
         }
