@@ -47,9 +47,8 @@ public struct Resize: Stage {
     }
 
     /// The smallest scale of the source this step needs, for a shared decode.
-    func sourceScale(width sourceWidth: Int, height sourceHeight: Int) -> Double {
-        let geometry = ResizeGeometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height, fit: fit, enlarge: enlarge)
-        return max(Double(geometry.scaledWidth) / Double(sourceWidth), Double(geometry.scaledHeight) / Double(sourceHeight))
+    public func sourceScale(width sourceWidth: Int, height sourceHeight: Int) -> Double {
+        ResizeGeometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height, fit: fit, enlarge: enlarge).largestScale
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {

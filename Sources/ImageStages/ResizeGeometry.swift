@@ -23,12 +23,16 @@ public struct ResizeGeometry: Equatable, Sendable {
     public var scaledHeight: Int
     public var finalWidth: Int
     public var finalHeight: Int
+    /// The larger of the two scale factors, before rounding: what a shared
+    /// decode must reach so this step loses nothing.
+    public var largestScale: Double
 
-    public init(scaledWidth: Int, scaledHeight: Int, finalWidth: Int, finalHeight: Int) {
+    public init(scaledWidth: Int, scaledHeight: Int, finalWidth: Int, finalHeight: Int, largestScale: Double = 1) {
         self.scaledWidth = scaledWidth
         self.scaledHeight = scaledHeight
         self.finalWidth = finalWidth
         self.finalHeight = finalHeight
+        self.largestScale = largestScale
     }
 
     /// - Parameters: `width` / `height`: the box; a missing side follows the aspect ratio.
@@ -49,6 +53,7 @@ public struct ResizeGeometry: Equatable, Sendable {
         case (nil, nil): (xScale, yScale) = (1, 1)
         }
         if !enlarge { (xScale, yScale) = (min(xScale, 1), min(yScale, 1)) }
+        largestScale = max(xScale, yScale)
         scaledWidth = max(1, Int((w * xScale).rounded()))
         scaledHeight = max(1, Int((h * yScale).rounded()))
         // Rounding must not cost the side that was asked for a pixel (4000 * 0.08 = 319.99...).

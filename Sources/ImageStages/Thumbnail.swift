@@ -50,9 +50,8 @@ public struct Thumbnail: Stage {
     }
 
     /// The smallest scale of the source this step needs, for a shared decode.
-    func sourceScale(width sourceWidth: Int, height sourceHeight: Int) -> Double {
-        let box = geometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight)
-        return max(Double(box.scaledWidth) / Double(sourceWidth), Double(box.scaledHeight) / Double(sourceHeight))
+    public func sourceScale(width sourceWidth: Int, height sourceHeight: Int) -> Double {
+        geometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight).largestScale
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {

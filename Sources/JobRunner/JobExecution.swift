@@ -78,12 +78,15 @@ struct JobExecution: Sendable {
             return .failure(StageError(code: "storage_unavailable", message: "fetching assets: \(error)", retryable: true))
         }
         var states = claim.outputs
+        let pending = plan.outputs.filter { states[$0.name]?.status != .succeeded }
+        let shared = await worker.runner.sharedDecode(source, for: pending, registry: worker.registry, limits: configuration.limits)
         for output in plan.outputs {
             // Outputs finished by an earlier attempt are already published.
             if states[output.name]?.status == .succeeded { continue }
             do {
                 try stop.check()
-                states[output.name] = try await runOutput(output, source: source, assets: assets, scratch: scratch, states: states)
+                let start = shared?.outputs.contains(output.name) == true ? shared?.value : nil
+                states[output.name] = try await runOutput(output, source: source, start: start, assets: assets, scratch: scratch, states: states)
             } catch let error as StageError {
                 if !stop.isStopped || error.code != StopReason.leaseLost.rawValue {
                     var failed = states[output.name] ?? OutputState()
@@ -100,7 +103,7 @@ struct JobExecution: Sendable {
         return .success(())
     }
 
-    private func runOutput(_ output: JobPlan.Output, source: SourceFile, assets: [String: String], scratch: String,
+    private func runOutput(_ output: JobPlan.Output, source: SourceFile, start: StageValue?, assets: [String: String], scratch: String,
                            states: [String: OutputState]) async throws -> OutputState {
         let directory = scratch + "/out/" + output.name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -119,7 +122,7 @@ struct JobExecution: Sendable {
         let runningState = state
         let baseStates = states
         let product = try await withThrowingTaskGroup(of: OutputProduct?.self) { group in
-            group.addTask { try await worker.runner.run(output, source: source, context: context) }
+            group.addTask { try await worker.runner.run(output, source: source, start: start, context: context) }
             group.addTask {
                 // Progress reaches the database at most once a second.
                 var states = baseStates

@@ -82,6 +82,7 @@ public struct LocalRun: Sendable {
     private func run(_ plan: JobPlan, source: SourceFile, assets: [String: String], pool: BlockingPool, directory: String,
                      progress: @escaping @Sendable (String, Double) -> Void) async throws -> [Output] {
         let runner = PipelineRunner(pool: pool)
+        let shared = await runner.sharedDecode(source, for: plan.outputs, registry: registry, limits: limits)
         var outputs: [Output] = []
         for output in plan.outputs {
             let outputDirectory = directory + "/" + output.name
@@ -91,7 +92,8 @@ public struct LocalRun: Sendable {
                                        reportProgress: { progress(output.name, $0) })
             let product: OutputProduct
             do {
-                product = try await runner.run(output, source: source, context: context)
+                let start = shared?.outputs.contains(output.name) == true ? shared?.value : nil
+                product = try await runner.run(output, source: source, start: start, context: context)
             } catch {
                 throw Failure.failed(output: output.name, error)
             }

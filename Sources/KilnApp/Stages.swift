@@ -4,5 +4,5 @@ import VideoStages
 
 /// The registry of every operation: the single place where stage targets meet.
 public enum Stages {
-    public static let registry = StageRegistry(ImageStages.all + VideoStages.all)
+    public static let registry = StageRegistry(ImageStages.all + VideoStages.all, sharedDecoder: ImageStages.sharedDecoder)
 }

@@ -7,8 +7,9 @@ public struct PipelineRunner: Sendable {
 
     public init(pool: BlockingPool) { self.pool = pool }
 
-    public func run(_ output: JobPlan.Output, source: SourceFile, context: StageContext) async throws(StageError) -> OutputProduct {
-        var value = StageValue.source(source)
+    /// Runs `output` from the input file, or from `start` (a shared decode of it).
+    public func run(_ output: JobPlan.Output, source: SourceFile, start: StageValue? = nil, context: StageContext) async throws(StageError) -> OutputProduct {
+        var value = start ?? StageValue.source(source)
         let count = Double(output.steps.count)
         for (index, step) in output.steps.enumerated() {
             try context.stop.check()
@@ -34,5 +35,15 @@ public struct PipelineRunner: Sendable {
             throw StageError(code: "internal", message: "output \(output.name) ended without files")
         }
         return product
+    }
+}
+
+extension PipelineRunner {
+    /// The registry's shared decode of `source` for `outputs`, or nil when there
+    /// is none or it failed (each output then decodes, and fails, on its own).
+    public func sharedDecode(_ source: SourceFile, for outputs: [JobPlan.Output], registry: StageRegistry,
+                             limits: ProcessingLimits) async -> SharedDecode? {
+        guard let decoder = registry.sharedDecoder, outputs.count > 1 else { return nil }
+        return try? await pool.run { () throws -> SharedDecode? in try decoder.decode(source, for: outputs, limits: limits) }
     }
 }

@@ -5,8 +5,11 @@ public struct StageRegistry: Sendable {
     /// Appended to an output whose last step leaves a decoded image, so that
     /// `[{"op": "thumbnail", ...}]` alone yields a file.
     public let imageFinisher: String?
+    /// Decodes an input once for several outputs, where that pays.
+    public let sharedDecoder: (any SharedDecoder)?
 
-    public init(_ stages: [any Stage.Type], imageFinisher: String? = "encode") {
+    public init(_ stages: [any Stage.Type], imageFinisher: String? = "encode", sharedDecoder: (any SharedDecoder)? = nil) {
+        self.sharedDecoder = sharedDecoder
         var byName: [String: any Stage.Type] = [:]
         for stage in stages {
             precondition(byName[stage.descriptor.name] == nil, "two stages named \(stage.descriptor.name)")
