@@ -31,6 +31,12 @@ let package = Package(
         // av_log's callback takes a va_list: formatted to plain lines in C.
         .target(name: "CFFmpegShims", dependencies: ["CFFmpeg"]),
         .target(name: "VipsBindings", dependencies: ["CVips"]),
+        // OpenCV's face detector (C++) behind one plain C function.
+        .target(
+            name: "CFaceDetect",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4"])],
+            linkerSettings: [.linkedLibrary("opencv_objdetect"), .linkedLibrary("opencv_imgproc"), .linkedLibrary("opencv_core")]
+        ),
         .target(name: "FFmpegBindings", dependencies: [
             "CFFmpeg", "CFFmpegShims",
             .product(name: "Atomics", package: "swift-atomics"),
@@ -40,7 +46,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
-        .target(name: "ImageStages", dependencies: ["PipelineEngine", "VipsBindings"]),
+        .target(name: "ImageStages", dependencies: ["PipelineEngine", "VipsBindings", "CFaceDetect"]),
         .target(name: "VideoStages", dependencies: ["PipelineEngine", "FFmpegBindings"]),
         .target(name: "Storage", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),

@@ -8,6 +8,8 @@ packages=(
   libvips-dev libvips-tools
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libavfilter-dev ffmpeg
   postgresql-15
+  libopencv-objdetect-dev libopencv-imgproc-dev opencv-data
+  fonts-dejavu-core
 )
 case "${1:-}" in
   --with-valgrind) packages+=(valgrind) ;;
@@ -19,11 +21,14 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
-# Python packages the tests use as oracles (the reference BlurHash encoder).
-python_packages=(blurhash==1.1.5)
+# Python packages the tests use as oracles (the reference BlurHash encoder,
+# OpenCV's own face detector).
+python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84)
 python_missing=()
 for p in "${python_packages[@]}"; do
-  python3 -c "import ${p%%=*}" 2>/dev/null || python_missing+=("$p")
+  module=${p%%=*}
+  [ "$module" = "opencv-python-headless" ] && module=cv2
+  python3 -c "import $module" 2>/dev/null || python_missing+=("$p")
 done
 if [ ${#python_missing[@]} -gt 0 ]; then
   echo "Installing Python test oracles: ${python_missing[*]}"

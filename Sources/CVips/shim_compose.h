@@ -38,4 +38,8 @@ static inline int kiln_vips_linear(VipsImage *in, VipsImage **out, const double 
     return vips_linear(in, out, a, b, n, "uchar", TRUE, NULL);
 }
 
+static inline int kiln_vips_insert(VipsImage *main, VipsImage *sub, VipsImage **out, int x, int y) {
+    return vips_insert(main, sub, out, x, y, NULL);
+}
+
 #endif

@@ -6,19 +6,27 @@ import VipsBindings
 enum Gravity: Sendable, Equatable {
     case compass(Compass)
     case content(Interesting)
+    /// Centred on the detected faces (all of them); `attention` when there are none.
+    case faces
 
-    static let names = Compass.allCases.map(\.rawValue) + ["attention", "entropy"]
+    static let names = Compass.allCases.map(\.rawValue) + ["attention", "entropy", "face"]
 
     init(_ name: String?) {
         switch name {
         case "attention": self = .content(.attention)
         case "entropy": self = .content(.entropy)
+        case "face": self = .faces
         default: self = .compass(name.flatMap(Compass.init(rawValue:)) ?? .centre)
         }
     }
 
+    var isCompass: Bool {
+        if case .compass = self { return true }
+        return false
+    }
+
     /// Crops `image` to `width` x `height` (each at most the image's own).
-    func crop(_ image: VipsImage, width: Int, height: Int) throws(VipsError) -> VipsImage {
+    func crop(_ image: VipsImage, width: Int, height: Int) throws -> VipsImage {
         let width = min(width, image.width), height = min(height, image.height)
         switch self {
         case let .compass(compass):
@@ -27,6 +35,16 @@ enum Gravity: Sendable, Equatable {
         case let .content(interesting):
             if width == image.width && height == image.height { return image }
             return try image.smartCropped(width: width, height: height, interesting: interesting)
+        case .faces:
+            if width == image.width && height == image.height { return image }
+            // The faces are read once from a rendered copy; the crop is then taken from it.
+            let rendered = try image.materialized()
+            guard let around = Region.union(try FaceDetector.faces(in: rendered)) else {
+                return try rendered.smartCropped(width: width, height: height, interesting: .attention)
+            }
+            let x = min(max(0, around.x + around.width / 2 - width / 2), image.width - width)
+            let y = min(max(0, around.y + around.height / 2 - height / 2), image.height - height)
+            return try rendered.cropped(x: x, y: y, width: width, height: height)
         }
     }
 }

@@ -37,7 +37,7 @@ public struct Resize: Stage {
         guard width != nil || height != nil else { throw ValidationError(pointer: pointer, message: "resize needs width, height or both") }
         fit = ResizeFit(rawValue: parameters.string("fit") ?? "cover") ?? .cover
         gravity = Gravity(parameters.string("gravity"))
-        if case .content = gravity, fit == .contain {
+        if fit == .contain, !gravity.isCompass {
             throw ValidationError(pointer: pointer.appending("gravity"), message: "contain places the image by a compass position, not by content")
         }
         enlarge = parameters.bool("enlarge") ?? false

@@ -22,6 +22,11 @@ extension VipsImage {
         try VipsImage.produce("composite2") { kiln_vips_composite_over(pointer, overlay.pointer, $0, Int32(x), Int32(y)) }
     }
 
+    /// `patch` written over this image with its top-left corner at (x, y), no blending.
+    public func inserting(_ patch: VipsImage, x: Int, y: Int) throws(VipsError) -> VipsImage {
+        try VipsImage.produce("insert") { kiln_vips_insert(pointer, patch.pointer, $0, Int32(x), Int32(y)) }
+    }
+
     /// The image repeated `across` times horizontally and `down` times vertically.
     public func replicated(across: Int, down: Int) throws(VipsError) -> VipsImage {
         try VipsImage.produce("replicate") { kiln_vips_replicate(pointer, $0, Int32(across), Int32(down)) }
