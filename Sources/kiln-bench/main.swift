@@ -5,6 +5,7 @@
 import FFmpegBindings
 import Foundation
 import KilnApp
+import KilnTestSupport
 import PipelineEngine
 import VipsBindings
 
@@ -121,6 +122,18 @@ for r in results {
     print("| \(r.name) | \(milliseconds(r.kiln)) | \(milliseconds(r.cli)) | \(String(format: "%.2fx", r.cli / r.kiln)) |")
 }
 
+// Costs with no command-line counterpart.
+let bomb = try HostileFiles.pngBomb()
+let refusal = try await median(21) {
+    do {
+        _ = try await engine.run(input: bomb, request: ["operations": [["op": "thumbnail", "width": 64]]], pipelines: library, directory: scratch + "/b")
+    } catch LocalRun.Failure.failed(_, let error) where error.code == "input_too_large" {}
+}
+print("\nrefusing a PNG whose header claims 50000x50000: \(milliseconds(refusal)) (median of 21, peak RSS so far \(Int(peakRSS())) MB)")
+let faces = try await median(9) { try await kiln(["operations": [["op": "redact"], ["op": "encode", "format": "jpeg"]]]) }
+let plain = try await median(9) { try await kiln(["operations": [["op": "encode", "format": "jpeg"]]]) }
+print("redact (face detection on a 512 px downscale) + JPEG of the 4K photo: \(milliseconds(faces)), against \(milliseconds(plain)) for the JPEG alone")
+
 // Memory: eight product-photo jobs on the 4K photo at once, as a worker with
 // KILN_WORKER_CONCURRENCY=8 would run them.
 let before = peakRSS()
@@ -131,3 +144,4 @@ try await withThrowingTaskGroup(of: Void.self) { group in
 }
 print("\n8 concurrent product-photo jobs (4K input, six outputs each): \(milliseconds(ContinuousClock.now - started)) wall, "
       + String(format: "peak RSS %.0f MB (%.0f MB before)", peakRSS(), before))
+

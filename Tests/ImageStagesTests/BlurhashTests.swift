@@ -51,11 +51,7 @@ import Testing
 
     @Test func namesTheICCProfile() async throws {
         let p3 = NSTemporaryDirectory() + "p3-\(UUID().uuidString).jpg"
-        let vips = Process()
-        vips.executableURL = URL(fileURLWithPath: "/usr/bin/vips")
-        vips.arguments = ["icc_transform", Fixture.path("gradient.webp"), p3, "p3"]
-        try vips.run()
-        vips.waitUntilExit()
+        try runVipsTool(["icc_transform", Fixture.path("gradient.webp"), p3, "p3"])
         let outputs = try await runLocally(p3, ["operations": [["op": "metadata"]]])
         let name = try #require(outputs["default"]?.results["metadata"]?["iccProfile"]?.stringValue)
         #expect(name.contains("P3"), "\(name)")

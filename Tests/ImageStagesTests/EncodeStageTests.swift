@@ -67,11 +67,7 @@ import VipsBindings
     @Test func strippingAProfileConvertsToSRGBFirst() async throws {
         // The fixture's red, re-expressed in Display P3 with that profile attached.
         let p3 = NSTemporaryDirectory() + "p3-\(UUID().uuidString).png"
-        let vips = Process()
-        vips.executableURL = URL(fileURLWithPath: "/usr/bin/vips")
-        vips.arguments = ["icc_transform", Fixture.path("photo-exif6.jpg"), p3, "p3"]
-        try vips.run()
-        vips.waitUntilExit()
+        try runVipsTool(["icc_transform", Fixture.path("photo-exif6.jpg"), p3, "p3"])
         let tagged = try VipsImage.open(path: p3).materialized()
         #expect(tagged.hasField("icc-profile-data"))
         let original = try VipsImage.open(path: Fixture.path("photo-exif6.jpg")).materialized().pixel(x: 10, y: 10)

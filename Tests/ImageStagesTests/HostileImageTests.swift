@@ -19,11 +19,7 @@ import VipsBindings
     @Test func aFormatKilnDoesNotAcceptIsRefusedByTheDecodersVerdict() throws {
         // A TIFF reaching a stage as an "image" (the sniffer would have refused it at upload).
         let tiff = NSTemporaryDirectory() + "x-\(UUID().uuidString).tif"
-        let vips = Process()
-        vips.executableURL = URL(fileURLWithPath: "/usr/bin/vips")
-        vips.arguments = ["copy", Fixture.path("gradient.webp"), tiff]
-        try vips.run()
-        vips.waitUntilExit()
+        try runVipsTool(["copy", Fixture.path("gradient.webp"), tiff])
         let encode = try Encode(parameters: Parameters([:]), at: .root)
         let context = StageContext(outputName: "x", scratchDirectory: NSTemporaryDirectory(), stop: StopToken(), limits: .init(),
                                    logger: TestEnvironment.logger(), reportProgress: { _ in })

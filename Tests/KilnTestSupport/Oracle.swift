@@ -21,3 +21,14 @@ public func runOracle(_ script: String, input: Data) throws -> String {
     }
     return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
+
+/// Runs libvips' own command-line tool (e.g. to make a file in a colour space
+/// Kiln's bindings do not write).
+public func runVipsTool(_ arguments: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/vips")
+    process.arguments = arguments
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw TestFailure("vips \(arguments.joined(separator: " ")) failed") }
+}
