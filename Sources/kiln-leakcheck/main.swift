@@ -38,6 +38,30 @@ for round in 0..<3 {
     expect(killed, "a watched save stops when asked")
     try big.save(to: "\(scratch)/watched.jpg", as: .jpeg(quality: 60, strip: true), watch: EvaluationWatch(shouldStop: { false }))
 
+    // Geometry, colour and composition: every binding the image stages use.
+    let photo = try VipsImage.open(path: "\(fixtures)/photo-exif6.jpg").autoRotated().materialized()
+    expect(photo.width == 240 && photo.height == 320, "autorot turns the photo upright")
+    let worked = try photo.resized(xScale: 0.5, yScale: 0.5, kernel: .lanczos3)
+        .cropped(x: 10, y: 10, width: 100, height: 100)
+        .smartCropped(width: 80, height: 80, interesting: .attention)
+        .placed(on: 120, 90, at: .centre, background: [255, 0, 0])
+        .rotated(quarterTurns: 1).rotated(degrees: 30, background: [0, 0, 0]).mirrored(horizontal: true)
+        .colourTransformed(matrix: [[0.5, 0.5, 0], [0, 1, 0], [0, 0, 1]], offset: [10, 0, 0])
+        .blurred(sigma: 2).sharpened(sigma: 1).addingAlpha()
+    let mark = try VipsImage.textMask("kiln <&>", font: "DejaVu Sans 12")
+    let ink = try mark.constant([255, 255, 255]).joiningAlpha(try mark.scaledBands([0.5], offsets: [0]))
+    let marked = try worked.composited(ink, x: 2, y: 2).composited(try ink.replicated(across: 2, down: 2), x: 0, y: 0)
+        .inserting(try ink.cropped(x: 0, y: 0, width: 4, height: 4), x: 1, y: 1)
+    expect(try marked.rgbBytes().count == marked.width * marked.height * 3, "rgb bytes cover the image")
+    expect(try marked.greyBytes().count == marked.width * marked.height, "grey bytes cover the image")
+    for (index, encoding) in [ImageEncoding.avif(quality: 40, strip: true), .gif(strip: true),
+                              .jpeg(quality: 70, progressive: true, subsampling: .yuv444, strip: false),
+                              .png(compression: 3, palette: true, strip: true)].enumerated() {
+        try marked.save(to: "\(scratch)/marked-\(index)", as: encoding)
+    }
+    _ = (photo.stringField("exif-ifd0-Orientation"), photo.intField("n-pages"), photo.iccProfile, photo.interpretationName)
+    expect((try? VipsImage.textMask("x", font: "DejaVu Sans 12").iccToSRGB()) == nil, "an image without a profile cannot be transformed from it")
+
     let probe = try MediaProbe(path: "\(fixtures)/clip.mp4")
     expect(abs((probe.duration ?? 0) - 3) < 0.1, "clip.mp4 lasts 3 s")
     expect((try? MediaProbe(path: "\(fixtures)/truncated.mp4")) == nil, "truncated MP4 refused")
