@@ -14,9 +14,20 @@ public struct Demuxer: ~Copyable {
             throw .failed(operation: "avformat_alloc_context", code: kiln_averror(ENOMEM), message: "out of memory")
         }
         // Only the file protocol and real media demuxers: no URL, playlist or
-        // concat file inside an upload can make FFmpeg read anything else.
-        context.pointee.protocol_whitelist = av_strdup("file")
-        context.pointee.format_whitelist = av_strdup(FFmpeg.mediaDemuxers.joined(separator: ","))
+        // concat file inside an upload can make FFmpeg read anything else. A
+        // null from av_strdup would mean no allow-list at all: refuse instead.
+        guard let protocols = av_strdup("file"), let formats = av_strdup(FFmpeg.mediaDemuxers.joined(separator: ",")) else {
+            var doomed: UnsafeMutablePointer<AVFormatContext>? = context
+            avformat_close_input(&doomed)
+            throw .failed(operation: "av_strdup", code: kiln_averror(ENOMEM), message: "out of memory")
+        }
+        context.pointee.protocol_whitelist = protocols
+        context.pointee.format_whitelist = formats
+        // Bounded probing: a hostile file cannot make the probe read or analyse
+        // without end, nor declare thousands of streams.
+        context.pointee.probesize = Self.probeBytes
+        context.pointee.max_analyze_duration = Self.analyzeMicroseconds
+        context.pointee.max_streams = Self.maxStreams
         context.pointee.interrupt_callback = interrupt.callback
         var maybeContext: UnsafeMutablePointer<AVFormatContext>? = context
         let opened = avformat_open_input(&maybeContext, path, nil, nil)
@@ -34,6 +45,12 @@ public struct Demuxer: ~Copyable {
         self.context = context
         self.interrupt = interrupt
     }
+
+    /// Bytes FFmpeg may read to recognise the format and its streams.
+    public static let probeBytes: Int64 = 5_000_000
+    /// Media time FFmpeg may decode to learn stream parameters (5 s).
+    public static let analyzeMicroseconds: Int64 = 5_000_000
+    public static let maxStreams: Int32 = 32
 
     deinit {
         var doomed: UnsafeMutablePointer<AVFormatContext>? = context

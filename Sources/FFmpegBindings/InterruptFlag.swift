@@ -6,17 +6,26 @@ import CFFmpeg
 public final class InterruptFlag: Sendable {
     private let stopped = ManagedAtomic<Bool>(false)
     private let probe: (@Sendable () -> Bool)?
+    private let deadline: ContinuousClock.Instant?
 
     /// - Parameter probe: consulted as well as `stop()`, so an outer stop token
     ///   (a job's cancel flag) reaches FFmpeg without a second copy of the state.
-    public init(probe: (@Sendable () -> Bool)? = nil) {
+    /// - Parameter deadline: past it the flag reads as stopped, so a slow or
+    ///   hostile file cannot hold a thread for longer.
+    public init(deadline: ContinuousClock.Instant? = nil, probe: (@Sendable () -> Bool)? = nil) {
+        self.deadline = deadline
         self.probe = probe
     }
 
     public func stop() { stopped.store(true, ordering: .relaxed) }
 
     public var isStopped: Bool {
-        stopped.load(ordering: .relaxed) || (probe?() ?? false)
+        if stopped.load(ordering: .relaxed) || (probe?() ?? false) { return true }
+        if let deadline, ContinuousClock.now >= deadline {
+            stop()
+            return true
+        }
+        return false
     }
 
     /// The C callback: a non-capturing closure that recovers the flag from `opaque`.

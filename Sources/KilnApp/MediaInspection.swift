@@ -13,6 +13,9 @@ struct MediaInspection: MediaInspector {
         (try? await pool.run { Self.inspectBlocking(path: path, kind: kind) }) ?? MediaFacts()
     }
 
+    /// Longest an upload's probe may take before the upload is recorded without facts.
+    static let inspectionSeconds = 10
+
     static func inspectBlocking(path: String, kind: MediaKind) -> MediaFacts {
         switch kind {
         case .image:
@@ -21,7 +24,9 @@ struct MediaInspection: MediaInspector {
             let swapped = (5...8).contains(image.orientation)
             return MediaFacts(width: swapped ? image.height : image.width, height: swapped ? image.width : image.height)
         case .video, .audio:
-            guard let probe = try? MediaProbe(path: path) else { return MediaFacts() }
+            // Bounded like every probe (bytes, analysed duration, streams) and in time.
+            let deadline = InterruptFlag(deadline: .now + .seconds(inspectionSeconds))
+            guard let probe = try? MediaProbe(path: path, interrupt: deadline) else { return MediaFacts() }
             return MediaFacts(width: probe.video?.width, height: probe.video?.height, duration: probe.duration)
         }
     }

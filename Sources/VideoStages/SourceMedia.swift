@@ -6,7 +6,7 @@ import PipelineEngine
 enum SourceMedia {
     /// FFmpeg demuxer names (as `AVInputFormat.name` reports them) per kind.
     static let demuxers: [MediaKind: Set<String>] = [
-        .video: ["mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "ogg", "avi", "mpegts", "flv"],
+        .video: ["mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "ogg", "avi", "mpegts"],
         .audio: ["mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "ogg", "mp3", "wav", "flac", "aac"],
     ]
 

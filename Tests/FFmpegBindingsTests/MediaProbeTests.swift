@@ -1,3 +1,4 @@
+import Foundation
 import FFmpegBindings
 import KilnTestSupport
 import Testing
@@ -49,6 +50,24 @@ import Synchronization
 @Suite struct FFmpegLogTests {
     final class Lines: Sendable {
         let lines = Mutex<[String]>([])
+    }
+
+    @Test func aPassedDeadlineInterruptsOpening() {
+        let flag = InterruptFlag(deadline: .now - .seconds(1))
+        #expect(throws: FFmpegError.interrupted) { try MediaProbe(path: Fixture.path("clip.mp4"), interrupt: flag) }
+    }
+
+    @Test func aFileDeclaringTooManyStreamsIsRefused() throws {
+        // 40 audio streams in one Matroska file: more than any upload needs.
+        let path = NSTemporaryDirectory() + "streams-\(UUID().uuidString).mka"
+        let ffmpeg = Process()
+        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        ffmpeg.arguments = ["-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "0.2"]
+            + (0..<40).flatMap { _ in ["-map", "0:a"] } + ["-c:a", "pcm_s16le", path]
+        try ffmpeg.run()
+        ffmpeg.waitUntilExit()
+        #expect(ffmpeg.terminationStatus == 0)
+        #expect(throws: FFmpegError.self) { try MediaProbe(path: path) }
     }
 
     @Test func errorsReachTheInstalledSink() throws {
