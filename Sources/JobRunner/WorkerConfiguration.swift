@@ -15,8 +15,15 @@ public struct WorkerConfiguration: Sendable {
     public var reapSeconds: Double
     /// How long running jobs may finish after shutdown starts before they are stopped.
     public var drainSeconds: Double
-    /// Longest one attempt may run; then it fails with `timeout`.
+    /// Longest one attempt on an image may run; then it fails with `timeout`.
     public var jobTimeoutSeconds: Double
+    /// Longest one attempt on video or audio may run: half as long again as the
+    /// longest input accepted (4 h by default), so no valid input times out.
+    public var videoJobTimeoutSeconds: Double
+    /// Video and audio jobs running at once, at most: long transcodes cannot
+    /// hold every slot while thumbnails wait. At least one slot stays for
+    /// images whenever `concurrency` allows it.
+    public var videoConcurrency: Int
     public var retry: JobLifecycle.RetryPolicy
     public var limits: ProcessingLimits
     /// Per-attempt scratch directories are made under this one.
@@ -29,7 +36,7 @@ public struct WorkerConfiguration: Sendable {
     public init(
         concurrency: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
         leaseSeconds: Double = 30, heartbeatSeconds: Double = 10, pollSeconds: Double = 2, reapSeconds: Double = 5,
-        drainSeconds: Double = 25, jobTimeoutSeconds: Double = 3600, retry: JobLifecycle.RetryPolicy = .init(), limits: ProcessingLimits = .init(),
+        drainSeconds: Double = 25, jobTimeoutSeconds: Double = 900, videoJobTimeoutSeconds: Double? = nil, videoConcurrency: Int? = nil, retry: JobLifecycle.RetryPolicy = .init(), limits: ProcessingLimits = .init(),
         scratchDirectory: String = NSTemporaryDirectory() + "kiln-scratch",
         owner: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     ) {
@@ -40,6 +47,8 @@ public struct WorkerConfiguration: Sendable {
         self.reapSeconds = reapSeconds
         self.drainSeconds = drainSeconds
         self.jobTimeoutSeconds = jobTimeoutSeconds
+        self.videoJobTimeoutSeconds = videoJobTimeoutSeconds ?? limits.maxDurationSeconds * 1.5
+        self.videoConcurrency = videoConcurrency ?? max(1, concurrency - 1)
         self.retry = retry
         self.limits = limits
         self.scratchDirectory = scratchDirectory

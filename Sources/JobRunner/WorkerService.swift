@@ -31,6 +31,7 @@ public struct WorkerService: Service {
     public func run() async throws {
         let wake = WakeSignal()
         let running = RunningJobs()
+        let videoSlots = VideoSlots(capacity: configuration.videoConcurrency)
         let draining = StopToken()
         try FileManager.default.createDirectory(atPath: configuration.scratchDirectory, withIntermediateDirectories: true)
         logger.info("worker started", metadata: ["concurrency": "\(configuration.concurrency)", "owner": "\(configuration.owner)"])
@@ -43,7 +44,9 @@ public struct WorkerService: Service {
                 await withGracefulShutdownHandler {
                     await withTaskGroup(of: Void.self) { loops in
                         for slot in 0..<configuration.concurrency {
-                            loops.addTask { await claimLoop(slot: slot, wake: wake, running: running, draining: draining) }
+                            loops.addTask {
+                                await claimLoop(slot: slot, wake: wake, running: running, videoSlots: videoSlots, draining: draining)
+                            }
                         }
                     }
                 } onGracefulShutdown: {
@@ -63,24 +66,31 @@ public struct WorkerService: Service {
         logger.info("worker stopped")
     }
 
-    private func claimLoop(slot: Int, wake: WakeSignal, running: RunningJobs, draining: StopToken) async {
+    private func claimLoop(slot: Int, wake: WakeSignal, running: RunningJobs, videoSlots: VideoSlots, draining: StopToken) async {
         while !draining.isStopped && !Task.isCancelled {
             let claimed: ClaimedJob?
+            let holdsVideoSlot = videoSlots.reserve()
             do {
-                claimed = try await store.claim(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds)
+                claimed = try await store.claim(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds,
+                                                kinds: VideoSlots.claimableKinds(holdingSlot: holdsVideoSlot))
             } catch {
+                if holdsVideoSlot { videoSlots.release() }
                 logger.warning("claim failed", metadata: ["error": "\(error)"])
                 await wake.wait(seconds: configuration.pollSeconds)
                 continue
             }
+            let usesVideoSlot = holdsVideoSlot && claimed.map { $0.inputKind != .image } == true
+            if holdsVideoSlot && !usesVideoSlot { videoSlots.release() }
             guard let claim = claimed else {
                 await wake.wait(seconds: configuration.pollSeconds)
                 continue
             }
+            defer { if usesVideoSlot { videoSlots.release() } }
             var jobLogger = logger
             jobLogger[metadataKey: "job.id"] = .string(claim.id)
             jobLogger[metadataKey: "attempt"] = "\(claim.attempt)"
-            let stop = StopToken(deadline: .now + .seconds(configuration.jobTimeoutSeconds))
+            let timeout = claim.inputKind == .image ? configuration.jobTimeoutSeconds : configuration.videoJobTimeoutSeconds
+            let stop = StopToken(deadline: .now + .seconds(timeout))
             running.add(claim.id, stop)
             await JobExecution(claim: claim, worker: self, logger: jobLogger, stop: stop).run()
             running.remove(claim.id)

@@ -8,7 +8,10 @@ import PostgresNIO
 extension JobStore {
     /// Claims the oldest runnable job in one statement: `SKIP LOCKED` lets many
     /// workers claim concurrently without blocking on each other's rows.
-    public func claim(owner: String, leaseSeconds: Double) async throws -> ClaimedJob? {
+    /// `kinds` limits the claim to jobs whose input is of those kinds (a worker
+    /// whose video slots are full takes image jobs only); nil takes any.
+    public func claim(owner: String, leaseSeconds: Double, kinds: [MediaKind]? = nil) async throws -> ClaimedJob? {
+        let allowed = (kinds ?? MediaKind.allCases).map(\.rawValue)
         let rows = try await client.query("""
             UPDATE jobs SET
                 status = 'running', attempt = attempt + 1,
@@ -17,7 +20,7 @@ extension JobStore {
                 started_at = coalesce(started_at, now()), updated_at = now()
             WHERE id = (
                 SELECT id FROM jobs
-                WHERE status = 'queued' AND run_after <= now()
+                WHERE status = 'queued' AND run_after <= now() AND input_kind = ANY(\(allowed))
                 ORDER BY run_after, seq
                 FOR UPDATE SKIP LOCKED
                 LIMIT 1

@@ -75,6 +75,8 @@ public struct KilnConfiguration: Sendable {
         worker.concurrency = try int("KILN_WORKER_CONCURRENCY", worker.concurrency)
         worker.leaseSeconds = try double("KILN_LEASE_SECONDS", worker.leaseSeconds)
         worker.jobTimeoutSeconds = try double("KILN_JOB_TIMEOUT_SECONDS", worker.jobTimeoutSeconds)
+        worker.videoJobTimeoutSeconds = try double("KILN_VIDEO_JOB_TIMEOUT_SECONDS", worker.videoJobTimeoutSeconds)
+        worker.videoConcurrency = try int("KILN_VIDEO_CONCURRENCY", max(1, worker.concurrency - 1))
         worker.heartbeatSeconds = min(worker.heartbeatSeconds, worker.leaseSeconds / 3)
         worker.limits.maxImagePixels = try int("KILN_MAX_IMAGE_PIXELS", worker.limits.maxImagePixels)
         worker.limits.maxOutputPixels = try int("KILN_MAX_OUTPUT_PIXELS", worker.limits.maxOutputPixels)

@@ -7,13 +7,26 @@ import Testing
 
 /// The queue against a real PostgreSQL: claims, fencing tokens, leases, paging.
 @Suite struct QueueTests {
-    func insert(_ store: JobStore, tenant: String = "tenant-a", key: String? = nil, hash: String? = nil) async throws -> Job {
-        let media = sampleMedia(tenant: tenant)
+    func insert(_ store: JobStore, tenant: String = "tenant-a", key: String? = nil, hash: String? = nil, kind: MediaKind = .image) async throws -> Job {
+        let media = sampleMedia(tenant: tenant, kind: kind)
         try await store.insertMedia(media)
-        let result = try await store.insertJob(NewJob(tenant: tenant, input: media, plan: try samplePlan(), webhook: nil, metadata: nil,
+        let plan = kind == .image ? try samplePlan()
+            : try JobPlan(outputs: [("info", [["op": "probe"]], JSONPointer(["outputs", "info"]))], input: kind, registry: Stages.registry)
+        let result = try await store.insertJob(NewJob(tenant: tenant, input: media, plan: plan, webhook: nil, metadata: nil,
                                                       idempotencyKey: key, requestHash: hash))
         guard case let .created(job) = result else { throw TestFailure("insert did not create") }
         return job
+    }
+
+    @Test func fullVideoSlotsClaimImagesOnly() async throws {
+        try await withMigratedKiln { kiln in
+            let video = try await insert(kiln.store, kind: .video)
+            let image = try await insert(kiln.store)
+            // The video job is older, but a worker without a free video slot passes it by.
+            #expect(try await kiln.store.claim(owner: "busy", leaseSeconds: 30, kinds: [.image])?.id == image.id)
+            #expect(try await kiln.store.claim(owner: "busy", leaseSeconds: 30, kinds: [.image]) == nil)
+            #expect(try await kiln.store.claim(owner: "free", leaseSeconds: 30)?.id == video.id)
+        }
     }
 
     @Test func migrationsApplyOnce() async throws {
