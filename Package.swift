@@ -47,7 +47,8 @@ let package = Package(
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
         .target(name: "ImageStages", dependencies: ["PipelineEngine", "VipsBindings", "CFaceDetect"]),
-        .target(name: "VideoStages", dependencies: ["PipelineEngine", "FFmpegBindings"]),
+        // Frames become images the image stages continue with.
+        .target(name: "VideoStages", dependencies: ["PipelineEngine", "FFmpegBindings", "VipsBindings", "ImageStages"]),
         .target(name: "Storage", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -106,6 +107,7 @@ let package = Package(
                 path: "Tests/KilnTestSupport"),
         .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings", "KilnTestSupport"]),
         .testTarget(name: "ImageStagesTests", dependencies: ["ImageStages", "KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),
+        .testTarget(name: "VideoStagesTests", dependencies: ["VideoStages", "KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),
         .testTarget(name: "FFmpegBindingsTests", dependencies: ["FFmpegBindings", "KilnTestSupport"]),
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "KilnApp", "JobStore", "KilnTestSupport"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "KilnApp", "KilnTestSupport",

@@ -42,4 +42,9 @@ static inline int kiln_vips_insert(VipsImage *main, VipsImage *sub, VipsImage **
     return vips_insert(main, sub, out, x, y, NULL);
 }
 
+// Tiles `n` images `across` to a row, left to right then top to bottom.
+static inline int kiln_vips_arrayjoin(VipsImage **in, int n, int across, VipsImage **out) {
+    return vips_arrayjoin(in, out, n, "across", across, NULL);
+}
+
 #endif

@@ -7,6 +7,8 @@ public enum FFmpegError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The interrupt callback asked FFmpeg to stop (cancel, lease lost, timeout).
     case interrupted
     case invalidData(message: String)
+    /// The input is larger than the caller's limit (checked from its header).
+    case tooLarge(message: String)
     case failed(operation: String, code: Int32, message: String)
 
     public var description: String {
@@ -15,6 +17,7 @@ public enum FFmpegError: Error, Equatable, CustomStringConvertible, Sendable {
         case .tryAgain: "try again"
         case .interrupted: "interrupted"
         case let .invalidData(message): "invalid data: \(message)"
+        case let .tooLarge(message): "too large: \(message)"
         case let .failed(operation, code, message): "\(operation) failed (\(code)): \(message)"
         }
     }

@@ -32,6 +32,14 @@ extension VipsImage {
         try VipsImage.produce("replicate") { kiln_vips_replicate(pointer, $0, Int32(across), Int32(down)) }
     }
 
+    /// `images` (all the same size) tiled `across` to a row, left to right then top to bottom.
+    public static func tiled(_ images: [VipsImage], across: Int) throws(VipsError) -> VipsImage {
+        var pointers: [UnsafeMutablePointer<CVips.VipsImage>?] = images.map(\.pointer)
+        return try withExtendedLifetime(images) { () throws(VipsError) -> VipsImage in
+            try produce("arrayjoin") { out in kiln_vips_arrayjoin(&pointers, Int32(pointers.count), Int32(across), out) }
+        }
+    }
+
     /// Per band `in * factor + offset`, kept 8-bit.
     public func scaledBands(_ factors: [Double], offsets: [Double]) throws(VipsError) -> VipsImage {
         try VipsImage.produce("linear") { kiln_vips_linear(pointer, $0, factors, offsets, Int32(factors.count)) }

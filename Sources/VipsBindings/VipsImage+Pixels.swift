@@ -1,6 +1,16 @@
 import CVips
 
 extension VipsImage {
+    /// An sRGB image made from packed 8-bit RGB bytes (`width * height * 3`), copied.
+    public static func fromRGB(_ bytes: [UInt8], width: Int, height: Int) throws(VipsError) -> VipsImage {
+        try Vips.start()
+        guard bytes.count == width * height * 3 else { throw VipsError(operation: "new_from_memory", message: "expected \(width * height * 3) bytes") }
+        guard let image = bytes.withUnsafeBytes({ vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), 3, VIPS_FORMAT_UCHAR) }) else {
+            throw VipsError.fromBuffer(operation: "new_from_memory")
+        }
+        return VipsImage(owning: image)
+    }
+
     /// The image's 8-bit sRGB colour values, row by row, three bytes a pixel
     /// (alpha dropped). Renders the whole image: meant for small ones.
     public func rgbBytes() throws(VipsError) -> [UInt8] {

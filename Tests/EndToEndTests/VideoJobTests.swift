@@ -29,4 +29,15 @@ import Testing
             #expect(job["error"]?["code"] == "invalid_input")
         }
     }
+
+    @Test func aPosterFrameBecomesAnImageOutput() async throws {
+        try await Harness.run { h in
+            let job = try await h.runJob(on: "clip.mp4", [["op": "frame", "time": 1], ["op": "thumbnail", "width": 160], ["op": "encode", "format": "jpeg"]])
+            #expect(job["status"] == "succeeded", "\(job)")
+            let file = try #require(job["outputs"]?["default"]?["files"]?.arrayValue?.first)
+            #expect(file["contentType"] == "image/jpeg" && file["width"] == 160 && file["height"] == 120)
+            let decoded = try Harness.decodeImage(try await h.fetch(url: try #require(file["url"]?.stringValue)).body)
+            #expect(decoded.width == 160 && decoded.height == 120 && decoded.loader == "jpegload")
+        }
+    }
 }

@@ -1,0 +1,52 @@
+import FFmpegBindings
+import ImageStages
+import PipelineEngine
+import VipsBindings
+
+/// `frame`: one frame of a video as an image, upright as players show it, for
+/// the image steps that follow (thumbnail, resize, encode, blurhash, ...).
+public struct Frame: Stage {
+    public static let descriptor = StageDescriptor(
+        name: "frame",
+        summary: "Take the frame at a time or a percentage of a video, as an image for the steps that follow",
+        accepts: [.source(.video)],
+        produces: .image,
+        parameters: [
+            ParameterSpec("time", .number(min: 0, max: 86_400), summary: "Seconds from the start"),
+            ParameterSpec("percent", .number(min: 0, max: 100), summary: "Position as a percentage of the duration; the middle when neither is given"),
+        ]
+    )
+
+    let position: FramePosition
+
+    public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
+        switch (parameters.double("time"), parameters.double("percent")) {
+        case let (time?, nil): position = .seconds(time)
+        case let (nil, percent?): position = .fraction(percent / 100)
+        case (nil, nil): position = .fraction(0.5)
+        default: throw ValidationError(pointer: pointer, message: "give time or percent, not both")
+        }
+    }
+
+    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        guard case let .source(file) = input else { throw StageError(code: "internal", message: "frame needs the input file") }
+        let stop = context.stop
+        let grabbed: RGBFrame
+        do {
+            grabbed = try FrameGrabber.grab(path: file.path, at: position, maxPixels: context.limits.maxImagePixels,
+                                            interrupt: InterruptFlag { stop.isStopped })
+        } catch .interrupted {
+            throw StageError.stopped(stop.reason ?? .canceled)
+        } catch let .tooLarge(message) {
+            throw StageError.inputTooLarge(message)
+        } catch {
+            throw StageError.invalidInput("frame: \(error)")
+        }
+        do {
+            let image = try VipsImage.fromRGB(grabbed.bytes, width: grabbed.width, height: grabbed.height)
+            return .image(try image.rotated(quarterTurns: grabbed.rotation / 90))
+        } catch {
+            throw StageError(code: "internal", message: "frame: \(error)")
+        }
+    }
+}

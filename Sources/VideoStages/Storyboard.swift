@@ -1,0 +1,112 @@
+import FFmpegBindings
+import Foundation
+import ImageStages
+import PipelineEngine
+import VipsBindings
+
+/// `storyboard`: frames at even intervals tiled into one sprite image, and a
+/// WebVTT file whose cues name each tile (`sprite.jpg#xywh=x,y,w,h`), which
+/// players use for previews while scrubbing.
+public struct Storyboard: Stage {
+    public static let descriptor = StageDescriptor(
+        name: "storyboard",
+        summary: "A sprite sheet of evenly spaced frames and a WebVTT file pointing at each tile, for scrubbing previews",
+        accepts: [.source(.video)],
+        produces: .product,
+        parameters: [
+            ParameterSpec("count", .integer(min: 1, max: 400), default: 20, summary: "Frames, one per equal interval of the video"),
+            ParameterSpec("columns", .integer(min: 1, max: 50), default: 5, summary: "Tiles per row of the sprite"),
+            ParameterSpec("width", .integer(min: 16, max: 640), default: 160, summary: "Tile width in pixels; height follows the aspect ratio"),
+            ParameterSpec("format", .choice(["jpeg", "webp"]), default: "jpeg", summary: "Sprite format"),
+            ParameterSpec("quality", .integer(min: 1, max: 100), default: 75, summary: "Sprite quality"),
+        ]
+    )
+
+    let count: Int
+    let columns: Int
+    let width: Int
+    let format: String
+    let quality: Int
+
+    public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
+        count = parameters.int("count") ?? 20
+        columns = parameters.int("columns") ?? 5
+        width = parameters.int("width") ?? 160
+        format = parameters.string("format") ?? "jpeg"
+        quality = parameters.int("quality") ?? 75
+    }
+
+    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        guard case let .source(file) = input else { throw StageError(code: "internal", message: "storyboard needs the input file") }
+        let stop = context.stop
+        let interrupt = InterruptFlag { stop.isStopped }
+        var tiles: [VipsImage] = []
+        let duration: Double
+        do {
+            guard let known = try FrameGrabber.duration(path: file.path, interrupt: interrupt), known > 0 else {
+                throw StageError.invalidInput("storyboard: the video's duration is unknown")
+            }
+            duration = known
+            if duration > context.limits.maxDurationSeconds {
+                throw StageError.inputTooLarge("duration \(Int(duration)) s exceeds the limit of \(Int(context.limits.maxDurationSeconds)) s")
+            }
+            let interval = duration / Double(count)
+            // The middle of each interval stands for it better than its first (often black) frame.
+            let positions = (0..<count).map { FramePosition.seconds((Double($0) + 0.5) * interval) }
+            try FrameGrabber.grab(path: file.path, at: positions, maxPixels: context.limits.maxImagePixels, interrupt: interrupt) { frame throws(FFmpegError) in
+                do {
+                    let image = try VipsImage.fromRGB(frame.bytes, width: frame.width, height: frame.height).rotated(quarterTurns: frame.rotation / 90)
+                    let scale = Double(width) / Double(image.width)
+                    tiles.append(try image.resized(xScale: scale, yScale: scale).materialized())
+                } catch {
+                    throw .failed(operation: "tile", code: -1, message: "\(error)")
+                }
+                context.reportProgress(Double(tiles.count) / Double(count) * 0.9)
+            }
+        } catch let error as StageError {
+            throw error
+        } catch FFmpegError.interrupted {
+            throw StageError.stopped(stop.reason ?? .canceled)
+        } catch FFmpegError.tooLarge(let message) {
+            throw StageError.inputTooLarge(message)
+        } catch {
+            throw StageError.invalidInput("storyboard: \(error)")
+        }
+        let tileWidth = tiles[0].width, tileHeight = tiles[0].height
+        let across = min(columns, count), rows = (count + across - 1) / across
+        try OutputBounds.check(width: tileWidth * across, height: tileHeight * rows, limits: context.limits, operation: "storyboard")
+        let spriteName = "\(context.outputName).\(format == "webp" ? "webp" : "jpg")"
+        let vttName = "\(context.outputName).vtt"
+        do {
+            let sprite = try VipsImage.tiled(tiles, across: across)
+            let encoding: ImageEncoding = format == "webp" ? .webp(quality: quality, lossless: false, strip: true) : .jpeg(quality: quality, strip: true)
+            try sprite.save(to: context.scratchDirectory + "/" + spriteName, as: encoding)
+        } catch {
+            throw StageError(code: "internal", message: "storyboard sprite: \(error)")
+        }
+        let interval = duration / Double(count)
+        var vtt = "WEBVTT\n"
+        for index in 0..<count {
+            let x = (index % across) * tileWidth, y = (index / across) * tileHeight
+            vtt += "\n\(Self.timestamp(Double(index) * interval)) --> \(Self.timestamp(Double(index + 1) * interval))\n"
+            vtt += "\(spriteName)#xywh=\(x),\(y),\(tileWidth),\(tileHeight)\n"
+        }
+        do {
+            try vtt.write(toFile: context.scratchDirectory + "/" + vttName, atomically: true, encoding: .utf8)
+        } catch {
+            throw StageError(code: "internal", message: "storyboard vtt: \(error)", retryable: true)
+        }
+        func size(_ name: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: context.scratchDirectory + "/" + name)[.size] as? Int) ?? 0 }
+        return .product(OutputProduct(files: [
+            ProducedFile(name: spriteName, contentType: format == "webp" ? "image/webp" : "image/jpeg", size: size(spriteName),
+                         width: tileWidth * across, height: tileHeight * rows),
+            ProducedFile(name: vttName, contentType: "text/vtt", size: size(vttName), duration: duration),
+        ]))
+    }
+
+    /// `hh:mm:ss.mmm`, as WebVTT writes times.
+    static func timestamp(_ seconds: Double) -> String {
+        let milliseconds = Int((seconds * 1000).rounded())
+        return String(format: "%02d:%02d:%02d.%03d", milliseconds / 3_600_000, milliseconds / 60000 % 60, milliseconds / 1000 % 60, milliseconds % 1000)
+    }
+}
