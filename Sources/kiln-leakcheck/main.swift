@@ -71,6 +71,12 @@ for round in 0..<3 {
     expect(picture.width == 320 && abs(frame.time - 1.5) < 0.05, "frame at 1.5 s of clip.mp4")
     expect((try? FrameGrabber.grab(path: "\(fixtures)/clip.mp4", at: .seconds(1), maxPixels: 100)) == nil, "frame pixel limit")
     expect((try? FrameGrabber.grab(path: "\(fixtures)/tone.mp3", at: .seconds(1), maxPixels: 10_000_000)) == nil, "no frame in audio")
+    var grabbed = 0
+    try FrameGrabber.grab(path: "\(fixtures)/clip.mp4", at: [.seconds(2.5), .fraction(0.1), .seconds(9)], maxPixels: 10_000_000) { _ in grabbed += 1 }
+    expect(grabbed == 3, "three frames from one opening")
+    let peaks = try AudioPeaks(path: "\(fixtures)/tone.mp3", points: 40)
+    expect(peaks.peaks.count == 40 && peaks.sampleRate > 0, "waveform peaks of tone.mp3")
+    expect((try? AudioPeaks(path: "\(fixtures)/photo-exif6.jpg", points: 40)) == nil, "no peaks from an image")
     let flag = InterruptFlag()
     flag.stop()
     expect((try? MediaProbe(path: "\(fixtures)/clip.mp4", interrupt: flag)) == nil, "interrupted probe stops")

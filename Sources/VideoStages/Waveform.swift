@@ -1,0 +1,44 @@
+import FFmpegBindings
+import PipelineEngine
+
+/// `waveform`: min/max peaks of the sound for `points` equal spans, mixed to
+/// mono, in BBC audiowaveform's JSON shape (version 2, 8-bit values) as the
+/// output's `waveform` result, ready for peaks.js-style players.
+public struct Waveform: Stage {
+    public static let descriptor = StageDescriptor(
+        name: "waveform",
+        summary: "Min/max peaks of the audio for N points (BBC audiowaveform JSON, 8-bit), as the output's waveform result",
+        accepts: [.source(.audio), .source(.video)],
+        produces: .product,
+        parameters: [
+            ParameterSpec("points", .integer(min: 8, max: 10_000), default: 800, summary: "How many min/max pairs"),
+        ]
+    )
+
+    let points: Int
+
+    public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
+        points = parameters.int("points") ?? 800
+    }
+
+    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        guard case let .source(file) = input else { throw StageError(code: "internal", message: "waveform needs the input file") }
+        let stop = context.stop
+        let peaks: AudioPeaks
+        do {
+            peaks = try AudioPeaks(path: file.path, points: points, interrupt: InterruptFlag { stop.isStopped },
+                                   progress: context.reportProgress)
+        } catch .interrupted {
+            throw StageError.stopped(stop.reason ?? .canceled)
+        } catch {
+            throw StageError.invalidInput("waveform: \(error)")
+        }
+        func eightBit(_ value: Float) -> JSONValue { .number(Double(max(-128, min(127, (value * 127).rounded())))) }
+        let data = peaks.peaks.flatMap { [eightBit($0.min), eightBit($0.max)] }
+        return .product(OutputProduct(results: ["waveform": [
+            "version": 2, "channels": 1, "bits": 8,
+            "sample_rate": .number(Double(peaks.sampleRate)), "samples_per_pixel": .number(Double(peaks.samplesPerPoint)),
+            "length": .number(Double(peaks.peaks.count)), "data": .array(data),
+        ]]))
+    }
+}
