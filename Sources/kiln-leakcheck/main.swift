@@ -77,6 +77,16 @@ for round in 0..<3 {
     let peaks = try AudioPeaks(path: "\(fixtures)/tone.mp3", points: 40)
     expect(peaks.peaks.count == 40 && peaks.sampleRate > 0, "waveform peaks of tone.mp3")
     expect((try? AudioPeaks(path: "\(fixtures)/photo-exif6.jpg", points: 40)) == nil, "no peaks from an image")
+    for format in AudioOutput.allCases {
+        try AudioTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/a.\(format.fileExtension)", as: format,
+                               bitRate: 64000, sampleRate: nil, channels: nil, start: 0.5, duration: 1)
+    }
+    let cancelled = InterruptFlag()
+    var steps = 0
+    expect((try? AudioTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/c.m4a", as: .aac, bitRate: 64000, sampleRate: nil,
+                                    channels: nil, interrupt: cancelled, progress: { _ in steps += 1; if steps == 3 { cancelled.stop() } })) == nil,
+           "a cancelled transcode stops")
+    expect(!FileManager.default.fileExists(atPath: "\(scratch)/c.m4a"), "a cancelled transcode leaves no file")
     let flag = InterruptFlag()
     flag.stop()
     expect((try? MediaProbe(path: "\(fixtures)/clip.mp4", interrupt: flag)) == nil, "interrupted probe stops")
