@@ -2,8 +2,9 @@
 
 #include <libavutil/channel_layout.h>
 
-SwrContext *kiln_swr_to_mono_float(const AVCodecContext *decoder) {
-    AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
+SwrContext *kiln_swr_to_float(const AVCodecContext *decoder, int channels) {
+    AVChannelLayout target;
+    av_channel_layout_default(&target, channels);
     AVChannelLayout in = decoder->ch_layout;
     AVChannelLayout defaulted;
     if (in.order == AV_CHANNEL_ORDER_UNSPEC || in.nb_channels == 0) {
@@ -12,7 +13,7 @@ SwrContext *kiln_swr_to_mono_float(const AVCodecContext *decoder) {
         in = defaulted;
     }
     SwrContext *swr = NULL;
-    if (swr_alloc_set_opts2(&swr, &mono, AV_SAMPLE_FMT_FLT, decoder->sample_rate,
+    if (swr_alloc_set_opts2(&swr, &target, AV_SAMPLE_FMT_FLT, decoder->sample_rate,
                             &in, decoder->sample_fmt, decoder->sample_rate, 0, NULL) < 0) {
         return NULL;
     }
@@ -23,7 +24,7 @@ SwrContext *kiln_swr_to_mono_float(const AVCodecContext *decoder) {
     return swr;
 }
 
-int kiln_frame_to_mono_float(SwrContext *swr, const AVFrame *frame, float *out, int capacity) {
+int kiln_frame_to_float(SwrContext *swr, const AVFrame *frame, float *out, int capacity) {
     uint8_t *planes[1] = {(uint8_t *)out};
     return swr_convert(swr, planes, capacity, (const uint8_t **)frame->extended_data, frame->nb_samples);
 }

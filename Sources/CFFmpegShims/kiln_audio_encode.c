@@ -2,6 +2,8 @@
 
 #include <libavutil/channel_layout.h>
 #include <libavutil/opt.h>
+#include <limits.h>
+#include <math.h>
 
 struct kiln_audio_transcoder {
     AVFormatContext *in;
@@ -103,7 +105,7 @@ static int encode_from_fifo(kiln_audio_transcoder *t, int final) {
 
 kiln_audio_transcoder *kiln_audio_transcoder_open(AVFormatContext *in, int stream_index, const char *output, const char *muxer_name,
                                                   const char *encoder_name, int bit_rate, int sample_rate, int channels,
-                                                  double start, double duration, int *error) {
+                                                  double start, double duration, double gain, int *error) {
     kiln_audio_transcoder *t = av_mallocz(sizeof(*t));
     if (t == NULL) { *error = AVERROR(ENOMEM); return NULL; }
     t->in = in;
@@ -142,6 +144,24 @@ kiln_audio_transcoder *kiln_audio_transcoder_open(AVFormatContext *in, int strea
 
     if ((status = swr_alloc_set_opts2(&t->swr, &t->enc->ch_layout, t->enc->sample_fmt, t->enc->sample_rate,
                                       &t->dec->ch_layout, t->dec->sample_fmt, t->dec->sample_rate, 0, NULL)) < 0) goto fail;
+    if (gain != 1.0) {
+        // The gain rides on the mixing matrix: swresample's default mix, scaled.
+        int in_channels = t->dec->ch_layout.nb_channels, out_channels = t->enc->ch_layout.nb_channels;
+        // swr_build_matrix2 may touch rows and columns of all 64 channel
+        // positions: build at stride 64, then pack for swr_set_matrix.
+        double *full = av_calloc(64 * 64, sizeof(double));
+        double *matrix = av_calloc((size_t)in_channels * out_channels, sizeof(double));
+        if (full == NULL || matrix == NULL) { av_free(full); av_free(matrix); status = AVERROR(ENOMEM); goto fail; }
+        // maxval INT_MAX: no normalisation, which would undo a gain above 1 (the peak check keeps it from clipping).
+        status = swr_build_matrix2(&t->dec->ch_layout, &t->enc->ch_layout, M_SQRT1_2, M_SQRT1_2, 0, INT_MAX, gain,
+                                   full, 64, AV_MATRIX_ENCODING_NONE, NULL);
+        for (int out = 0; out < out_channels; out++)
+            for (int in = 0; in < in_channels; in++) matrix[out * in_channels + in] = full[out * 64 + in];
+        if (status >= 0) status = swr_set_matrix(t->swr, matrix, in_channels);
+        av_free(full);
+        av_free(matrix);
+        if (status < 0) goto fail;
+    }
     if ((status = swr_init(t->swr)) < 0) goto fail;
     t->fifo = av_audio_fifo_alloc(t->enc->sample_fmt, t->enc->ch_layout.nb_channels, t->frame_size);
     if (t->fifo == NULL) { status = AVERROR(ENOMEM); goto fail; }

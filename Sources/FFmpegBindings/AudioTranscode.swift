@@ -54,7 +54,7 @@ public enum AudioTranscode {
     /// Writes `output`; on any failure or stop the partial file is removed
     /// (the muxer's trailer is still written first, so nothing leaks).
     public static func run(input: String, output: String, as format: AudioOutput, bitRate: Int, sampleRate: Int?, channels: Int?,
-                           start: Double = 0, duration: Double? = nil, interrupt: InterruptFlag = InterruptFlag(),
+                           start: Double = 0, duration: Double? = nil, gain: Double = 1, interrupt: InterruptFlag = InterruptFlag(),
                            progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
         let demuxer = try Demuxer(path: input, interrupt: interrupt)
         let index = av_find_best_stream(demuxer.context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
@@ -65,7 +65,7 @@ public enum AudioTranscode {
         let channels = channels ?? min(2, max(1, sourceChannels))
         var status: Int32 = 0
         guard let transcoder = kiln_audio_transcoder_open(demuxer.context, index, output, format.muxer, format.encoder, Int32(bitRate),
-                                                          Int32(sampleRate ?? 0), Int32(channels), start, duration ?? 0, &status) else {
+                                                          Int32(sampleRate ?? 0), Int32(channels), start, duration ?? 0, gain, &status) else {
             try? FileManager.default.removeItem(atPath: output)
             throw FFmpegError.from(status, operation: "open audio transcoder")
         }

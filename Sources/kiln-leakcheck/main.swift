@@ -81,6 +81,13 @@ for round in 0..<3 {
         try AudioTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/a.\(format.fileExtension)", as: format,
                                bitRate: 64000, sampleRate: nil, channels: nil, start: 0.5, duration: 1)
     }
+    try AudioTranscode.run(input: "\(fixtures)/tone.mp3", output: "\(scratch)/g.mp3", as: .mp3, bitRate: 64000, sampleRate: nil,
+                           channels: 1, gain: 1.5)
+    var meter: LoudnessMeter?
+    try AudioSamples.decode(path: "\(fixtures)/tone.mp3", channels: nil, start: { meter = LoudnessMeter(sampleRate: $0.sampleRate, channels: $0.channels) }) {
+        meter?.add(interleaved: $0)
+    }
+    expect(meter?.integrated != nil, "tone.mp3 has a loudness")
     let cancelled = InterruptFlag()
     var steps = 0
     expect((try? AudioTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/c.m4a", as: .aac, bitRate: 64000, sampleRate: nil,

@@ -16,10 +16,11 @@ typedef struct kiln_audio_transcoder kiln_audio_transcoder;
 /// Opens `input` (already opened by the caller's demuxer: `in`, stream `stream_index`)
 /// for conversion to `encoder_name` at `bit_rate` / `sample_rate` (0 keeps the
 /// source's, rounded to what the encoder accepts) and `channels` (1 or 2),
-/// written by the `muxer_name` muxer to `output`. NULL on failure, with *error set.
+/// written by the `muxer_name` muxer to `output`, every sample multiplied by
+/// `gain`. NULL on failure, with *error set.
 kiln_audio_transcoder *kiln_audio_transcoder_open(AVFormatContext *in, int stream_index, const char *output, const char *muxer_name,
                                                   const char *encoder_name, int bit_rate, int sample_rate, int channels,
-                                                  double start, double duration, int *error);
+                                                  double start, double duration, double gain, int *error);
 
 /// Reads and converts one packet's worth. Returns 1 while there is more, 0 at
 /// the end (everything flushed and the trailer written), or a negative AVERROR.

@@ -1,0 +1,80 @@
+import FFmpegBindings
+import Foundation
+import PipelineEngine
+
+/// `loudnorm`: EBU R128 loudness normalisation in two passes. The first
+/// measures the integrated loudness (BS.1770 gating) and the peak; the second
+/// re-encodes with the one gain that brings the loudness to `target`, lowered
+/// if it would push the peak above `truePeak`. A linear gain keeps the
+/// dynamics as they were (ffmpeg's loudnorm in its linear mode does the same).
+public struct Loudnorm: Stage {
+    public static let descriptor = StageDescriptor(
+        name: "loudnorm",
+        summary: "Normalise loudness (EBU R128, two passes) and encode the audio; the measured and applied values in results.loudness",
+        accepts: [.source(.audio), .source(.video)],
+        produces: .product,
+        parameters: [
+            ParameterSpec("target", .number(min: -70, max: -5), default: -16, summary: "Integrated loudness to reach, LUFS (-16 for apps and podcasts, -23 for EBU broadcast)"),
+            ParameterSpec("truePeak", .number(min: -9, max: 0), default: -1.5, summary: "Highest peak allowed after the gain, dBFS"),
+            ParameterSpec("format", .choice(AudioOutput.allCases.map(\.rawValue)), default: "aac", summary: "Codec and container of the result"),
+            ParameterSpec("bitRate", .integer(min: 8, max: 512), summary: "Kilobits a second; default 128 (mp3, aac) or 64 (opus)"),
+        ]
+    )
+
+    let target: Double
+    let truePeak: Double
+    let format: AudioOutput
+    let bitRate: Int
+
+    public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
+        target = parameters.double("target") ?? -16
+        truePeak = parameters.double("truePeak") ?? -1.5
+        format = parameters.string("format").flatMap(AudioOutput.init(rawValue:)) ?? .aac
+        bitRate = (parameters.int("bitRate") ?? (format == .opus || format == .webm ? 64 : 128)) * 1000
+    }
+
+    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        guard case let .source(file) = input else { throw StageError(code: "internal", message: "loudnorm needs the input file") }
+        let stop = context.stop
+        let interrupt = InterruptFlag { stop.isStopped }
+        let name = "\(context.outputName).\(format.fileExtension)"
+        let path = context.scratchDirectory + "/" + name
+        let measured: Double, peak: Double, gain: Double
+        do {
+            if let length = try MediaProbe(path: file.path).duration, length > context.limits.maxDurationSeconds {
+                throw StageError.inputTooLarge("duration \(Int(length)) s exceeds the limit of \(Int(context.limits.maxDurationSeconds)) s")
+            }
+            var meter: LoudnessMeter?
+            var expected = 1.0, seen = 0.0
+            try AudioSamples.decode(path: file.path, channels: nil, interrupt: interrupt, start: { format in
+                meter = LoudnessMeter(sampleRate: format.sampleRate, channels: format.channels)
+                expected = max(1, format.duration * Double(format.sampleRate) * Double(format.channels))
+            }) { samples in
+                meter?.add(interleaved: samples)
+                seen += Double(samples.count)
+                context.reportProgress(min(1, seen / expected) * 0.5)
+            }
+            guard let loudness = meter?.integrated else { throw StageError(code: "silent_input", message: "loudnorm: the audio is silent or shorter than 0.4 s") }
+            measured = loudness
+            peak = meter?.samplePeak ?? 0
+            let wanted = target - measured
+            let headroom = truePeak - 20 * log10(max(peak, 1e-9))
+            gain = min(wanted, headroom)
+            try AudioTranscode.run(input: file.path, output: path, as: format, bitRate: bitRate, sampleRate: nil, channels: nil,
+                                   gain: pow(10, gain / 20), interrupt: interrupt, progress: { context.reportProgress(0.5 + $0 / 2) })
+        } catch let error as StageError {
+            throw error
+        } catch FFmpegError.interrupted {
+            throw StageError.stopped(stop.reason ?? .canceled)
+        } catch {
+            throw StageError.invalidInput("loudnorm: \(error)")
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let duration = (try? MediaProbe(path: path))?.duration
+        func rounded(_ value: Double) -> JSONValue { .number((value * 100).rounded() / 100) }
+        return .product(OutputProduct(
+            files: [ProducedFile(name: name, contentType: format.contentType, size: size, duration: duration)],
+            results: ["loudness": ["input": rounded(measured), "inputPeak": rounded(20 * log10(max(peak, 1e-9))),
+                                   "target": rounded(target), "gain": rounded(gain)]]))
+    }
+}
