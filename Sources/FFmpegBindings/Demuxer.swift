@@ -74,6 +74,30 @@ public struct Demuxer: ~Copyable {
         context.pointee.bit_rate > 0 ? Int(context.pointee.bit_rate) : nil
     }
 
+    /// The container's values for `names` (case-insensitive keys), where present.
+    func tags(_ names: [String]) -> [String: String] {
+        var found: [String: String] = [:]
+        for name in names {
+            if let entry = av_dict_get(context.pointee.metadata, name, nil, 0), let value = entry.pointee.value {
+                let text = String(cString: value)
+                if !text.isEmpty { found[name] = String(text.prefix(1000)) }
+            }
+        }
+        return found
+    }
+
+    /// The first attached picture (cover art) of the file.
+    var coverArt: (bytes: [UInt8], codec: String)? {
+        for index in 0..<Int(context.pointee.nb_streams) {
+            guard let stream = context.pointee.streams[index], stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0 else { continue }
+            let packet = stream.pointee.attached_pic
+            guard let data = packet.data, packet.size > 0 else { continue }
+            let codec = avcodec_get_name(stream.pointee.codecpar.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+            return (Array(UnsafeBufferPointer(start: data, count: Int(packet.size))), codec)
+        }
+        return nil
+    }
+
     public var streams: [StreamInfo] {
         (0..<Int(context.pointee.nb_streams)).compactMap { index in
             guard let stream = context.pointee.streams[index] else { return nil }

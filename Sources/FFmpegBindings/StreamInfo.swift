@@ -1,4 +1,5 @@
 import CFFmpeg
+import CFFmpegShims
 
 /// What a probe tells about one stream, copied out of FFmpeg's structs.
 public struct StreamInfo: Sendable, Equatable, Codable {
@@ -14,6 +15,12 @@ public struct StreamInfo: Sendable, Equatable, Codable {
     public var channels: Int?
     public var duration: Double?
     public var bitRate: Int?
+    /// Codec profile, e.g. `High` or `LC`.
+    public var profile: String?
+    /// Clockwise degrees a player turns the picture (display matrix), video only.
+    public var rotation: Int?
+    /// An embedded picture (cover art), not a moving stream.
+    public var isCoverArt: Bool
 
     init(stream: UnsafeMutablePointer<AVStream>) {
         let parameters = stream.pointee.codecpar.pointee
@@ -39,5 +46,8 @@ public struct StreamInfo: Sendable, Equatable, Codable {
         let d = stream.pointee.duration
         duration = d != kiln_av_nopts_value() && d > 0 ? Double(d) * av_q2d(stream.pointee.time_base) : nil
         bitRate = parameters.bit_rate > 0 ? Int(parameters.bit_rate) : nil
+        profile = avcodec_profile_name(parameters.codec_id, parameters.profile).map { String(cString: $0) }
+        isCoverArt = stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0
+        if kind == .video && !isCoverArt { rotation = Int(kiln_stream_rotation(stream)) }
     }
 }

@@ -50,3 +50,39 @@ import Testing
         #expect(failure?.code == "unexpected")
     }
 }
+
+/// probe's facts checked against what the file was made with.
+@Suite struct ProbeStageTests {
+    func ffmpeg(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
+        process.arguments = ["-v", "error"] + arguments
+        try process.run()
+        process.waitUntilExit()
+    }
+
+    @Test func tagsAndCoverArtOfAnMP3() async throws {
+        let song = NSTemporaryDirectory() + "song-\(UUID().uuidString).mp3"
+        try ffmpeg(["-i", Fixture.path("tone.mp3"), "-i", Fixture.path("photo-exif6.jpg"), "-map", "0:a", "-map", "1", "-c", "copy",
+                    "-id3v2_version", "3", "-metadata", "title=Tone", "-metadata", "artist=Kiln", "-metadata", "album=Fixtures",
+                    "-disposition:v", "attached_pic", song])
+        let outputs = try await runLocally(song, ["operations": [["op": "probe"]]])
+        let output = try #require(outputs["default"])
+        let metadata = try #require(output.results["metadata"])
+        #expect(metadata["tags"]?["title"] == "Tone" && metadata["tags"]?["artist"] == "Kiln" && metadata["tags"]?["album"] == "Fixtures")
+        #expect(metadata["streams"]?.arrayValue?.contains { $0["isCoverArt"] == true } == true)
+        let cover = try #require(output.files.first)
+        #expect(cover.file.contentType == "image/jpeg")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cover.path)) == Fixture.data("photo-exif6.jpg"))
+    }
+
+    @Test func profileAndRotationOfAVideo() async throws {
+        let rotated = NSTemporaryDirectory() + "rotated-\(UUID().uuidString).mp4"
+        try ffmpeg(["-i", Fixture.path("clip.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", rotated])
+        let outputs = try await runLocally(rotated, ["operations": [["op": "probe"]]])
+        let streams = try #require(outputs["default"]?.results["metadata"]?["streams"]?.arrayValue)
+        let video = try #require(streams.first { $0["kind"] == "video" })
+        #expect(video["rotation"] == 270 && video["profile"]?.stringValue?.isEmpty == false, "\(video)")
+        #expect(outputs["default"]?.files.isEmpty == true)
+    }
+}
