@@ -88,6 +88,7 @@ for round in 0..<3 {
         meter?.add(interleaved: $0)
     }
     expect(meter?.integrated != nil, "tone.mp3 has a loudness")
+    expect((try MediaProbe.coverArt(path: "\(fixtures)/tone.mp3")) == nil, "tone.mp3 has no cover art")
     let cancelled = InterruptFlag()
     var steps = 0
     expect((try? AudioTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/c.m4a", as: .aac, bitRate: 64000, sampleRate: nil,
