@@ -40,4 +40,38 @@ import Testing
             #expect(decoded.width == 160 && decoded.height == 120 && decoded.loader == "jpegload")
         }
     }
+
+    /// A voice note as a chat app wants it: Opus for playback, loudness evened out, a waveform to draw.
+    @Test func aVoiceNoteBecomesOpusALevelledM4AAndAWaveform() async throws {
+        try await Harness.run { h in
+            let id = try #require(try await h.upload("tone.mp3")["id"]?.stringValue)
+            let submitted = try await h.submit(["input": .string(id), "outputs": [
+                "playback": [["op": "audio", "format": "opus", "bitRate": 32]],
+                "levelled": [["op": "loudnorm", "target": -16, "format": "aac"]],
+                "shape": [["op": "waveform", "points": 100]],
+            ]])
+            let job = try await h.waitForJob(try #require(try h.json(submitted)["id"]?.stringValue))
+            #expect(job["status"] == "succeeded", "\(job)")
+            let playback = try #require(job["outputs"]?["playback"]?["files"]?.arrayValue?.first)
+            #expect(playback["contentType"] == "audio/ogg" && abs((playback["duration"]?.doubleValue ?? 0) - 2) < 0.1)
+            let fetched = try await h.fetch(url: try #require(playback["url"]?.stringValue))
+            #expect(fetched.status == .ok && fetched.headers[.contentType] == "audio/ogg")
+            #expect(fetched.body.readableBytes == playback["size"]?.intValue)
+            #expect(job["outputs"]?["levelled"]?["results"]?["loudness"]?["target"] == -16)
+            #expect(job["outputs"]?["shape"]?["results"]?["waveform"]?["data"]?.arrayValue?.count == 200)
+        }
+    }
+
+    @Test func aStoryboardPublishesItsSpriteAndCues() async throws {
+        try await Harness.run { h in
+            let job = try await h.runJob(on: "clip.mp4", [["op": "storyboard", "count": 4, "columns": 2, "width": 64]])
+            #expect(job["status"] == "succeeded", "\(job)")
+            let files = try #require(job["outputs"]?["default"]?["files"]?.arrayValue)
+            #expect(Set(files.compactMap { $0["contentType"]?.stringValue }) == ["image/jpeg", "text/vtt"])
+            let vtt = try #require(files.first { $0["contentType"] == "text/vtt" })
+            let body = try await h.fetch(url: try #require(vtt["url"]?.stringValue))
+            #expect(body.headers[.contentType]?.hasPrefix("text/vtt") == true)
+            #expect(String(buffer: body.body).contains("default.jpg#xywh=64,0,64,48"))
+        }
+    }
 }
