@@ -9,7 +9,9 @@ deps:
 run: deps
 	@scripts/run.sh
 
-test: deps
+# The tests also need the Python reference implementations they compare against.
+test:
+	@scripts/install-deps.sh --with-test-oracles
 	@scripts/test.sh
 
 # Kiln in-process against the vips and ffmpeg command-line tools, same inputs, same run.

@@ -11,9 +11,11 @@ packages=(
   libopencv-objdetect-dev libopencv-imgproc-dev opencv-data
   fonts-dejavu-core
 )
+with_oracles=false
 case "${1:-}" in
   --with-valgrind) packages+=(valgrind) ;;
   --with-soak) packages+=(wrk curl) ;;
+  --with-test-oracles) with_oracles=true ;;
 esac
 
 missing=()
@@ -23,9 +25,10 @@ for p in "${packages[@]}"; do
 done
 # Python packages the tests use as oracles (the reference BlurHash encoder,
 # OpenCV's own face detector).
-python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84)
+python_packages=()
+$with_oracles && python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84)
 python_missing=()
-for p in "${python_packages[@]}"; do
+for p in "${python_packages[@]+"${python_packages[@]}"}"; do
   module=${p%%=*}
   [ "$module" = "opencv-python-headless" ] && module=cv2
   python3 -c "import $module" 2>/dev/null || python_missing+=("$p")
