@@ -20,7 +20,7 @@ struct kiln_audio_transcoder {
     int64_t start, end;          // output samples to keep: [start, end); end < 0 means to the end
     int64_t fifo_head;           // output sample position of the FIFO's first sample (-1 until known)
     int64_t encoded;             // samples handed to the encoder
-    int input_done, decoder_drained, header_written, trailer_written;
+    int input_done, decoder_drained, header_written, trailer_written, owns_out;
 };
 
 static int pick_sample_rate(const AVCodec *codec, int wanted) {
@@ -103,13 +103,16 @@ static int encode_from_fifo(kiln_audio_transcoder *t, int final) {
     }
 }
 
-kiln_audio_transcoder *kiln_audio_transcoder_open(AVFormatContext *in, int stream_index, const char *output, const char *muxer_name,
-                                                  const char *encoder_name, int bit_rate, int sample_rate, int channels,
-                                                  double start, double duration, double gain, int *error) {
+// Decoder, encoder (with an output stream on `out`), resampler and FIFO; the
+// caller opens `out` and writes its header.
+static kiln_audio_transcoder *pipe_open(AVFormatContext *in, int stream_index, AVFormatContext *out, const char *encoder_name,
+                                        int bit_rate, int sample_rate, int channels, double start, double duration, double gain,
+                                        int *error) {
     kiln_audio_transcoder *t = av_mallocz(sizeof(*t));
     if (t == NULL) { *error = AVERROR(ENOMEM); return NULL; }
     t->in = in;
     t->stream_index = stream_index;
+    t->out = out;
     t->fifo_head = -1;
     AVStream *stream = in->streams[stream_index];
     int status = 0;
@@ -130,22 +133,20 @@ kiln_audio_transcoder *kiln_audio_transcoder_open(AVFormatContext *in, int strea
         av_channel_layout_uninit(&t->dec->ch_layout);
         av_channel_layout_default(&t->dec->ch_layout, count);
     }
+    if (channels <= 0) channels = t->dec->ch_layout.nb_channels > 2 ? 2 : t->dec->ch_layout.nb_channels;
 
     t->enc->sample_fmt = encoder->sample_fmts ? encoder->sample_fmts[0] : AV_SAMPLE_FMT_FLTP;
     t->enc->sample_rate = pick_sample_rate(encoder, sample_rate > 0 ? sample_rate : t->dec->sample_rate);
     av_channel_layout_default(&t->enc->ch_layout, channels);
     t->enc->bit_rate = bit_rate;
     t->enc->time_base = (AVRational){1, t->enc->sample_rate};
-
-    if ((status = avformat_alloc_output_context2(&t->out, NULL, muxer_name, output)) < 0) goto fail;
-    if (t->out->oformat->flags & AVFMT_GLOBALHEADER) t->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if (out->oformat->flags & AVFMT_GLOBALHEADER) t->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     if ((status = avcodec_open2(t->enc, encoder, NULL)) < 0) goto fail;
     t->frame_size = t->enc->frame_size > 0 ? t->enc->frame_size : 1024;
 
     if ((status = swr_alloc_set_opts2(&t->swr, &t->enc->ch_layout, t->enc->sample_fmt, t->enc->sample_rate,
                                       &t->dec->ch_layout, t->dec->sample_fmt, t->dec->sample_rate, 0, NULL)) < 0) goto fail;
     if (gain != 1.0) {
-        // The gain rides on the mixing matrix: swresample's default mix, scaled.
         int in_channels = t->dec->ch_layout.nb_channels, out_channels = t->enc->ch_layout.nb_channels;
         // swr_build_matrix2 may touch rows and columns of all 64 channel
         // positions: build at stride 64, then pack for swr_set_matrix.
@@ -155,8 +156,8 @@ kiln_audio_transcoder *kiln_audio_transcoder_open(AVFormatContext *in, int strea
         // maxval INT_MAX: no normalisation, which would undo a gain above 1 (the peak check keeps it from clipping).
         status = swr_build_matrix2(&t->dec->ch_layout, &t->enc->ch_layout, M_SQRT1_2, M_SQRT1_2, 0, INT_MAX, gain,
                                    full, 64, AV_MATRIX_ENCODING_NONE, NULL);
-        for (int out = 0; out < out_channels; out++)
-            for (int in = 0; in < in_channels; in++) matrix[out * in_channels + in] = full[out * 64 + in];
+        for (int o = 0; o < out_channels; o++)
+            for (int i = 0; i < in_channels; i++) matrix[o * in_channels + i] = full[o * 64 + i];
         if (status >= 0) status = swr_set_matrix(t->swr, matrix, in_channels);
         av_free(full);
         av_free(matrix);
@@ -166,27 +167,49 @@ kiln_audio_transcoder *kiln_audio_transcoder_open(AVFormatContext *in, int strea
     t->fifo = av_audio_fifo_alloc(t->enc->sample_fmt, t->enc->ch_layout.nb_channels, t->frame_size);
     if (t->fifo == NULL) { status = AVERROR(ENOMEM); goto fail; }
 
-    t->out_stream = avformat_new_stream(t->out, NULL);
+    t->out_stream = avformat_new_stream(out, NULL);
     if (t->out_stream == NULL) { status = AVERROR(ENOMEM); goto fail; }
     if ((status = avcodec_parameters_from_context(t->out_stream->codecpar, t->enc)) < 0) goto fail;
     t->out_stream->time_base = t->enc->time_base;
-    if (!(t->out->oformat->flags & AVFMT_NOFILE) && (status = avio_open(&t->out->pb, output, AVIO_FLAG_WRITE)) < 0) goto fail;
+    t->start = (int64_t)(start * t->enc->sample_rate + 0.5);
+    t->end = duration > 0 ? t->start + (int64_t)(duration * t->enc->sample_rate + 0.5) : -1;
+    return t;
+
+fail:
+    *error = status;
+    t->out = NULL;
+    kiln_audio_transcoder_close(t);
+    return NULL;
+}
+
+kiln_audio_transcoder *kiln_audio_pipe_open(AVFormatContext *in, int stream_index, AVFormatContext *out, const char *encoder_name,
+                                            int bit_rate, int sample_rate, int channels, double start, double duration, int *error) {
+    return pipe_open(in, stream_index, out, encoder_name, bit_rate, sample_rate, channels, start, duration, 1.0, error);
+}
+
+kiln_audio_transcoder *kiln_audio_transcoder_open(AVFormatContext *in, int stream_index, const char *output, const char *muxer_name,
+                                                  const char *encoder_name, int bit_rate, int sample_rate, int channels,
+                                                  double start, double duration, double gain, int *error) {
+    AVFormatContext *out = NULL;
+    int status = avformat_alloc_output_context2(&out, NULL, muxer_name, output);
+    if (status < 0) { *error = status; return NULL; }
+    kiln_audio_transcoder *t = pipe_open(in, stream_index, out, encoder_name, bit_rate, sample_rate, channels, start, duration, gain, error);
+    if (t == NULL) { avformat_free_context(out); return NULL; }
+    t->owns_out = 1;
+    if (!(out->oformat->flags & AVFMT_NOFILE) && (status = avio_open(&out->pb, output, AVIO_FLAG_WRITE)) < 0) goto fail;
     AVDictionary *options = NULL;
     av_dict_set(&options, "movflags", "+faststart", 0);  // ignored (left in the dictionary) by muxers without it
-    status = avformat_write_header(t->out, &options);
+    status = avformat_write_header(out, &options);
     av_dict_free(&options);
     if (status < 0) goto fail;
     t->header_written = 1;
-
-    t->start = (int64_t)(start * t->enc->sample_rate + 0.5);
-    t->end = duration > 0 ? t->start + (int64_t)(duration * t->enc->sample_rate + 0.5) : -1;
     if (start > 0) {
         // Seek before the start; samples in between are dropped as they arrive.
+        AVStream *stream = in->streams[stream_index];
         int64_t target = av_rescale_q((int64_t)(start * AV_TIME_BASE), AV_TIME_BASE_Q, stream->time_base);
         if (av_seek_frame(in, stream_index, target, AVSEEK_FLAG_BACKWARD) >= 0) avcodec_flush_buffers(t->dec);
     }
     return t;
-
 fail:
     *error = status;
     kiln_audio_transcoder_close(t);
@@ -213,33 +236,52 @@ static int drain_decoder(kiln_audio_transcoder *t) {
     }
 }
 
+int kiln_audio_pipe_feed(kiln_audio_transcoder *t, AVPacket *packet) {
+    int status = avcodec_send_packet(t->dec, packet);
+    // A damaged packet is skipped, as players do; the rest still plays.
+    if (status < 0 && status != AVERROR(EAGAIN) && status != AVERROR_INVALIDDATA && status != AVERROR_EOF) return status;
+    return drain_decoder(t);
+}
+
+int kiln_audio_pipe_wants_more(const kiln_audio_transcoder *t) {
+    int64_t position = t->fifo_head + av_audio_fifo_size(t->fifo);
+    return !(t->end >= 0 && t->fifo_head >= 0 && position >= t->end);
+}
+
+int kiln_audio_pipe_finish(kiln_audio_transcoder *t) {
+    int status;
+    if (!t->decoder_drained) {
+        if ((status = avcodec_send_packet(t->dec, NULL)) < 0 && status != AVERROR_EOF) return status;
+        if ((status = drain_decoder(t)) < 0) return status;
+    }
+    if ((status = resample_into_fifo(t, NULL)) < 0) return status;
+    if ((status = encode_from_fifo(t, 1)) < 0) return status;
+    if ((status = avcodec_send_frame(t->enc, NULL)) < 0 && status != AVERROR_EOF) return status;
+    return write_packets(t);
+}
+
 int kiln_audio_transcoder_step(kiln_audio_transcoder *t) {
     int status;
     if (!t->input_done) {
-        int64_t position = t->fifo_head + av_audio_fifo_size(t->fifo);
-        int past_end = t->end >= 0 && t->fifo_head >= 0 && position >= t->end;
-        status = past_end ? AVERROR_EOF : av_read_frame(t->in, t->packet);
-        if (status == AVERROR_EOF || past_end) {
+        status = kiln_audio_pipe_wants_more(t) ? av_read_frame(t->in, t->packet) : AVERROR_EOF;
+        if (status == AVERROR_EOF) {
             t->input_done = 1;
-            if ((status = avcodec_send_packet(t->dec, NULL)) < 0 && status != AVERROR_EOF) return status;
         } else if (status < 0) {
             return status;
         } else {
             if (t->packet->stream_index == t->stream_index) {
-                status = avcodec_send_packet(t->dec, t->packet);
-                // A damaged packet is skipped, as players do; the rest still plays.
-                if (status < 0 && status != AVERROR(EAGAIN) && status != AVERROR_INVALIDDATA) { av_packet_unref(t->packet); return status; }
+                AVPacket *copy = av_packet_clone(t->packet);
+                av_packet_unref(t->packet);
+                status = kiln_audio_pipe_feed(t, copy);
+                av_packet_free(&copy);
+                if (status < 0) return status;
+            } else {
+                av_packet_unref(t->packet);
             }
-            av_packet_unref(t->packet);
         }
-        if ((status = drain_decoder(t)) < 0) return status;
         return 1;
     }
-    if (!t->decoder_drained && (status = drain_decoder(t)) < 0) return status;
-    if ((status = resample_into_fifo(t, NULL)) < 0) return status;
-    if ((status = encode_from_fifo(t, 1)) < 0) return status;
-    if ((status = avcodec_send_frame(t->enc, NULL)) < 0 && status != AVERROR_EOF) return status;
-    if ((status = write_packets(t)) < 0) return status;
+    if ((status = kiln_audio_pipe_finish(t)) < 0) return status;
     t->trailer_written = 1;
     if ((status = av_write_trailer(t->out)) < 0) return status;
     return 0;
@@ -251,7 +293,7 @@ double kiln_audio_transcoder_position(const kiln_audio_transcoder *t) {
 
 void kiln_audio_transcoder_close(kiln_audio_transcoder *t) {
     if (t == NULL) return;
-    if (t->out) {
+    if (t->out && t->owns_out) {
         // Written even after a failure or a cancel, so the muxer frees what it holds.
         if (t->header_written && !t->trailer_written) av_write_trailer(t->out);
         if (!(t->out->oformat->flags & AVFMT_NOFILE)) avio_closep(&t->out->pb);

@@ -22,6 +22,18 @@ kiln_audio_transcoder *kiln_audio_transcoder_open(AVFormatContext *in, int strea
                                                   const char *encoder_name, int bit_rate, int sample_rate, int channels,
                                                   double start, double duration, double gain, int *error);
 
+/// The same pipeline writing to a muxer the caller owns (a video transcode's):
+/// adds an output stream to `out` before its header is written. `channels` 0
+/// keeps the source's, at most 2.
+kiln_audio_transcoder *kiln_audio_pipe_open(AVFormatContext *in, int stream_index, AVFormatContext *out, const char *encoder_name,
+                                            int bit_rate, int sample_rate, int channels, double start, double duration, int *error);
+/// Decodes one packet of the pipe's stream and encodes what it can.
+int kiln_audio_pipe_feed(kiln_audio_transcoder *t, AVPacket *packet);
+/// Whether samples before the trim end are still wanted.
+int kiln_audio_pipe_wants_more(const kiln_audio_transcoder *t);
+/// Drains decoder, resampler and encoder into the muxer (no trailer).
+int kiln_audio_pipe_finish(kiln_audio_transcoder *t);
+
 /// Reads and converts one packet's worth. Returns 1 while there is more, 0 at
 /// the end (everything flushed and the trailer written), or a negative AVERROR.
 int kiln_audio_transcoder_step(kiln_audio_transcoder *t);
