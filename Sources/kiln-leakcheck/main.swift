@@ -89,6 +89,18 @@ for round in 0..<3 {
     }
     expect(meter?.integrated != nil, "tone.mp3 has a loudness")
     expect((try MediaProbe.coverArt(path: "\(fixtures)/tone.mp3")) == nil, "tone.mp3 has no cover art")
+    try VideoTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/v.mp4",
+                           settings: VideoSettings(container: .mp4, codec: .h264, width: 160, height: 120, crf: 30, preset: "ultrafast",
+                                                   start: 0.5, duration: 1))
+    try VideoTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/v.webm",
+                           settings: VideoSettings(container: .webm, codec: .vp9, width: 96, height: 72, crf: 40, mute: true))
+    let stopVideo = InterruptFlag()
+    var videoSteps = 0
+    expect((try? VideoTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/stopped.mp4",
+                                    settings: VideoSettings(container: .mp4, codec: .h264, width: 160, height: 120, crf: 30, preset: "ultrafast"),
+                                    interrupt: stopVideo, progress: { _ in videoSteps += 1; if videoSteps == 2 { stopVideo.stop() } })) == nil,
+           "a stopped video transcode fails")
+    expect(!FileManager.default.fileExists(atPath: "\(scratch)/stopped.mp4"), "a stopped video transcode leaves no file")
     let cancelled = InterruptFlag()
     var steps = 0
     expect((try? AudioTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/c.m4a", as: .aac, bitRate: 64000, sampleRate: nil,

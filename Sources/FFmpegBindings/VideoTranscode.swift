@@ -1,0 +1,105 @@
+import CFFmpeg
+import CFFmpegShims
+import Foundation
+
+/// What a video transcode writes.
+public struct VideoSettings: Sendable {
+    public enum Container: String, Sendable { case mp4, webm }
+    public enum Codec: String, Sendable, CaseIterable {
+        case h264, hevc, vp9, av1
+
+        var encoder: String {
+            switch self {
+            case .h264: "libx264"
+            case .hevc: "libx265"
+            case .vp9: "libvpx-vp9"
+            case .av1: "libsvtav1"
+            }
+        }
+    }
+
+    public var container: Container
+    public var codec: Codec
+    public var width: Int
+    public var height: Int
+    public var crf: Int
+    public var bitRate: Int?
+    public var maxRate: Int?
+    public var bufferSize: Int?
+    public var preset: String?
+    public var keyframeSeconds: Double
+    public var mute: Bool
+    public var audioBitRate: Int
+    public var start: Double
+    public var duration: Double?
+
+    public init(container: Container, codec: Codec, width: Int, height: Int, crf: Int, bitRate: Int? = nil, maxRate: Int? = nil,
+                bufferSize: Int? = nil, preset: String? = nil, keyframeSeconds: Double = 2, mute: Bool = false, audioBitRate: Int = 128_000,
+                start: Double = 0, duration: Double? = nil) {
+        self.container = container
+        self.codec = codec
+        self.width = width
+        self.height = height
+        self.crf = crf
+        self.bitRate = bitRate
+        self.maxRate = maxRate
+        self.bufferSize = bufferSize
+        self.preset = preset
+        self.keyframeSeconds = keyframeSeconds
+        self.mute = mute
+        self.audioBitRate = audioBitRate
+        self.start = start
+        self.duration = duration
+    }
+}
+
+public enum VideoTranscode {
+    /// Decodes `input` once and writes `output`; on failure or stop the partial
+    /// file is removed (the trailer is still written, so nothing leaks).
+    public static func run(input: String, output: String, settings: VideoSettings, interrupt: InterruptFlag = InterruptFlag(),
+                           progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
+        let demuxer = try Demuxer(path: input, interrupt: interrupt)
+        let total = settings.duration ?? max(0, (demuxer.duration ?? 0) - settings.start)
+        var status: Int32 = 0
+        let audioEncoder = settings.mute ? nil : (settings.container == .webm ? "libopus" : "aac")
+        let transcoder: OpaquePointer? = settings.codec.encoder.withCString { videoEncoder in
+            settings.container.rawValue.withCString { muxer in
+                (settings.preset ?? "").withCString { preset in
+                    withOptionalCString(audioEncoder) { audio in
+                        var c = kiln_video_settings(
+                            muxer: muxer, video_encoder: videoEncoder, audio_encoder: audio,
+                            width: Int32(settings.width), height: Int32(settings.height), crf: Int32(settings.crf),
+                            bit_rate: Int32(settings.bitRate ?? 0), max_rate: Int32(settings.maxRate ?? 0), buffer_size: Int32(settings.bufferSize ?? 0),
+                            preset: settings.preset == nil ? nil : preset, keyframe_seconds: settings.keyframeSeconds,
+                            audio_bit_rate: Int32(settings.audioBitRate), start: settings.start, duration: settings.duration ?? 0)
+                        return kiln_video_transcoder_open(demuxer.context, output, &c, &status)
+                    }
+                }
+            }
+        }
+        guard let transcoder else {
+            try? FileManager.default.removeItem(atPath: output)
+            throw FFmpegError.from(status, operation: "open video transcoder")
+        }
+        var finished = false
+        defer {
+            kiln_video_transcoder_close(transcoder)
+            if !finished { try? FileManager.default.removeItem(atPath: output) }
+        }
+        var steps = 0
+        while true {
+            if interrupt.isStopped { throw .interrupted }
+            let step = kiln_video_transcoder_step(transcoder)
+            if step < 0 { throw FFmpegError.from(step, operation: "transcode video") }
+            steps += 1
+            if total > 0 && steps % 16 == 0 { progress(min(1, kiln_video_transcoder_position(transcoder) / total)) }
+            if step == 0 { break }
+        }
+        finished = true
+    }
+
+    private static func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+        guard let text else { return body(nil) }
+        return text.withCString { body($0) }
+    }
+}

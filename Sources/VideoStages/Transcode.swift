@@ -1,0 +1,107 @@
+import FFmpegBindings
+import Foundation
+import ImageStages
+import PipelineEngine
+
+/// `transcode`: video to MP4 (H.264, HEVC or AV1 with AAC, faststart) or WebM
+/// (VP9 or AV1 with Opus), scaled to fit a box (keeping the aspect ratio, even
+/// sides, never enlarged), by CRF or bit rate, trimmed or muted. Rotation
+/// stays metadata, as in the source. Decoded and encoded in-process.
+public struct Transcode: Stage {
+    static let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+
+    public static let descriptor = StageDescriptor(
+        name: "transcode",
+        summary: "Transcode video to mp4 (h264, hevc, av1 + aac) or webm (vp9, av1 + opus): size, crf or bit rate, preset, trim, mute",
+        accepts: [.source(.video)],
+        produces: .product,
+        parameters: [
+            ParameterSpec("format", .choice(["mp4", "webm"]), default: "mp4", summary: "Container"),
+            ParameterSpec("codec", .choice(VideoSettings.Codec.allCases.map(\.rawValue)), summary: "Video codec; default h264 (mp4) or vp9 (webm)"),
+            ParameterSpec("width", .integer(min: 16, max: 7680), summary: "Box width; the picture keeps its aspect ratio and is never enlarged"),
+            ParameterSpec("height", .integer(min: 16, max: 4320), summary: "Box height"),
+            ParameterSpec("crf", .integer(min: 0, max: 63), summary: "Constant quality; default 23 (h264), 28 (hevc), 32 (vp9), 35 (av1)"),
+            ParameterSpec("bitRate", .integer(min: 50, max: 100_000), summary: "Target kilobits a second instead of crf"),
+            ParameterSpec("maxRate", .integer(min: 50, max: 100_000), summary: "Peak kilobits a second (with bufferSize)"),
+            ParameterSpec("bufferSize", .integer(min: 50, max: 200_000), summary: "Rate-control buffer, kilobits"),
+            ParameterSpec("preset", .choice(presets), default: "veryfast", summary: "x264/x265 speed preset"),
+            ParameterSpec("start", .number(min: 0, max: 86_400), default: 0, summary: "Seconds to skip"),
+            ParameterSpec("duration", .number(min: 0.1, max: 86_400), summary: "Seconds to keep; default to the end"),
+            ParameterSpec("mute", .boolean, default: false, summary: "Drop the sound"),
+            ParameterSpec("audioBitRate", .integer(min: 16, max: 512), summary: "Kilobits a second; default 128 (aac) or 96 (opus)"),
+        ]
+    )
+
+    let container: VideoSettings.Container
+    let codec: VideoSettings.Codec
+    let width: Int?
+    let height: Int?
+    let crf: Int
+    let parameters: Parameters
+
+    public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
+        container = parameters.string("format") == "webm" ? .webm : .mp4
+        codec = parameters.string("codec").flatMap(VideoSettings.Codec.init(rawValue:)) ?? (container == .webm ? .vp9 : .h264)
+        let allowed: [VideoSettings.Codec] = container == .webm ? [.vp9, .av1] : [.h264, .hevc, .av1]
+        guard allowed.contains(codec) else {
+            throw ValidationError(pointer: pointer.appending("codec"),
+                                  message: "\(container.rawValue) carries \(allowed.map(\.rawValue).joined(separator: " or ")), not \(codec.rawValue)")
+        }
+        width = parameters.int("width")
+        height = parameters.int("height")
+        crf = parameters.int("crf") ?? [.h264: 23, .hevc: 28, .vp9: 32, .av1: 35][codec]!
+        self.parameters = parameters
+    }
+
+    /// The stored size to encode: the box applies to the picture as shown
+    /// (turned by its rotation), sides even, never larger than the source.
+    static func size(sourceWidth: Int, sourceHeight: Int, rotation: Int, box: (Int?, Int?)) -> (width: Int, height: Int) {
+        let turned = rotation % 180 != 0
+        let shownWidth = turned ? sourceHeight : sourceWidth, shownHeight = turned ? sourceWidth : sourceHeight
+        let geometry = ResizeGeometry(sourceWidth: shownWidth, sourceHeight: shownHeight, width: box.0, height: box.1, fit: .inside, enlarge: false)
+        let even = { (value: Int) in max(2, value - value % 2) }
+        let width = even(geometry.scaledWidth), height = even(geometry.scaledHeight)
+        return turned ? (height, width) : (width, height)
+    }
+
+    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        guard case let .source(file) = input else { throw StageError(code: "internal", message: "transcode needs the input file") }
+        let stop = context.stop
+        let name = "\(context.outputName).\(container.rawValue)"
+        let path = context.scratchDirectory + "/" + name
+        do {
+            let probe = try MediaProbe(path: file.path)
+            guard let video = probe.video, let sourceWidth = video.width, let sourceHeight = video.height else {
+                throw StageError.invalidInput("transcode: the input has no video stream")
+            }
+            try SourceMedia.confirm(format: probe.format, kind: .video)
+            if let duration = probe.duration, duration > context.limits.maxDurationSeconds {
+                throw StageError.inputTooLarge("duration \(Int(duration)) s exceeds the limit of \(Int(context.limits.maxDurationSeconds)) s")
+            }
+            if sourceWidth * sourceHeight > context.limits.maxImagePixels {
+                throw StageError.inputTooLarge("the video is \(sourceWidth)x\(sourceHeight); the limit is \(context.limits.maxImagePixels) pixels")
+            }
+            let size = Self.size(sourceWidth: sourceWidth, sourceHeight: sourceHeight, rotation: video.rotation ?? 0, box: (width, height))
+            let kilobits = { (name: String) in parameters.int(name).map { $0 * 1000 } }
+            let settings = VideoSettings(
+                container: container, codec: codec, width: size.width, height: size.height, crf: kilobits("bitRate") == nil ? crf : 0,
+                bitRate: kilobits("bitRate"), maxRate: kilobits("maxRate"), bufferSize: kilobits("bufferSize"),
+                preset: parameters.string("preset") ?? "veryfast", mute: parameters.bool("mute") ?? false,
+                audioBitRate: kilobits("audioBitRate") ?? (container == .webm ? 96_000 : 128_000),
+                start: parameters.double("start") ?? 0, duration: parameters.double("duration"))
+            try VideoTranscode.run(input: file.path, output: path, settings: settings, interrupt: InterruptFlag { stop.isStopped },
+                                   progress: context.reportProgress)
+        } catch let error as StageError {
+            throw error
+        } catch FFmpegError.interrupted {
+            throw StageError.stopped(stop.reason ?? .canceled)
+        } catch {
+            throw StageError.invalidInput("transcode: \(error)")
+        }
+        let written = try? MediaProbe(path: path)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        return .product(OutputProduct(files: [ProducedFile(
+            name: name, contentType: "video/\(container.rawValue)", size: size,
+            width: written?.video?.width, height: written?.video?.height, duration: written?.duration)]))
+    }
+}
