@@ -31,6 +31,7 @@ import Testing
         ("mp4", "h264", "h264", "aac", 160, 120, 3.0),
         ("mp4", "hevc", "hevc", "aac", 160, 120, 3.0),
         ("webm", "vp9", "vp9", "opus", 160, 120, 3.0),
+        ("mp4", "av1", "av1", "aac", 160, 120, 3.0),
     ])
     func formatsAndCodecs(_ format: String, _ codec: String, _ videoCodec: String, _ audioCodec: String, _ width: Int, _ height: Int,
                           _ seconds: Double) async throws {
