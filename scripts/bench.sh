@@ -11,4 +11,7 @@ trap 'rm -rf "$work"' EXIT
 ffmpeg -v error -f lavfi -i "testsrc2=size=3840x2160,noise=alls=18:allf=t" -frames:v 1 -q:v 5 "$work/photo.jpg"
 ffmpeg -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -t 10 \
   -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac "$work/video.mp4"
-"$(swift build -c release --show-bin-path)/kiln-bench" "$work/photo.jpg" "$work/video.mp4"
+# A 10 s 1080p30 H.264 + AAC source for the transcode section.
+ffmpeg -v error -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=8:allf=t" -f lavfi -i sine=frequency=440 -t 10 \
+  -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac "$work/video1080.mp4"
+"$(swift build -c release --show-bin-path)/kiln-bench" "$work/photo.jpg" "$work/video.mp4" "$work/video1080.mp4"

@@ -54,12 +54,13 @@ func peakRSS() -> Double {
 }
 
 let arguments = CommandLine.arguments.dropFirst()
-guard arguments.count == 2 else {
-    print("usage: kiln-bench PHOTO.jpg VIDEO.mp4")
+guard arguments.count == 3 else {
+    print("usage: kiln-bench PHOTO.jpg VIDEO.mp4 VIDEO1080.mp4")
     exit(2)
 }
 let photo = arguments[arguments.startIndex]
 let video = arguments[arguments.startIndex + 1]
+let video1080 = arguments[arguments.startIndex + 2]
 let scratch = NSTemporaryDirectory() + "kiln-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -115,6 +116,17 @@ results.append(Measurement(
     name: "probe MP4 (vs ffprobe -show_format -show_streams)",
     kiln: try await median(51) { _ = try MediaProbe(path: video) },
     cli: try await median(21) { try run("ffprobe", ["-v", "error", "-show_format", "-show_streams", "-of", "json", video]) }))
+
+// 1080p -> 720p H.264 + AAC, the same settings on both sides.
+let transcodeSettings = VideoSettings(container: .mp4, codec: .h264, width: 1280, height: 720, crf: 23, preset: "veryfast", audioBitRate: 128_000)
+results.append(Measurement(
+    name: "transcode 10 s 1080p -> 720p H.264 veryfast crf 23 + AAC (vs ffmpeg)",
+    kiln: try await median(3) { try VideoTranscode.run(input: video1080, output: scratch + "/k720.mp4", settings: transcodeSettings) },
+    cli: try await median(3) {
+        try run("ffmpeg", ["-y", "-v", "error", "-i", video1080, "-vf", "scale=1280:720", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+                           "-g", "60", "-keyint_min", "60", "-x264-params", "scenecut=0:open-gop=0", "-pix_fmt", "yuv420p",
+                           "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", scratch + "/c720.mp4"])
+    }))
 
 print("| operation | Kiln (in-process) | CLI | CLI / Kiln |")
 print("| --- | --- | --- | --- |")
