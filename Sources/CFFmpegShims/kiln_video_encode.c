@@ -86,6 +86,8 @@ kiln_video_transcoder *kiln_video_transcoder_open(AVFormatContext *in, const cha
     if (!t->dec || !t->enc || !t->packet || !t->encoded || !t->frame || !t->scaled) { status = AVERROR(ENOMEM); goto fail; }
     if ((status = avcodec_parameters_to_context(t->dec, stream->codecpar)) < 0) goto fail;
     t->dec->pkt_timebase = stream->time_base;
+    // AVCodecContext defaults to one thread; 0 lets each codec use every core, as the ffmpeg tool does.
+    t->dec->thread_count = 0;
     if ((status = avcodec_open2(t->dec, decoder, NULL)) < 0) goto fail;
 
     AVRational rate = av_guess_frame_rate(in, stream, NULL);
@@ -101,6 +103,7 @@ kiln_video_transcoder *kiln_video_transcoder_open(AVFormatContext *in, const cha
     t->enc->gop_size = gop > 0 ? gop : 50;
     t->enc->keyint_min = t->enc->gop_size;
     t->enc->max_b_frames = 2;
+    t->enc->thread_count = 0;
     if (s->bit_rate > 0) t->enc->bit_rate = s->bit_rate;
     if (s->max_rate > 0) t->enc->rc_max_rate = s->max_rate;
     if (s->buffer_size > 0) t->enc->rc_buffer_size = s->buffer_size;
