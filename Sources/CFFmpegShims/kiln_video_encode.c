@@ -19,6 +19,8 @@ struct kiln_video_transcoder {
     kiln_audio_transcoder *audio;
     int64_t start_pts, end_pts;   // input stream time base; end_pts < 0: to the end
     int64_t last_pts;             // last pts handed to the encoder (output time base)
+    AVRational in_base;           // the input stream's time base
+    int frame_rate_cap;           // output time base is 1/fps: frames landing on a taken tick are dropped
     int input_done, header_written, trailer_written;
 };
 
@@ -52,7 +54,8 @@ static int drain_video_decoder(kiln_video_transcoder *t) {
         }
         if ((status = av_frame_make_writable(t->scaled)) < 0) { av_frame_unref(t->frame); return status; }
         sws_scale(t->sws, (const uint8_t *const *)t->frame->data, t->frame->linesize, 0, t->frame->height, t->scaled->data, t->scaled->linesize);
-        int64_t out_pts = pts - t->start_pts;
+        int64_t out_pts = t->frame_rate_cap ? av_rescale_q_rnd(pts - t->start_pts, t->in_base, t->enc->time_base, AV_ROUND_DOWN)
+                                            : pts - t->start_pts;
         av_frame_unref(t->frame);
         if (out_pts <= t->last_pts) continue;  // a repeated timestamp would be refused by the muxer
         t->last_pts = out_pts;
@@ -92,10 +95,15 @@ kiln_video_transcoder *kiln_video_transcoder_open(AVFormatContext *in, const cha
 
     AVRational rate = av_guess_frame_rate(in, stream, NULL);
     if (rate.num <= 0 || rate.den <= 0) rate = (AVRational){25, 1};
+    t->in_base = stream->time_base;
+    if (s->fps > 0 && s->fps < av_q2d(rate)) {
+        rate = av_d2q(s->fps, 1001000);
+        t->frame_rate_cap = 1;
+    }
     t->enc->width = s->width;
     t->enc->height = s->height;
     t->enc->pix_fmt = AV_PIX_FMT_YUV420P;
-    t->enc->time_base = stream->time_base;
+    t->enc->time_base = t->frame_rate_cap ? av_inv_q(rate) : stream->time_base;
     t->enc->framerate = rate;
     t->enc->sample_aspect_ratio = (AVRational){1, 1};
     // The same cadence in every rendition: a keyframe every keyframe_seconds, none in between.

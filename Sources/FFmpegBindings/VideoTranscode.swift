@@ -28,13 +28,15 @@ public struct VideoSettings: Sendable {
     public var bufferSize: Int?
     public var preset: String?
     public var keyframeSeconds: Double
+    /// At most this many frames a second; nil keeps the source's.
+    public var fps: Double?
     public var mute: Bool
     public var audioBitRate: Int
     public var start: Double
     public var duration: Double?
 
     public init(container: Container, codec: Codec, width: Int, height: Int, crf: Int, bitRate: Int? = nil, maxRate: Int? = nil,
-                bufferSize: Int? = nil, preset: String? = nil, keyframeSeconds: Double = 2, mute: Bool = false, audioBitRate: Int = 128_000,
+                bufferSize: Int? = nil, preset: String? = nil, keyframeSeconds: Double = 2, fps: Double? = nil, mute: Bool = false, audioBitRate: Int = 128_000,
                 start: Double = 0, duration: Double? = nil) {
         self.container = container
         self.codec = codec
@@ -46,6 +48,7 @@ public struct VideoSettings: Sendable {
         self.bufferSize = bufferSize
         self.preset = preset
         self.keyframeSeconds = keyframeSeconds
+        self.fps = fps
         self.mute = mute
         self.audioBitRate = audioBitRate
         self.start = start
@@ -70,7 +73,7 @@ public enum VideoTranscode {
                             muxer: muxer, video_encoder: videoEncoder, audio_encoder: audio,
                             width: Int32(settings.width), height: Int32(settings.height), crf: Int32(settings.crf),
                             bit_rate: Int32(settings.bitRate ?? 0), max_rate: Int32(settings.maxRate ?? 0), buffer_size: Int32(settings.bufferSize ?? 0),
-                            preset: settings.preset == nil ? nil : preset, keyframe_seconds: settings.keyframeSeconds,
+                            preset: settings.preset == nil ? nil : preset, keyframe_seconds: settings.keyframeSeconds, fps: settings.fps ?? 0,
                             audio_bit_rate: Int32(settings.audioBitRate), start: settings.start, duration: settings.duration ?? 0)
                         return kiln_video_transcoder_open(demuxer.context, output, &c, &status)
                     }

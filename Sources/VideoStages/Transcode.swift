@@ -25,6 +25,7 @@ public struct Transcode: Stage {
             ParameterSpec("maxRate", .integer(min: 50, max: 100_000), summary: "Peak kilobits a second (with bufferSize)"),
             ParameterSpec("bufferSize", .integer(min: 50, max: 200_000), summary: "Rate-control buffer, kilobits"),
             ParameterSpec("preset", .choice(presets), default: "veryfast", summary: "x264/x265 speed preset"),
+            ParameterSpec("fps", .number(min: 1, max: 120), summary: "At most this many frames a second (frames are dropped, never invented); default the source's"),
             ParameterSpec("start", .number(min: 0, max: 86_400), default: 0, summary: "Seconds to skip"),
             ParameterSpec("duration", .number(min: 0.1, max: 86_400), summary: "Seconds to keep; default to the end"),
             ParameterSpec("mute", .boolean, default: false, summary: "Drop the sound"),
@@ -86,7 +87,7 @@ public struct Transcode: Stage {
             let settings = VideoSettings(
                 container: container, codec: codec, width: size.width, height: size.height, crf: kilobits("bitRate") == nil ? crf : 0,
                 bitRate: kilobits("bitRate"), maxRate: kilobits("maxRate"), bufferSize: kilobits("bufferSize"),
-                preset: parameters.string("preset") ?? "veryfast", mute: parameters.bool("mute") ?? false,
+                preset: parameters.string("preset") ?? "veryfast", fps: parameters.double("fps"), mute: parameters.bool("mute") ?? false,
                 audioBitRate: kilobits("audioBitRate") ?? (container == .webm ? 96_000 : 128_000),
                 start: parameters.double("start") ?? 0, duration: parameters.double("duration"))
             try VideoTranscode.run(input: file.path, output: path, settings: settings, interrupt: InterruptFlag { stop.isStopped },

@@ -71,6 +71,17 @@ import Testing
         #expect(rotation.contains("90"), "display matrix kept: \(rotation)")
     }
 
+    @Test func aFrameRateCapDropsFramesEvenly() async throws {
+        // 25 fps for 3 s, capped at 10: 30 frames, the same duration, keyframes still every 2 s.
+        let path = try await runOperations("clip.mp4", [["op": "transcode", "fps": 10, "width": 160]])
+        let facts = try ffprobe(["-select_streams", "v", "-count_frames", "-show_entries", "stream=nb_read_frames,avg_frame_rate", "-of", "csv=p=0", path])
+        #expect(facts.contains("10/1") && facts.contains(",30"), "\(facts)")
+        #expect(abs(try streams(path).duration - 3.0) < 0.06)
+        // A cap above the source's rate changes nothing.
+        let same = try await runOperations("clip.mp4", [["op": "transcode", "fps": 60, "width": 160]])
+        #expect(try ffprobe(["-select_streams", "v", "-show_entries", "stream=avg_frame_rate", "-of", "csv=p=0", same]).contains("25/1"))
+    }
+
     @Test func codecAndContainerMustMatch() async {
         let failure = await stageFailure("clip.mp4", [["op": "transcode", "format": "webm", "codec": "h264"]])
         #expect(failure?.message.contains("/operations/0/codec") == true, "\(String(describing: failure))")

@@ -17,6 +17,7 @@ typedef struct {
     int bit_rate, max_rate, buffer_size;  // bits a second; 0 = unset
     const char *preset;         // x264/x265 preset, NULL for the encoder's default
     double keyframe_seconds;    // GOP length: an IDR every this many seconds, no scene-cut keyframes
+    double fps;                 // at most this many frames a second (frames are dropped, never invented); 0 keeps the source's
     int audio_bit_rate;
     double start, duration;     // trim, seconds (duration 0: to the end)
 } kiln_video_settings;
