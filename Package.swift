@@ -46,7 +46,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
-        .target(name: "ImageStages", dependencies: ["PipelineEngine", "VipsBindings", "CFaceDetect"]),
+        // FFmpegBindings: a video's frame is where `thumbnail` of a video starts.
+        .target(name: "ImageStages", dependencies: ["PipelineEngine", "VipsBindings", "CFaceDetect", "FFmpegBindings"]),
         // Frames become images the image stages continue with.
         .target(name: "VideoStages", dependencies: ["PipelineEngine", "FFmpegBindings", "VipsBindings", "ImageStages"]),
         .target(name: "Storage", dependencies: [

@@ -1,17 +1,22 @@
+import FFmpegBindings
 import PipelineEngine
 import VipsBindings
 
 /// `thumbnail`: a small image that fits or fills a box. From the input file it
 /// uses libvips' shrink-on-load, so a 50-megapixel JPEG is decoded at a fraction
-/// of its size; EXIF orientation is applied unless `autoRotate` is false.
+/// of its size; EXIF orientation is applied unless `autoRotate` is false. Of a
+/// video it thumbnails the frame at `time` or `percent` (the middle by default).
 public struct Thumbnail: Stage {
     public static let descriptor = StageDescriptor(
         name: "thumbnail",
         summary: "Shrink an image to fit or fill a box (shrink-on-load for speed)",
-        accepts: [.source(.image), .image],
+        accepts: [.source(.image), .source(.video), .image],
         produces: .image,
         parameters: [
             ParameterSpec("width", .integer(min: 1, max: ProcessingLimits.largestRequestableSide), summary: "Box width in pixels"),
+            ParameterSpec("time", .number(min: 0, max: 86_400), onlyFor: .source(.video), summary: "Of a video: the frame at this many seconds"),
+            ParameterSpec("percent", .number(min: 0, max: 100), onlyFor: .source(.video),
+                          summary: "Of a video: the frame at this percentage of the duration (default: the middle)"),
             ParameterSpec("height", .integer(min: 1, max: ProcessingLimits.largestRequestableSide), summary: "Box height in pixels"),
             ParameterSpec("fit", .choice(ThumbnailFit.allCases.map(\.rawValue)), default: "inside",
                           summary: "inside: fit, never enlarge; contain: fit, may enlarge; cover: fill and centre-crop; attention: fill and crop to the most interesting region"),
@@ -23,6 +28,7 @@ public struct Thumbnail: Stage {
     let height: Int?
     let fit: ThumbnailFit
     let autoRotate: Bool
+    let framePosition: FramePosition
 
     public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
         width = parameters.int("width")
@@ -35,6 +41,10 @@ public struct Thumbnail: Stage {
             throw ValidationError(pointer: pointer.appending("fit"), message: "fit \(fit.rawValue) needs both width and height")
         }
         autoRotate = parameters.bool("autoRotate") ?? true
+        if parameters.double("time") != nil && parameters.double("percent") != nil {
+            throw ValidationError(pointer: pointer.appending("percent"), message: "give time or percent, not both")
+        }
+        framePosition = VideoFrameImage.position(time: parameters.double("time"), percent: parameters.double("percent"))
     }
 
     /// The same arithmetic libvips does, done first: the output size is known
@@ -55,6 +65,10 @@ public struct Thumbnail: Stage {
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        if case let .source(file) = input, file.kind == .video {
+            let frame = try VideoFrameImage.grab(file, at: framePosition, context: context, operation: "thumbnail")
+            return try run(.image(frame), context: context)
+        }
         let source = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
         let box = geometry(sourceWidth: source.width, sourceHeight: source.height)
         try OutputBounds.check(width: box.scaledWidth, height: box.scaledHeight, limits: context.limits, operation: "thumbnail")

@@ -20,9 +20,13 @@ public struct ParameterSpec: Sendable {
     /// Only the step that reads the job's input may set it (`autoRotate`, say):
     /// on a later step it would silently do nothing, so validation refuses it.
     public var sourceOnly: Bool
+    /// Meaningful only when the step receives this kind of value (a video
+    /// thumbnail's `time`); on any other input validation refuses it.
+    public var onlyFor: ValueKind?
 
     public init(_ name: String, _ type: ValueType, required: Bool = false, default defaultValue: JSONValue? = nil,
-                sourceOnly: Bool = false, summary: String) {
+                sourceOnly: Bool = false, onlyFor: ValueKind? = nil, summary: String) {
+        self.onlyFor = onlyFor
         self.name = name
         self.type = type
         self.required = required

@@ -42,6 +42,11 @@ public struct StageRegistry: Sendable {
             let here = pointer.appending(index)
             var step = try planStep(raw, at: here)
             let descriptor = type(of: step.stage).descriptor
+            if let object = raw.objectValue,
+               let misplaced = descriptor.parameters.first(where: { $0.onlyFor != nil && $0.onlyFor != current && object[$0.name] != nil }) {
+                throw ValidationError(pointer: here.appending(misplaced.name),
+                                      message: "\(misplaced.name) applies only to \(misplaced.onlyFor!.article), not \(current.article)")
+            }
             if case .source = current {} else {
                 let sourceOnly = descriptor.parameters.filter(\.sourceOnly).map(\.name)
                 if let object = raw.objectValue, let misplaced = sourceOnly.first(where: { object[$0] != nil }) {

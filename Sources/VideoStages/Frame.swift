@@ -30,23 +30,6 @@ public struct Frame: Stage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "frame needs the input file") }
-        let stop = context.stop
-        let grabbed: RGBFrame
-        do {
-            grabbed = try FrameGrabber.grab(path: file.path, at: position, maxPixels: context.limits.maxImagePixels,
-                                            interrupt: InterruptFlag { stop.isStopped })
-        } catch .interrupted {
-            throw StageError.stopped(stop.reason ?? .canceled)
-        } catch let .tooLarge(message) {
-            throw StageError.inputTooLarge(message)
-        } catch {
-            throw StageError.invalidInput("frame: \(error)")
-        }
-        do {
-            let image = try VipsImage.fromRGB(grabbed.bytes, width: grabbed.width, height: grabbed.height)
-            return .image(try image.rotated(quarterTurns: grabbed.rotation / 90))
-        } catch {
-            throw StageError(code: "internal", message: "frame: \(error)")
-        }
+        return .image(try VideoFrameImage.grab(file, at: position, context: context, operation: "frame"))
     }
 }

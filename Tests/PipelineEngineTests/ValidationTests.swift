@@ -81,8 +81,10 @@ import Testing
         #expect(e?.pointer.description == "/outputs/x/1/op")
         // An image job cannot be probed.
         #expect(error(["x": [["op": "probe"]]], input: .image)?.pointer.description == "/outputs/x/0/op")
-        // A video cannot be thumbnailed by the image stage (yet).
-        #expect(error(["x": [["op": "thumbnail", "width": 10]]], input: .video)?.pointer.description == "/outputs/x/0/op")
+        // Audio has no picture to thumbnail; a video has (its frame).
+        #expect(error(["x": [["op": "thumbnail", "width": 10]]], input: .audio)?.pointer.description == "/outputs/x/0/op")
+        #expect(error(["x": [["op": "thumbnail", "width": 10, "percent": 20]]], input: .video) == nil)
+        #expect(error(["x": [["op": "resize", "width": 10]]], input: .video)?.pointer.description == "/outputs/x/0/op")
     }
 
     @Test func crossFieldRulesAreChecked() {

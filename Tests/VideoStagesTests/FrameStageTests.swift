@@ -57,6 +57,18 @@ import VipsBindings
         #expect(outputs["placeholder"]?.results["blurhash"]?.stringValue?.count == 28)
     }
 
+    @Test func aVideoThumbnailIsItsFramesThumbnail() async throws {
+        let direct = try await runOperations("clip.mp4", [["op": "thumbnail", "width": 160, "time": 1.5], ["op": "encode", "format": "png"]])
+        let viaFrame = try await runOperations("clip.mp4", [["op": "frame", "time": 1.5], ["op": "thumbnail", "width": 160], ["op": "encode", "format": "png"]])
+        let a = try VipsImage.open(path: direct).materialized(), b = try VipsImage.open(path: viaFrame).materialized()
+        #expect(a.width == 160 && a.height == 120)
+        #expect(try a.rgbBytes() == b.rgbBytes())
+        // The middle by default; a time on an image input is refused where it stands.
+        #expect(try VipsImage.open(path: try await runOperations("clip.mp4", [["op": "thumbnail", "width": 64]])).width == 64)
+        let refused = await stageFailure("gradient.webp", [["op": "thumbnail", "width": 64, "time": 1]])
+        #expect(refused?.message.contains("/operations/0/time") == true, "\(String(describing: refused))")
+    }
+
     @Test func framesAreForVideoOnly() async throws {
         let failure = await stageFailure("tone.mp3", [["op": "frame"]])
         #expect(failure?.code == "unexpected", "an audio input is refused at validation: \(String(describing: failure))")
