@@ -74,4 +74,27 @@ import Testing
             #expect(String(buffer: body.body).contains("default.jpg#xywh=64,0,64,48"))
         }
     }
+
+    @Test func aTranscodeIsServedAsVideoThatFFprobeReads() async throws {
+        try await Harness.run { h in
+            let job = try await h.runJob(on: "clip.mp4", [["op": "transcode", "width": 160, "crf": 30]])
+            #expect(job["status"] == "succeeded", "\(job)")
+            let file = try #require(job["outputs"]?["default"]?["files"]?.arrayValue?.first)
+            #expect(file["contentType"] == "video/mp4" && file["width"] == 160 && file["height"] == 120)
+            let response = try await h.fetch(url: try #require(file["url"]?.stringValue), headers: [.range: "bytes=0-1023"])
+            #expect(response.status == .partialContent && response.body.readableBytes == 1024)
+            let whole = try await h.fetch(url: try #require(file["url"]?.stringValue))
+            let path = NSTemporaryDirectory() + "served-\(UUID().uuidString).mp4"
+            try Data(buffer: whole.body).write(to: URL(fileURLWithPath: path))
+            let probe = Process()
+            probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
+            probe.arguments = ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path]
+            let pipe = Pipe()
+            probe.standardOutput = pipe
+            try probe.run()
+            let codecs = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            probe.waitUntilExit()
+            #expect(codecs.contains("h264") && codecs.contains("aac"), "\(codecs)")
+        }
+    }
 }
