@@ -108,9 +108,4 @@ public enum FrameGrabber {
         return RGBFrame(width: width, height: height, rotation: decoder.rotation, bytes: bytes,
                         time: pts == kiln_av_nopts_value() ? 0 : Double(pts) * av_q2d(decoder.timeBase))
     }
-
-    /// The video's duration in seconds as its container reports it, nil when unknown.
-    public static func duration(path: String, interrupt: InterruptFlag = InterruptFlag()) throws(FFmpegError) -> Double? {
-        try Demuxer(path: path, interrupt: interrupt).duration
-    }
 }

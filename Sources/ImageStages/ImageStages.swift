@@ -6,4 +6,9 @@ public enum ImageStages {
 
     /// Decodes an image input once for several outputs.
     public static let sharedDecoder: any SharedDecoder = ImageSharedDecoder()
+
+    /// libvips' verdict on an image input: an accepted loader, within the pixel limits (header only).
+    public static func inspect(_ source: SourceFile, limits: ProcessingLimits) throws(StageError) {
+        _ = try SourceImage.header(source, limits: limits)
+    }
 }

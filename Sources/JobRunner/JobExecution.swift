@@ -70,6 +70,9 @@ struct JobExecution: Sendable {
             return .failure(StageError(code: "storage_unavailable", message: "fetching the input: \(error)", retryable: true))
         }
         let source = SourceFile(path: inputPath, kind: claim.inputKind, contentType: claim.inputContentType)
+        if let refused = await worker.runner.inspect(source, registry: worker.registry, limits: configuration.limits) {
+            return .failure(refused)
+        }
         let assets: [String: String]
         do {
             assets = try await AssetFetcher(store: store, blobs: blobs, pipelinesDirectory: configuration.pipelinesDirectory)

@@ -82,6 +82,9 @@ public struct LocalRun: Sendable {
     private func run(_ plan: JobPlan, source: SourceFile, assets: [String: String], pool: BlockingPool, directory: String,
                      progress: @escaping @Sendable (String, Double) -> Void) async throws -> [Output] {
         let runner = PipelineRunner(pool: pool)
+        if let refused = await runner.inspect(source, registry: registry, limits: limits) {
+            throw Failure.failed(output: plan.outputs.first?.name ?? "default", refused)
+        }
         let shared = await runner.sharedDecode(source, for: plan.outputs, registry: registry, limits: limits)
         var outputs: [Output] = []
         for output in plan.outputs {

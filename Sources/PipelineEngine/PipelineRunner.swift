@@ -39,6 +39,19 @@ public struct PipelineRunner: Sendable {
 }
 
 extension PipelineRunner {
+    /// The registry's verdict on the input (see `SourceInspector`); nil when it may be processed.
+    public func inspect(_ source: SourceFile, registry: StageRegistry, limits: ProcessingLimits) async -> StageError? {
+        guard let inspector = registry.sourceInspector else { return nil }
+        do {
+            try await pool.run { () throws -> Void in try inspector.inspect(source, limits: limits) }
+            return nil
+        } catch let error as StageError {
+            return error
+        } catch {
+            return StageError(code: "internal", message: "inspecting the input: \(error)", retryable: true)
+        }
+    }
+
     /// The registry's shared decode of `source` for `outputs`, or nil when there
     /// is none or it failed (each output then decodes, and fails, on its own).
     public func sharedDecode(_ source: SourceFile, for outputs: [JobPlan.Output], registry: StageRegistry,

@@ -7,9 +7,13 @@ public struct StageRegistry: Sendable {
     public let imageFinisher: String?
     /// Decodes an input once for several outputs, where that pays.
     public let sharedDecoder: (any SharedDecoder)?
+    /// Checks the input once per job, before its outputs run.
+    public let sourceInspector: (any SourceInspector)?
 
-    public init(_ stages: [any Stage.Type], imageFinisher: String? = "encode", sharedDecoder: (any SharedDecoder)? = nil) {
+    public init(_ stages: [any Stage.Type], imageFinisher: String? = "encode", sharedDecoder: (any SharedDecoder)? = nil,
+                sourceInspector: (any SourceInspector)? = nil) {
         self.sharedDecoder = sharedDecoder
+        self.sourceInspector = sourceInspector
         var byName: [String: any Stage.Type] = [:]
         for stage in stages {
             precondition(byName[stage.descriptor.name] == nil, "two stages named \(stage.descriptor.name)")

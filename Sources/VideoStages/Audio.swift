@@ -1,5 +1,6 @@
 import FFmpegBindings
 import Foundation
+import ImageStages
 import PipelineEngine
 
 /// `audio`: the sound of an audio or video input as MP3, AAC (M4A) or Opus
@@ -40,20 +41,9 @@ public struct Audio: Stage {
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "audio needs the input file") }
         let name = "\(context.outputName).\(format.fileExtension)"
         let path = context.scratchDirectory + "/" + name
-        let stop = context.stop
-        do {
-            if let length = try MediaProbe(path: file.path).duration, length > context.limits.maxDurationSeconds {
-                throw StageError.inputTooLarge("duration \(Int(length)) s exceeds the limit of \(Int(context.limits.maxDurationSeconds)) s")
-            }
+        try withFFmpeg("audio", stop: context.stop) { interrupt in
             try AudioTranscode.run(input: file.path, output: path, as: format, bitRate: bitRate, sampleRate: sampleRate, channels: channels,
-                                   start: start, duration: duration, interrupt: InterruptFlag { stop.isStopped },
-                                   progress: context.reportProgress)
-        } catch let error as StageError {
-            throw error
-        } catch FFmpegError.interrupted {
-            throw StageError.stopped(stop.reason ?? .canceled)
-        } catch {
-            throw StageError.invalidInput("audio: \(error)")
+                                   start: start, duration: duration, interrupt: interrupt, progress: context.reportProgress)
         }
         let written = (try? MediaProbe(path: path)) ?? nil
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0

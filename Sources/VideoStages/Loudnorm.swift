@@ -1,5 +1,6 @@
 import FFmpegBindings
 import Foundation
+import ImageStages
 import PipelineEngine
 
 /// `loudnorm`: EBU R128 loudness normalisation in two passes. The first
@@ -35,15 +36,9 @@ public struct Loudnorm: Stage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "loudnorm needs the input file") }
-        let stop = context.stop
-        let interrupt = InterruptFlag { stop.isStopped }
         let name = "\(context.outputName).\(format.fileExtension)"
         let path = context.scratchDirectory + "/" + name
-        let measured: Double, peak: Double, gain: Double
-        do {
-            if let length = try MediaProbe(path: file.path).duration, length > context.limits.maxDurationSeconds {
-                throw StageError.inputTooLarge("duration \(Int(length)) s exceeds the limit of \(Int(context.limits.maxDurationSeconds)) s")
-            }
+        let (measured, peak, gain) = try withFFmpeg("loudnorm", stop: context.stop) { interrupt in
             var meter: LoudnessMeter?
             var expected = 1.0, seen = 0.0
             try AudioSamples.decode(path: file.path, channels: nil, interrupt: interrupt, start: { format in
@@ -54,20 +49,12 @@ public struct Loudnorm: Stage {
                 seen += Double(samples.count)
                 context.reportProgress(min(1, seen / expected) * 0.5)
             }
-            guard let loudness = meter?.integrated else { throw StageError(code: "silent_input", message: "loudnorm: the audio is silent or shorter than 0.4 s") }
-            measured = loudness
-            peak = meter?.samplePeak ?? 0
-            let wanted = target - measured
-            let headroom = truePeak - 20 * log10(max(peak, 1e-9))
-            gain = min(wanted, headroom)
+            guard let measured = meter?.integrated else { throw StageError(code: "silent_input", message: "loudnorm: the audio is silent or shorter than 0.4 s") }
+            let peak = meter?.samplePeak ?? 0
+            let gain = min(target - measured, truePeak - 20 * log10(max(peak, 1e-9)))
             try AudioTranscode.run(input: file.path, output: path, as: format, bitRate: bitRate, sampleRate: nil, channels: nil,
                                    gain: pow(10, gain / 20), interrupt: interrupt, progress: { context.reportProgress(0.5 + $0 / 2) })
-        } catch let error as StageError {
-            throw error
-        } catch FFmpegError.interrupted {
-            throw StageError.stopped(stop.reason ?? .canceled)
-        } catch {
-            throw StageError.invalidInput("loudnorm: \(error)")
+            return (measured, peak, gain)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         let duration = (try? MediaProbe(path: path))?.duration

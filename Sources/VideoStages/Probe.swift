@@ -1,5 +1,6 @@
 import FFmpegBindings
 import Foundation
+import ImageStages
 import PipelineEngine
 
 /// `probe`: container and stream facts of a video or audio input (codec,
@@ -25,20 +26,10 @@ public struct Probe: Stage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "probe needs the input file") }
-        let stop = context.stop
-        let probe: MediaProbe
-        var cover: (bytes: [UInt8], codec: String)?
-        do {
-            probe = try MediaProbe(path: file.path, interrupt: InterruptFlag { stop.isStopped })
-            if coverArt && probe.streams.contains(where: \.isCoverArt) { cover = try MediaProbe.coverArt(path: file.path) }
-        } catch .interrupted {
-            throw StageError.stopped(stop.reason ?? .canceled)
-        } catch {
-            throw StageError.invalidInput("probe: \(error)")
-        }
-        try SourceMedia.confirm(format: probe.format, kind: file.kind)
-        if let duration = probe.duration, duration > context.limits.maxDurationSeconds {
-            throw StageError.inputTooLarge("duration \(Int(duration)) s exceeds the limit of \(Int(context.limits.maxDurationSeconds)) s")
+        let (probe, cover) = try withFFmpeg("probe", stop: context.stop) { interrupt in
+            let probe = try MediaProbe(path: file.path, interrupt: interrupt)
+            let cover = coverArt && probe.streams.contains(where: \.isCoverArt) ? try MediaProbe.coverArt(path: file.path, interrupt: interrupt) : nil
+            return (probe, cover)
         }
         var files: [ProducedFile] = []
         if let cover, let type = Self.coverTypes[cover.codec] {

@@ -38,24 +38,17 @@ public struct Storyboard: Stage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "storyboard needs the input file") }
-        let stop = context.stop
-        let interrupt = InterruptFlag { stop.isStopped }
         var tiles: [VipsImage] = []
-        let duration: Double
-        do {
-            guard let known = try FrameGrabber.duration(path: file.path, interrupt: interrupt), known > 0 else {
+        let duration = try withFFmpeg("storyboard", stop: context.stop) { interrupt in
+            guard let duration = try MediaProbe(path: file.path, interrupt: interrupt).duration, duration > 0 else {
                 throw StageError.invalidInput("storyboard: the video's duration is unknown")
-            }
-            duration = known
-            if duration > context.limits.maxDurationSeconds {
-                throw StageError.inputTooLarge("duration \(Int(duration)) s exceeds the limit of \(Int(context.limits.maxDurationSeconds)) s")
             }
             let interval = duration / Double(count)
             // The middle of each interval stands for it better than its first (often black) frame.
             let positions = (0..<count).map { FramePosition.seconds((Double($0) + 0.5) * interval) }
             try FrameGrabber.grab(path: file.path, at: positions, maxPixels: context.limits.maxImagePixels, interrupt: interrupt) { frame throws(FFmpegError) in
                 do {
-                    let image = try VipsImage.fromRGB(frame.bytes, width: frame.width, height: frame.height).rotated(quarterTurns: frame.rotation / 90)
+                    let image = try VideoFrameImage.image(from: frame)
                     let scale = Double(width) / Double(image.width)
                     tiles.append(try image.resized(xScale: scale, yScale: scale).materialized())
                 } catch {
@@ -63,14 +56,7 @@ public struct Storyboard: Stage {
                 }
                 context.reportProgress(Double(tiles.count) / Double(count) * 0.9)
             }
-        } catch let error as StageError {
-            throw error
-        } catch FFmpegError.interrupted {
-            throw StageError.stopped(stop.reason ?? .canceled)
-        } catch FFmpegError.tooLarge(let message) {
-            throw StageError.inputTooLarge(message)
-        } catch {
-            throw StageError.invalidInput("storyboard: \(error)")
+            return duration
         }
         let tileWidth = tiles[0].width, tileHeight = tiles[0].height
         let across = min(columns, count), rows = (count + across - 1) / across

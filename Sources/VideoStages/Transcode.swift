@@ -67,20 +67,13 @@ public struct Transcode: Stage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "transcode needs the input file") }
-        let stop = context.stop
         let name = "\(context.outputName).\(container.rawValue)"
         let path = context.scratchDirectory + "/" + name
-        do {
-            let probe = try MediaProbe(path: file.path)
+        try withFFmpeg("transcode", stop: context.stop) { interrupt in
+            // The job's input already passed `SourceMedia.inspect` (format, duration, pixels).
+            let probe = try MediaProbe(path: file.path, interrupt: interrupt)
             guard let video = probe.video, let sourceWidth = video.width, let sourceHeight = video.height else {
                 throw StageError.invalidInput("transcode: the input has no video stream")
-            }
-            try SourceMedia.confirm(format: probe.format, kind: .video)
-            if let duration = probe.duration, duration > context.limits.maxDurationSeconds {
-                throw StageError.inputTooLarge("duration \(Int(duration)) s exceeds the limit of \(Int(context.limits.maxDurationSeconds)) s")
-            }
-            if sourceWidth * sourceHeight > context.limits.maxImagePixels {
-                throw StageError.inputTooLarge("the video is \(sourceWidth)x\(sourceHeight); the limit is \(context.limits.maxImagePixels) pixels")
             }
             let size = Self.size(sourceWidth: sourceWidth, sourceHeight: sourceHeight, rotation: video.rotation ?? 0, box: (width, height))
             let kilobits = { (name: String) in parameters.int(name).map { $0 * 1000 } }
@@ -90,14 +83,7 @@ public struct Transcode: Stage {
                 preset: parameters.string("preset") ?? "veryfast", fps: parameters.double("fps"), mute: parameters.bool("mute") ?? false,
                 audioBitRate: kilobits("audioBitRate") ?? (container == .webm ? 96_000 : 128_000),
                 start: parameters.double("start") ?? 0, duration: parameters.double("duration"))
-            try VideoTranscode.run(input: file.path, output: path, settings: settings, interrupt: InterruptFlag { stop.isStopped },
-                                   progress: context.reportProgress)
-        } catch let error as StageError {
-            throw error
-        } catch FFmpegError.interrupted {
-            throw StageError.stopped(stop.reason ?? .canceled)
-        } catch {
-            throw StageError.invalidInput("transcode: \(error)")
+            try VideoTranscode.run(input: file.path, output: path, settings: settings, interrupt: interrupt, progress: context.reportProgress)
         }
         let written = try? MediaProbe(path: path)
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0

@@ -2,5 +2,10 @@ import PipelineEngine
 
 /// The FFmpeg-backed stages, for the registry.
 public enum VideoStages {
+    /// FFmpeg's verdict on a video or audio input (see `SourceMedia.inspect`).
+    public static func inspect(_ source: SourceFile, limits: ProcessingLimits) throws(StageError) {
+        _ = try SourceMedia.inspect(source, limits: limits)
+    }
+
     public static let all: [any Stage.Type] = [Probe.self, Frame.self, Storyboard.self, Waveform.self, Audio.self, Loudnorm.self, Transcode.self]
 }

@@ -1,4 +1,5 @@
 import FFmpegBindings
+import ImageStages
 import PipelineEngine
 
 /// `waveform`: min/max peaks of the sound for `points` equal spans, mixed to
@@ -23,15 +24,8 @@ public struct Waveform: Stage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "waveform needs the input file") }
-        let stop = context.stop
-        let peaks: AudioPeaks
-        do {
-            peaks = try AudioPeaks(path: file.path, points: points, interrupt: InterruptFlag { stop.isStopped },
-                                   progress: context.reportProgress)
-        } catch .interrupted {
-            throw StageError.stopped(stop.reason ?? .canceled)
-        } catch {
-            throw StageError.invalidInput("waveform: \(error)")
+        let peaks = try withFFmpeg("waveform", stop: context.stop) { interrupt in
+            try AudioPeaks(path: file.path, points: points, interrupt: interrupt, progress: context.reportProgress)
         }
         func eightBit(_ value: Float) -> JSONValue { .number(Double(max(-128, min(127, (value * 127).rounded())))) }
         let data = peaks.peaks.flatMap { [eightBit($0.min), eightBit($0.max)] }
