@@ -86,14 +86,8 @@ import Testing
             let whole = try await h.fetch(url: try #require(file["url"]?.stringValue))
             let path = NSTemporaryDirectory() + "served-\(UUID().uuidString).mp4"
             try Data(buffer: whole.body).write(to: URL(fileURLWithPath: path))
-            let probe = Process()
-            probe.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-            probe.arguments = ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path]
-            let pipe = Pipe()
-            probe.standardOutput = pipe
-            try probe.run()
-            let codecs = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            probe.waitUntilExit()
+            let codecs = String(decoding: try runTool("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", path]),
+                                as: UTF8.self)
             #expect(codecs.contains("h264") && codecs.contains("aac"), "\(codecs)")
         }
     }

@@ -26,12 +26,7 @@ import Testing
     }
 
     @Test func rotationMetadataIsReported() throws {
-        let rotated = NSTemporaryDirectory() + "rotated-\(UUID().uuidString).mp4"
-        let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-v", "error", "-i", Fixture.path("clip.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", rotated]
-        try ffmpeg.run()
-        ffmpeg.waitUntilExit()
+        let rotated = try Fixture.rotatedClip()
         let frame = try FrameGrabber.grab(path: rotated, at: .seconds(1), maxPixels: 10_000_000)
         // That tag writes a display matrix of 90 degrees counter-clockwise (ffprobe: rotation=90);
         // the ffmpeg tool shows such frames turned 270 degrees clockwise, as Kiln must.

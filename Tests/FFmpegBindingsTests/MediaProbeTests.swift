@@ -60,13 +60,8 @@ import Synchronization
     @Test func aFileDeclaringTooManyStreamsIsRefused() throws {
         // 40 audio streams in one Matroska file: more than any upload needs.
         let path = NSTemporaryDirectory() + "streams-\(UUID().uuidString).mka"
-        let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "0.2"]
-            + (0..<40).flatMap { _ in ["-map", "0:a"] } + ["-c:a", "pcm_s16le", path]
-        try ffmpeg.run()
-        ffmpeg.waitUntilExit()
-        #expect(ffmpeg.terminationStatus == 0)
+        try runTool("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "0.2"]
+            + (0..<40).flatMap { _ in ["-map", "0:a"] } + ["-c:a", "pcm_s16le", path])
         #expect(throws: FFmpegError.self) { try MediaProbe(path: path) }
     }
 

@@ -22,13 +22,31 @@ public func runOracle(_ script: String, input: Data) throws -> String {
     return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
-/// Runs libvips' own command-line tool (e.g. to make a file in a colour space
-/// Kiln's bindings do not write).
-public func runVipsTool(_ arguments: [String]) throws {
+/// Runs a command-line tool the tests compare against or make inputs with
+/// (`ffmpeg`, `ffprobe`, `vips`); returns what it printed on standard output,
+/// or on standard error when `errorOutput` (ffmpeg's ebur128 summary goes there).
+@discardableResult
+public func runTool(_ tool: String, _ arguments: [String], errorOutput: Bool = false) throws -> Data {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/vips")
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
     process.arguments = arguments
+    let pipe = Pipe()
+    if errorOutput { process.standardError = pipe } else { process.standardOutput = pipe }
     try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw TestFailure("vips \(arguments.joined(separator: " ")) failed") }
+    guard process.terminationStatus == 0 else { throw TestFailure("\(tool) \(arguments.joined(separator: " ")) failed") }
+    return data
+}
+
+public func runVipsTool(_ arguments: [String]) throws { try runTool("vips", arguments) }
+
+extension Fixture {
+    /// clip.mp4 with a display matrix of 90 degrees counter-clockwise (`-metadata rotate=90`):
+    /// ffprobe reports rotation=90, and players show it turned 270 degrees clockwise, 240x320.
+    public static func rotatedClip() throws -> String {
+        let path = NSTemporaryDirectory() + "rotated-\(UUID().uuidString).mp4"
+        try runTool("ffmpeg", ["-v", "error", "-i", Fixture.path("clip.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", path])
+        return path
+    }
 }

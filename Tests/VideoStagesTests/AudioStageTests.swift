@@ -8,15 +8,8 @@ import Testing
     struct Probed { var codec: String, sampleRate: Int, channels: Int, duration: Double, format: String }
 
     func ffprobe(_ path: String) throws -> Probed {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        process.arguments = ["-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name,sample_rate,channels:format=duration,format_name",
-                             "-of", "json", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try runTool("ffprobe", ["-v", "error", "-select_streams", "a:0", "-show_entries",
+                                           "stream=codec_name,sample_rate,channels:format=duration,format_name", "-of", "json", path])
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let stream = try #require((json["streams"] as? [[String: Any]])?.first)
         let format = try #require(json["format"] as? [String: Any])
@@ -53,13 +46,7 @@ import Testing
 
 /// probe's facts checked against what the file was made with.
 @Suite struct ProbeStageTests {
-    func ffmpeg(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-v", "error"] + arguments
-        try process.run()
-        process.waitUntilExit()
-    }
+    func ffmpeg(_ arguments: [String]) throws { try runTool("ffmpeg", ["-v", "error"] + arguments) }
 
     @Test func tagsAndCoverArtOfAnMP3() async throws {
         let song = NSTemporaryDirectory() + "song-\(UUID().uuidString).mp3"
@@ -77,8 +64,7 @@ import Testing
     }
 
     @Test func profileAndRotationOfAVideo() async throws {
-        let rotated = NSTemporaryDirectory() + "rotated-\(UUID().uuidString).mp4"
-        try ffmpeg(["-i", Fixture.path("clip.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", rotated])
+        let rotated = try Fixture.rotatedClip()
         let outputs = try await runLocally(rotated, ["operations": [["op": "probe"]]])
         let streams = try #require(outputs["default"]?.results["metadata"]?["streams"]?.arrayValue)
         let video = try #require(streams.first { $0["kind"] == "video" })

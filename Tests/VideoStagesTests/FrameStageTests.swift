@@ -9,11 +9,7 @@ import VipsBindings
     /// The frame the ffmpeg command-line tool extracts (autorotated, as a player shows it).
     func ffmpegFrame(_ input: String, at seconds: Double) throws -> VipsImage {
         let path = NSTemporaryDirectory() + "ffmpeg-frame-\(UUID().uuidString).png"
-        let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-v", "error", "-i", input, "-ss", String(seconds), "-frames:v", "1", path]
-        try ffmpeg.run()
-        ffmpeg.waitUntilExit()
+        try runTool("ffmpeg", ["-v", "error", "-i", input, "-ss", String(seconds), "-frames:v", "1", path])
         return try VipsImage.open(path: path).materialized()
     }
 
@@ -34,12 +30,7 @@ import VipsBindings
     }
 
     @Test func aRotatedVideosFrameIsUpright() async throws {
-        let rotated = NSTemporaryDirectory() + "rotated-\(UUID().uuidString).mp4"
-        let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-v", "error", "-i", Fixture.path("clip.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", rotated]
-        try ffmpeg.run()
-        ffmpeg.waitUntilExit()
+        let rotated = try Fixture.rotatedClip()
         let path = try await runOperations(rotated, [["op": "frame", "time": 1], ["op": "encode", "format": "png"]])
         let ours = try VipsImage.open(path: path).materialized()
         #expect(ours.width == 240 && ours.height == 320)

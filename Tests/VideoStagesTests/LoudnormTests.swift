@@ -6,14 +6,8 @@ import Testing
 /// Loudness checked with ffmpeg's own EBU R128 meter (the ebur128 filter).
 @Suite struct LoudnormTests {
     func ffmpegLoudness(_ path: String) throws -> Double {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-nostats", "-i", path, "-af", "ebur128", "-f", "null", "-"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = String(decoding: try runTool("ffmpeg", ["-nostats", "-i", path, "-af", "ebur128", "-f", "null", "-"], errorOutput: true),
+                          as: UTF8.self)
         // The summary's "I:  -23.0 LUFS" line (the last one; every 100 ms block logs one too).
         let line = try #require(text.split(separator: "\n").last { $0.contains("I:") && $0.contains("LUFS") })
         return try #require(Double(line.split(separator: " ").dropFirst().first { Double($0) != nil } ?? ""))
@@ -22,11 +16,7 @@ import Testing
     /// A 4 s stereo sine at `amplitude` of full scale, written by ffmpeg.
     func sine(amplitude: Double) throws -> String {
         let path = NSTemporaryDirectory() + "sine-\(UUID().uuidString).wav"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        process.arguments = ["-v", "error", "-f", "lavfi", "-i", "aevalsrc=\(amplitude)*sin(2*PI*997*t)|\(amplitude)*sin(2*PI*997*t):s=48000:d=4", path]
-        try process.run()
-        process.waitUntilExit()
+        try runTool("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "aevalsrc=\(amplitude)*sin(2*PI*997*t)|\(amplitude)*sin(2*PI*997*t):s=48000:d=4", path])
         return path
     }
 

@@ -6,15 +6,7 @@ import Testing
 /// Every transcode checked with ffprobe: codecs, size, duration, keyframes, rotation.
 @Suite struct TranscodeTests {
     func ffprobe(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ffprobe")
-        process.arguments = ["-v", "error"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: try runTool("ffprobe", ["-v", "error"] + arguments), as: UTF8.self)
     }
 
     /// `codec,width,height` per stream and the container's duration.
@@ -57,12 +49,7 @@ import Testing
     }
 
     @Test func rotationStaysMetadataAndTheBoxAppliesToThePictureAsShown() async throws {
-        let rotated = NSTemporaryDirectory() + "rotated-\(UUID().uuidString).mp4"
-        let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-v", "error", "-i", Fixture.path("clip.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", rotated]
-        try ffmpeg.run()
-        ffmpeg.waitUntilExit()
+        let rotated = try Fixture.rotatedClip()
         // Shown 240x320; a 120 px wide box gives 120x160 shown, stored 160x120 with the same rotation.
         let path = try await runOperations(rotated, [["op": "transcode", "width": 120]])
         let probed = try streams(path)

@@ -6,14 +6,7 @@ import Testing
 @Suite struct WaveformTests {
     /// The samples the ffmpeg tool decodes, mixed to mono float: the oracle.
     func ffmpegSamples(_ input: String) throws -> [Float] {
-        let ffmpeg = Process()
-        ffmpeg.executableURL = URL(fileURLWithPath: "/usr/bin/ffmpeg")
-        ffmpeg.arguments = ["-v", "error", "-i", input, "-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"]
-        let pipe = Pipe()
-        ffmpeg.standardOutput = pipe
-        try ffmpeg.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        ffmpeg.waitUntilExit()
+        let data = try runTool("ffmpeg", ["-v", "error", "-i", input, "-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"])
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
