@@ -59,28 +59,16 @@ public enum AudioTranscode {
         let demuxer = try Demuxer(path: input, interrupt: interrupt)
         let index = av_find_best_stream(demuxer.context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
         guard index >= 0 else { throw .invalidData(message: "no audio stream") }
-        let total = duration ?? max(0, (demuxer.duration ?? 0) - start)
-        // Stereo at most; a mono voice note stays mono.
-        let sourceChannels = Int(demuxer.context.pointee.streams[Int(index)]!.pointee.codecpar.pointee.ch_layout.nb_channels)
-        let channels = channels ?? min(2, max(1, sourceChannels))
         var status: Int32 = 0
+        // channels 0: the source's count, stereo at most (a mono voice note stays mono).
         guard let transcoder = kiln_audio_transcoder_open(demuxer.context, index, output, format.muxer, format.encoder, Int32(bitRate),
-                                                          Int32(sampleRate ?? 0), Int32(channels), start, duration ?? 0, gain, &status) else {
+                                                          Int32(sampleRate ?? 0), Int32(channels ?? 0), start, duration ?? 0, gain, &status) else {
             try? FileManager.default.removeItem(atPath: output)
             throw FFmpegError.from(status, operation: "open audio transcoder")
         }
-        var finished = false
-        defer {
-            kiln_audio_transcoder_close(transcoder)
-            if !finished { try? FileManager.default.removeItem(atPath: output) }
-        }
-        while true {
-            if interrupt.isStopped { throw .interrupted }
-            let step = kiln_audio_transcoder_step(transcoder)
-            if step < 0 { throw FFmpegError.from(step, operation: "transcode audio") }
-            if total > 0 { progress(min(1, kiln_audio_transcoder_position(transcoder) / total)) }
-            if step == 0 { break }
-        }
-        finished = true
+        try TranscodeDriver.drive(output: output, total: duration ?? max(0, (demuxer.duration ?? 0) - start), interrupt: interrupt,
+                                  progress: progress, operation: "transcode audio",
+                                  step: { kiln_audio_transcoder_step(transcoder) }, position: { kiln_audio_transcoder_position(transcoder) },
+                                  close: { kiln_audio_transcoder_close(transcoder) })
     }
 }

@@ -84,21 +84,9 @@ public enum VideoTranscode {
             try? FileManager.default.removeItem(atPath: output)
             throw FFmpegError.from(status, operation: "open video transcoder")
         }
-        var finished = false
-        defer {
-            kiln_video_transcoder_close(transcoder)
-            if !finished { try? FileManager.default.removeItem(atPath: output) }
-        }
-        var steps = 0
-        while true {
-            if interrupt.isStopped { throw .interrupted }
-            let step = kiln_video_transcoder_step(transcoder)
-            if step < 0 { throw FFmpegError.from(step, operation: "transcode video") }
-            steps += 1
-            if total > 0 && steps % 16 == 0 { progress(min(1, kiln_video_transcoder_position(transcoder) / total)) }
-            if step == 0 { break }
-        }
-        finished = true
+        try TranscodeDriver.drive(output: output, total: total, interrupt: interrupt, progress: progress, operation: "transcode video",
+                                  step: { kiln_video_transcoder_step(transcoder) }, position: { kiln_video_transcoder_position(transcoder) },
+                                  close: { kiln_video_transcoder_close(transcoder) })
     }
 
     private static func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
