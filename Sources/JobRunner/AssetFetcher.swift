@@ -8,7 +8,7 @@ import Storage
 /// looked up in the job's own tenant; files under the pipelines directory are
 /// named by a checked relative path. A reference that resolves to nothing is
 /// left out, and the stage that needs it fails with `asset_not_found`.
-struct AssetFetcher: Sendable {
+public struct AssetFetcher: Sendable {
     let store: JobStore
     let blobs: any BlobStore
     let pipelinesDirectory: String
@@ -33,7 +33,7 @@ struct AssetFetcher: Sendable {
     }
 
     /// `assets/...` under the pipelines directory, if it is a regular file there.
-    static func shippedFile(_ relative: String, pipelinesDirectory: String) -> String? {
+    public static func shippedFile(_ relative: String, pipelinesDirectory: String) -> String? {
         let path = pipelinesDirectory + "/" + relative
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import JobRunner
 import Logging
 import PipelineEngine
 
@@ -32,11 +33,16 @@ public struct LocalRun: Sendable {
     public var registry: StageRegistry
     public var limits: ProcessingLimits
     public var logger: Logger
+    /// A thread pool kept across runs (a benchmark's, as a worker keeps one);
+    /// nil starts one for each run.
+    public var pool: BlockingPool?
 
-    public init(registry: StageRegistry = Stages.registry, limits: ProcessingLimits = .init(), logger: Logger = Logger(label: "kiln.run")) {
+    public init(registry: StageRegistry = Stages.registry, limits: ProcessingLimits = .init(), logger: Logger = Logger(label: "kiln.run"),
+                pool: BlockingPool? = nil) {
         self.registry = registry
         self.limits = limits
         self.logger = logger
+        self.pool = pool
     }
 
     /// What the file is, from its bytes, as an upload would be sniffed.
@@ -65,16 +71,19 @@ public struct LocalRun: Sendable {
         // Only shipped files: uploads (med_...) need a server.
         var assets: [String: String] = [:]
         for reference in Set(plan.outputs.flatMap { $0.steps.flatMap(\.stage.assetReferences) }) {
-            if case let .file(relative) = AssetReference(reference) { assets[reference] = pipelines.directory.map { $0 + "/" + relative } }
+            if case let .file(relative) = AssetReference(reference), let directory = pipelines.directory {
+                assets[reference] = AssetFetcher.shippedFile(relative, pipelinesDirectory: directory)
+            }
         }
-        let pool = BlockingPool(threads: 1)
+        let source = SourceFile(path: path, kind: sniffed.kind, contentType: sniffed.contentType)
+        if let pool { return try await run(plan, source: source, assets: assets, pool: pool, directory: directory, progress: progress) }
+        let ownPool = BlockingPool(threads: 1)
         do {
-            let outputs = try await run(plan, source: SourceFile(path: path, kind: sniffed.kind, contentType: sniffed.contentType),
-                                        assets: assets, pool: pool, directory: directory, progress: progress)
-            try? await pool.shutdown()
+            let outputs = try await run(plan, source: source, assets: assets, pool: ownPool, directory: directory, progress: progress)
+            try? await ownPool.shutdown()
             return outputs
         } catch {
-            try? await pool.shutdown()
+            try? await ownPool.shutdown()
             throw error
         }
     }
@@ -91,7 +100,7 @@ public struct LocalRun: Sendable {
             let outputDirectory = directory + "/" + output.name
             try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
             let context = StageContext(outputName: output.name, scratchDirectory: outputDirectory, stop: StopToken(), limits: limits,
-                                       logger: logger, assets: assets.filter { FileManager.default.fileExists(atPath: $0.value) },
+                                       logger: logger, assets: assets,
                                        reportProgress: { progress(output.name, $0) })
             let product: OutputProduct
             do {

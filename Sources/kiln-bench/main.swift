@@ -66,7 +66,8 @@ try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirecto
 defer { try? FileManager.default.removeItem(atPath: scratch) }
 try Vips.start()
 let library = try PipelineLibrary(directory: "Pipelines")
-let engine = LocalRun()
+// One pool for every run, as a worker keeps one: a run measures the job, not starting threads.
+let engine = LocalRun(pool: BlockingPool(threads: 8))
 
 /// One job through Kiln's engine (validation, registry, runner, stages), as a worker runs it.
 func kiln(_ request: JSONValue, directory: String = scratch + "/k") async throws {
