@@ -48,10 +48,13 @@ public struct WorkerConfiguration: Sendable {
         self.drainSeconds = drainSeconds
         self.jobTimeoutSeconds = jobTimeoutSeconds
         self.videoJobTimeoutSeconds = videoJobTimeoutSeconds ?? limits.maxDurationSeconds * 1.5
-        self.videoConcurrency = videoConcurrency ?? max(1, concurrency - 1)
+        self.videoConcurrency = videoConcurrency ?? Self.defaultVideoConcurrency(concurrency: concurrency)
         self.retry = retry
         self.limits = limits
         self.scratchDirectory = scratchDirectory
         self.owner = owner
     }
+
+    /// All slots but one, so an image job always finds one; at least one.
+    public static func defaultVideoConcurrency(concurrency: Int) -> Int { max(1, concurrency - 1) }
 }

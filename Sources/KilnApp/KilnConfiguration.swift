@@ -76,7 +76,7 @@ public struct KilnConfiguration: Sendable {
         worker.leaseSeconds = try double("KILN_LEASE_SECONDS", worker.leaseSeconds)
         worker.jobTimeoutSeconds = try double("KILN_JOB_TIMEOUT_SECONDS", worker.jobTimeoutSeconds)
         worker.videoJobTimeoutSeconds = try double("KILN_VIDEO_JOB_TIMEOUT_SECONDS", worker.videoJobTimeoutSeconds)
-        worker.videoConcurrency = try int("KILN_VIDEO_CONCURRENCY", max(1, worker.concurrency - 1))
+        worker.videoConcurrency = try int("KILN_VIDEO_CONCURRENCY", WorkerConfiguration.defaultVideoConcurrency(concurrency: worker.concurrency))
         worker.heartbeatSeconds = min(worker.heartbeatSeconds, worker.leaseSeconds / 3)
         worker.limits.maxImagePixels = try int("KILN_MAX_IMAGE_PIXELS", worker.limits.maxImagePixels)
         worker.limits.maxOutputPixels = try int("KILN_MAX_OUTPUT_PIXELS", worker.limits.maxOutputPixels)

@@ -1,4 +1,5 @@
 import CVips
+import Foundation
 
 extension VipsImage {
     /// A one-band 8-bit coverage mask of `text` set in `font` (a Pango
@@ -43,11 +44,5 @@ extension VipsImage {
     /// Per band `in * factor + offset`, kept 8-bit.
     public func scaledBands(_ factors: [Double], offsets: [Double]) throws(VipsError) -> VipsImage {
         try VipsImage.produce("linear") { kiln_vips_linear(pointer, $0, factors, offsets, Int32(factors.count)) }
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
