@@ -32,16 +32,19 @@ static int pick_sample_rate(const AVCodec *codec, int wanted) {
     return best;
 }
 
-static int write_packets(kiln_audio_transcoder *t) {
+int kiln_write_encoded(AVCodecContext *encoder, AVFormatContext *muxer, AVStream *stream, AVPacket *packet) {
     for (;;) {
-        int status = avcodec_receive_packet(t->enc, t->packet);
+        int status = avcodec_receive_packet(encoder, packet);
         if (status == AVERROR(EAGAIN) || status == AVERROR_EOF) return 0;
         if (status < 0) return status;
-        av_packet_rescale_ts(t->packet, t->enc->time_base, t->out_stream->time_base);
-        t->packet->stream_index = t->out_stream->index;
-        status = av_interleaved_write_frame(t->out, t->packet);
-        if (status < 0) return status;
+        av_packet_rescale_ts(packet, encoder->time_base, stream->time_base);
+        packet->stream_index = stream->index;
+        if ((status = av_interleaved_write_frame(muxer, packet)) < 0) return status;
     }
+}
+
+static int write_packets(kiln_audio_transcoder *t) {
+    return kiln_write_encoded(t->enc, t->out, t->out_stream, t->packet);
 }
 
 // Moves decoded samples (or, with `in` NULL, what the resampler still holds) into the FIFO.

@@ -25,14 +25,7 @@ struct kiln_video_transcoder {
 };
 
 static int write_video_packets(kiln_video_transcoder *t) {
-    for (;;) {
-        int status = avcodec_receive_packet(t->enc, t->encoded);
-        if (status == AVERROR(EAGAIN) || status == AVERROR_EOF) return 0;
-        if (status < 0) return status;
-        av_packet_rescale_ts(t->encoded, t->enc->time_base, t->out_stream->time_base);
-        t->encoded->stream_index = t->out_stream->index;
-        if ((status = av_interleaved_write_frame(t->out, t->encoded)) < 0) return status;
-    }
+    return kiln_write_encoded(t->enc, t->out, t->out_stream, t->encoded);
 }
 
 static int encode_frame(kiln_video_transcoder *t, AVFrame *frame) {

@@ -13,6 +13,10 @@
 
 typedef struct kiln_audio_transcoder kiln_audio_transcoder;
 
+/// Moves every packet `encoder` has ready into `stream` of `muxer` (time stamps
+/// rescaled), using `packet` as scratch. 0, or a negative AVERROR.
+int kiln_write_encoded(AVCodecContext *encoder, AVFormatContext *muxer, AVStream *stream, AVPacket *packet);
+
 /// Opens `input` (already opened by the caller's demuxer: `in`, stream `stream_index`)
 /// for conversion to `encoder_name` at `bit_rate` / `sample_rate` (0 keeps the
 /// source's, rounded to what the encoder accepts) and `channels` (1 or 2),
