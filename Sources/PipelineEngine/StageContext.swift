@@ -36,12 +36,17 @@ public struct StageContext: Sendable {
     public var reportProgress: @Sendable (Double) -> Void
     /// Local paths of the files steps refer to (`assetReferences`), fetched before the job runs.
     public var assets: [String: String]
+    /// Set when the output may be served before it completes (an `hls` output
+    /// in a job); nil where nobody is watching (`kiln run`, tests).
+    public var publisher: (any ProgressivePublisher)?
 
     public init(
         outputName: String, scratchDirectory: String, stop: StopToken, limits: ProcessingLimits,
-        logger: Logger, assets: [String: String] = [:], reportProgress: @escaping @Sendable (Double) -> Void
+        logger: Logger, assets: [String: String] = [:], publisher: (any ProgressivePublisher)? = nil,
+        reportProgress: @escaping @Sendable (Double) -> Void
     ) {
         self.assets = assets
+        self.publisher = publisher
         self.outputName = outputName
         self.scratchDirectory = scratchDirectory
         self.stop = stop
@@ -49,4 +54,16 @@ public struct StageContext: Sendable {
         self.logger = logger
         self.reportProgress = reportProgress
     }
+}
+
+/// Publishes files of a running output, so clients can fetch them before it
+/// completes (the segments and EVENT playlists of an HLS stream).
+public protocol ProgressivePublisher: Sendable {
+    /// Snapshots `files` (paths relative to the output's scratch directory) at
+    /// once and publishes them in order, in the background: list a segment
+    /// before the playlist that names it. A file published again replaces the
+    /// earlier copy; the output's final publication skips the files already
+    /// published unchanged (segments) and replaces the rest (playlists).
+    /// `playable` marks the output playable from now on (`firstPlayableAt`).
+    func publish(_ files: [ProducedFile], playable: Bool)
 }

@@ -7,5 +7,5 @@ public enum VideoStages {
         _ = try SourceMedia.inspect(source, limits: limits)
     }
 
-    public static let all: [any Stage.Type] = [Probe.self, Frame.self, Storyboard.self, Waveform.self, Audio.self, Loudnorm.self, Transcode.self]
+    public static let all: [any Stage.Type] = [Probe.self, Frame.self, Storyboard.self, Waveform.self, Audio.self, Loudnorm.self, Transcode.self, HLS.self]
 }
