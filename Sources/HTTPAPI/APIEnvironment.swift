@@ -35,10 +35,12 @@ public struct APIEnvironment: Sendable {
     public var uploadLimits: UploadLimits
     public var metrics: PrometheusCollectorRegistry
     public var readiness: Readiness
+    public var playback: PlaybackSigner
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pipelines: PipelineLibrary,
                 inspector: any MediaInspector, keys: APIKeyRing, publicURL: String, uploadLimits: UploadLimits,
-                metrics: PrometheusCollectorRegistry, readiness: Readiness) {
+                metrics: PrometheusCollectorRegistry, readiness: Readiness, playback: PlaybackSigner) {
+        self.playback = playback
         self.store = store
         self.blobs = blobs
         self.registry = registry

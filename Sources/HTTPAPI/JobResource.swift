@@ -7,16 +7,20 @@ import PipelineEngine
 struct JobResource: Encodable {
     let job: Job
     let publicURL: String
+    /// Signs the `playbackUrl` of playable outputs; nil leaves it out.
+    var playback: PlaybackSigner? = nil
 
     enum Keys: String, CodingKey {
-        case id, status, progress, attempt, input, outputs, error, metadata, webhook, createdAt, updatedAt, startedAt, finishedAt
+        case id, status, progress, attempt, input, outputs, error, metadata, webhook, createdAt, updatedAt, startedAt, finishedAt, firstPlayableAt
     }
 
     struct Output: Encodable {
         let state: OutputState
         let jobURL: String
+        /// `/play/{token}` for this job, when it can be signed.
+        let playbackBase: String?
 
-        enum Keys: String, CodingKey { case status, progress, files, results, error }
+        enum Keys: String, CodingKey { case status, progress, files, results, error, playableAt }
         enum FileKeys: String, CodingKey { case path, contentType, size, width, height, duration, url }
 
         func encode(to encoder: any Encoder) throws {
@@ -34,8 +38,14 @@ struct JobResource: Encodable {
                 try f.encodeIfPresent(file.duration, forKey: .duration)
                 try f.encode(jobURL + "/files/" + file.path, forKey: .url)
             }
-            try c.encode(state.results, forKey: .results)
+            var results = state.results
+            // A playlist clients can fetch gets a signed URL players can open without the key.
+            if let playbackBase, let playlist = results["playlist"]?.stringValue, state.files.contains(where: { $0.path == playlist }) {
+                results["playbackUrl"] = .string(playbackBase + "/" + playlist)
+            }
+            try c.encode(results, forKey: .results)
             try c.encode(state.error, forKey: .error)
+            try c.encodeIfPresent(state.playableAt, forKey: .playableAt)
         }
     }
 
@@ -47,7 +57,8 @@ struct JobResource: Encodable {
         try c.encode(job.progress, forKey: .progress)
         try c.encode(job.attempt, forKey: .attempt)
         try c.encode(job.inputMediaID, forKey: .input)
-        try c.encode(job.outputs.mapValues { Output(state: $0, jobURL: jobURL) }, forKey: .outputs)
+        let playbackBase = playback?.token(tenant: job.tenant, jobID: job.id, expires: PlaybackSigner.expiry()).map { publicURL + "/play/" + $0 }
+        try c.encode(job.outputs.mapValues { Output(state: $0, jobURL: jobURL, playbackBase: playbackBase) }, forKey: .outputs)
         try c.encode(job.error, forKey: .error)
         try c.encode(job.metadata, forKey: .metadata)
         try c.encode(job.webhook, forKey: .webhook)
@@ -55,6 +66,7 @@ struct JobResource: Encodable {
         try c.encode(job.updatedAt, forKey: .updatedAt)
         try c.encode(job.startedAt, forKey: .startedAt)
         try c.encode(job.finishedAt, forKey: .finishedAt)
+        try c.encode(job.outputs.values.compactMap(\.playableAt).min(), forKey: .firstPlayableAt)
     }
 }
 

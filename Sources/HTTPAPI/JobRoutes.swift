@@ -13,7 +13,7 @@ struct JobRoutes {
         group.post("jobs") { request, context in try await submit(request, context: context) }
         group.get("jobs") { request, context in try await list(request, context: context) }
         group.get("jobs/:id") { _, context in
-            JobResource(job: try await job(context), publicURL: environment.publicURL).response()
+            JobResource(job: try await job(context), publicURL: environment.publicURL, playback: environment.playback).response()
         }
         group.post("jobs/:id/cancel") { _, context in
             let tenant = try context.requireTenant()
@@ -23,17 +23,12 @@ struct JobRoutes {
             }
             guard let job = try await environment.store.requestCancel(id: existing.id, tenant: tenant) else { throw APIError.notFound("Job") }
             context.logger.info("job cancel requested", metadata: ["job.id": .string(job.id)])
-            return JobResource(job: job, publicURL: environment.publicURL).response(status: .accepted)
+            return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted)
         }
         group.get("jobs/:id/files/**") { request, context in
             let job = try await job(context)
             let path = context.parameters.getCatchAll().joined(separator: "/")
-            // Only files of completed outputs exist for clients.
-            guard let file = job.outputs.values.filter({ $0.status == .succeeded }).flatMap(\.files).first(where: { $0.path == path }) else {
-                throw APIError.notFound("File")
-            }
-            return try await BlobResponse.make(blobs: environment.blobs, key: "jobs/\(job.id)/\(file.path)", contentType: file.contentType,
-                                               request: request, extraHeaders: [.cacheControl: "private, max-age=31536000, immutable"])
+            return try await OutputDelivery.serve(job, path: path, request: request, blobs: environment.blobs, audience: .private)
         }
     }
 
@@ -79,9 +74,9 @@ struct JobRoutes {
         switch try await environment.store.insertJob(newJob) {
         case let .created(job):
             context.logger.info("job submitted", metadata: ["job.id": .string(job.id)])
-            return JobResource(job: job, publicURL: environment.publicURL).response(status: .accepted, location: "/v1/jobs/\(job.id)")
+            return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted, location: "/v1/jobs/\(job.id)")
         case let .existing(job):
-            return JobResource(job: job, publicURL: environment.publicURL).response(status: .accepted, location: "/v1/jobs/\(job.id)")
+            return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted, location: "/v1/jobs/\(job.id)")
         case .conflict:
             throw APIError(.conflict, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body")
         }
@@ -115,7 +110,7 @@ struct JobRoutes {
         let jobs = try await environment.store.listJobs(tenant: tenant, status: status, limit: limit + 1, before: cursor)
         let page = Array(jobs.prefix(limit))
         let next = jobs.count > limit ? page.last.map { String($0.sequence) } : nil
-        return JSONResponse.make(JobList(data: page.map { JobResource(job: $0, publicURL: environment.publicURL) }, nextCursor: next))
+        return JSONResponse.make(JobList(data: page.map { JobResource(job: $0, publicURL: environment.publicURL, playback: environment.playback) }, nextCursor: next))
     }
 
     static func describe(_ error: any Error) -> String {

@@ -9,6 +9,9 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
     let index = RouteIndex()
     router.middlewares.add(ErrorMiddleware(routes: index))
     SystemRoutes(environment: environment).register(on: router)
+    PlaybackRoutes(environment: environment).register(on: router)
+    // A browser's preflight carries no bearer key, so it is answered before authentication.
+    router.on("v1/jobs/:id/files/**", method: .options) { _, _ in OutputDelivery.preflight() }
     let v1 = router.group("v1")
         .add(middleware: ReadinessMiddleware(readiness: environment.readiness))
         .add(middleware: AuthMiddleware(keys: environment.keys))

@@ -120,46 +120,55 @@ struct JobExecution: Sendable {
         var outputLogger = logger
         outputLogger[metadataKey: "output"] = .string(output.name)
         let board = ProgressBoard()
+        let (events, eventSink) = AsyncStream<RunningOutputEvent>.makeStream()
+        let publication = ProgressivePublication(directory: directory, staging: blobs.stagingDirectory, events: eventSink, logger: outputLogger)
         let context = StageContext(outputName: output.name, scratchDirectory: directory, stop: stop, limits: configuration.limits,
-                                   logger: outputLogger, assets: assets, reportProgress: { board.set($0) })
-        let runningState = state
-        let baseStates = states
-        let product = try await withThrowingTaskGroup(of: OutputProduct?.self) { group in
-            group.addTask { try await worker.runner.run(output, source: source, start: start, context: context) }
-            group.addTask {
-                // Progress reaches the database at most once a second.
-                var states = baseStates
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
-                    guard let progress = board.take() else { continue }
-                    var running = runningState
-                    running.progress = progress
-                    states[output.name] = running
-                    _ = try? await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: running,
-                                                      jobProgress: JobLifecycle.progress(of: states))
-                }
-                return nil
+                                   logger: outputLogger, assets: assets, publisher: publication, reportProgress: { board.set($0) })
+        let recorder = RunningOutputRecorder(jobID: claim.id, outputName: output.name, leaseToken: claim.leaseToken, store: store, blobs: blobs,
+                                             stop: stop, logger: outputLogger)
+        let recording = Task { [states] in await recorder.record(events, board: board, states: states) }
+        // Progress reaches the database at most once a second.
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                eventSink.yield(.tick)
             }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let result { return result }
-            }
-            throw StageError(code: "internal", message: "output produced nothing")
+        }
+        let result: Result<OutputProduct, StageError>
+        do {
+            result = .success(try await worker.runner.run(output, source: source, start: start, context: context))
+        } catch {
+            result = .failure(error)
+        }
+        ticker.cancel()
+        eventSink.finish()
+        // Everything published while running is uploaded before the final
+        // publication, so no EVENT playlist can land after the VOD one.
+        let recorded = await recording.value
+        let product: OutputProduct
+        switch result {
+        case let .success(value): product = value
+        case let .failure(error):
+            if !recorded.published.isEmpty { try? await blobs.deleteAll(prefix: "jobs/\(claim.id)/\(output.name)/") }
+            throw error
         }
         try stop.check()
         // Publish: every file moves to its final key, then the state flips to
-        // succeeded in one write; until then clients see none of them.
+        // succeeded in one write; until then clients see none of them (but
+        // for what a stage published while running: an hls output's EVENT stream).
         var files: [OutputFile] = []
         for file in product.files {
             let path = output.name + "/" + file.name
+            files.append(OutputFile(path: path, producedFile: file))
+            // Segments published while running are final; playlists changed since.
+            if recorded.published[file.name] == file, !file.name.hasSuffix(".m3u8") { continue }
             do {
                 try await blobs.put(key: "jobs/\(claim.id)/\(path)", file: directory + "/" + file.name)
             } catch {
                 throw StageError(code: "storage_unavailable", message: "publishing \(path): \(error)", retryable: true)
             }
-            files.append(OutputFile(path: path, producedFile: file))
         }
-        state = OutputState(status: .succeeded, progress: 1, files: files, results: product.results)
+        state = OutputState(status: .succeeded, progress: 1, files: files, results: product.results, playableAt: recorded.state.playableAt)
         states[output.name] = state
         guard try await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state,
                                            jobProgress: JobLifecycle.progress(of: states)) else {

@@ -49,8 +49,13 @@ public struct OutputState: Sendable, Codable, Equatable {
     public var files: [OutputFile]
     public var results: [String: JSONValue]
     public var error: JobError?
+    /// When a running output first became playable (an `hls` output's first
+    /// segment of every rendition published); nil for outputs served only whole.
+    public var playableAt: Date?
 
-    public init(status: JobStatus = .queued, progress: Double = 0, files: [OutputFile] = [], results: [String: JSONValue] = [:], error: JobError? = nil) {
+    public init(status: JobStatus = .queued, progress: Double = 0, files: [OutputFile] = [], results: [String: JSONValue] = [:], error: JobError? = nil,
+                playableAt: Date? = nil) {
+        self.playableAt = playableAt
         self.status = status
         self.progress = progress
         self.files = files

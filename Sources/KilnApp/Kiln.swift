@@ -25,6 +25,7 @@ public struct Kiln: Sendable {
     let pool: BlockingPool
     let gate = MigrationGate()
     let keyRing = APIKeyRing()
+    public let playback = PlaybackSigner()
     let readiness = Readiness()
 
     public init(configuration: KilnConfiguration, logger: Logger) throws {
@@ -65,7 +66,7 @@ public struct Kiln: Sendable {
 
     private func migrationService(printGeneratedKey: Bool) -> MigrationService {
         MigrationService(migrator: Migrator(client: client, logger: logger), schema: configuration.databaseSchema, gate: gate, logger: logger) {
-            [configuration, store, keyRing, readiness] in
+            [configuration, store, keyRing, playback, readiness] in
             var keys = APIKeys(parsing: configuration.apiKeys)
             if keys.isEmpty {
                 // No keys configured: make one, keep only its digest, show it once.
@@ -87,6 +88,11 @@ public struct Kiln: Sendable {
                 keys = keys.adding(tenant: "default", digestHex: digest)
             }
             keyRing.replace(with: keys)
+            if let secret = configuration.signingSecret {
+                playback.replace(secret: secret)
+            } else {
+                playback.replace(secret: try await store.settingInsertIfAbsent("playback_signing_secret", value: PlaybackSigner.generateSecret()))
+            }
             readiness.markReady()
         }
     }
@@ -96,7 +102,8 @@ public struct Kiln: Sendable {
         let pipelines = try PipelineLibrary(directory: configuration.pipelinesDirectory)
         let environment = APIEnvironment(
             store: store, blobs: blobs, registry: Stages.registry, pipelines: pipelines, inspector: MediaInspection(pool: pool),
-            keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics, readiness: readiness)
+            keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics, readiness: readiness,
+            playback: playback)
         return buildRouter(environment)
     }
 

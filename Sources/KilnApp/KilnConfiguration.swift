@@ -12,6 +12,8 @@ public struct KilnConfiguration: Sendable {
     public var databasePoolSize: Int
     public var storageRoot: String
     public var apiKeys: String
+    /// Signs playback tokens; nil: one is made once and kept in PostgreSQL, shared by every process.
+    public var signingSecret: String?
     public var host: String
     public var port: Int
     public var publicURL: String
@@ -33,7 +35,8 @@ public struct KilnConfiguration: Sendable {
 
     public init(databaseURL: String, databaseSchema: String? = nil, databasePoolSize: Int = 10, storageRoot: String, apiKeys: String = "",
                 host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, pipelinesDirectory: String = "Pipelines",
-                uploadLimits: UploadLimits = .init(), worker: WorkerConfiguration = .init()) {
+                uploadLimits: UploadLimits = .init(), worker: WorkerConfiguration = .init(), signingSecret: String? = nil) {
+        self.signingSecret = signingSecret
         self.databaseURL = databaseURL
         self.databaseSchema = databaseSchema
         self.databasePoolSize = databasePoolSize
@@ -88,6 +91,7 @@ public struct KilnConfiguration: Sendable {
             databaseURL: database, databaseSchema: env["KILN_DATABASE_SCHEMA"], databasePoolSize: try int("KILN_DB_POOL_SIZE", 10), storageRoot: storage,
             apiKeys: env["KILN_API_KEYS"] ?? "", host: host, port: port,
             publicURL: env["KILN_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 },
-            pipelinesDirectory: env["KILN_PIPELINES_DIR"] ?? "Pipelines", uploadLimits: limits, worker: worker)
+            pipelinesDirectory: env["KILN_PIPELINES_DIR"] ?? "Pipelines", uploadLimits: limits, worker: worker,
+            signingSecret: env["KILN_SIGNING_SECRET"].flatMap { $0.isEmpty ? nil : $0 })
     }
 }

@@ -64,6 +64,7 @@ public protocol ProgressivePublisher: Sendable {
     /// before the playlist that names it. A file published again replaces the
     /// earlier copy; the output's final publication skips the files already
     /// published unchanged (segments) and replaces the rest (playlists).
-    /// `playable` marks the output playable from now on (`firstPlayableAt`).
-    func publish(_ files: [ProducedFile], playable: Bool)
+    /// `playlist` names the file players open (the master playlist): with it
+    /// the output is playable from now on (`playableAt`, and its `playlist` result).
+    func publish(_ files: [ProducedFile], playlist: String?)
 }

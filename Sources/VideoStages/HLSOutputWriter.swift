@@ -91,7 +91,7 @@ final class HLSOutputWriter {
                 batch.append(produced(HLS.masterName))
                 masterPublished = true
             }
-            publisher.publish(batch, playable: true)
+            publisher.publish(batch, playlist: HLS.masterName)
         } catch {
             // Not fatal: the output is still published whole when it completes.
             logger.warning("could not publish HLS progress", metadata: ["error": "\(error)"])

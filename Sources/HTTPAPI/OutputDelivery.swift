@@ -1,0 +1,46 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JobStore
+import Storage
+
+/// Serves a job's published output files to browsers and players, for the
+/// bearer-key route and the signed `/play/` route alike: the stored content
+/// type, Range, CORS (browser players fetch segments with XHR and `Range`),
+/// and caching that tells players which files can change.
+enum OutputDelivery {
+    enum Audience: String {
+        /// Behind a bearer key: caches between Kiln and the client must not keep it.
+        case `private`
+        /// A signed URL: any cache may keep it until it changes (never, for a segment).
+        case `public`
+    }
+
+    static let cors: HTTPFields = [
+        .accessControlAllowOrigin: "*",
+        .accessControlExposeHeaders: "Content-Length, Content-Range, Accept-Ranges, Content-Type",
+    ]
+
+    /// The answer to a CORS preflight: `Range` (and the bearer key) may be sent.
+    static func preflight() -> Response {
+        var headers = cors
+        headers[.accessControlAllowMethods] = "GET, HEAD, OPTIONS"
+        headers[.accessControlAllowHeaders] = "Authorization, Range"
+        headers[.accessControlMaxAge] = "86400"
+        return Response(status: .noContent, headers: headers)
+    }
+
+    /// Only published files exist for clients: those listed in an output,
+    /// which is every file of a succeeded output and what a running `hls`
+    /// output has published so far.
+    static func serve(_ job: Job, path: String, request: Request, blobs: any BlobStore, audience: Audience) async throws -> Response {
+        guard let (output, file) = job.outputs.values.lazy.compactMap({ output in output.files.first { $0.path == path }.map { (output, $0) } }).first
+        else { throw APIError.notFound("File") }
+        var headers = cors
+        // A running output's playlists grow (EVENT); its segments, and every file of a finished output, never change.
+        let changing = output.status != .succeeded && file.contentType == "application/vnd.apple.mpegurl"
+        headers[.cacheControl] = changing ? "no-cache" : "\(audience.rawValue), max-age=31536000, immutable"
+        return try await BlobResponse.make(blobs: blobs, key: "jobs/\(job.id)/\(file.path)", contentType: file.contentType, request: request,
+                                           extraHeaders: headers)
+    }
+}

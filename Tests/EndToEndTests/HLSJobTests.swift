@@ -1,0 +1,161 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KilnTestSupport
+import NIOCore
+import PipelineEngine
+import Testing
+
+/// HLS as players meet it: playlists and every segment over real HTTP, with
+/// the bearer key and through signed `/play/` URLs, CORS, caching, the stream
+/// served while the job still runs, and ffmpeg as the player.
+@Suite struct HLSJobTests {
+    /// The URIs a playlist names (variants of a master, or segments and the init section of a media playlist).
+    static func uris(_ playlist: String) -> [String] {
+        playlist.split(whereSeparator: \.isNewline).map(String.init).flatMap { line -> [String] in
+            if line.hasPrefix("#EXT-X-MAP:") || line.hasPrefix("#EXT-X-MEDIA:"), let range = line.range(of: "URI=\"") {
+                return [String(line[range.upperBound...].prefix { $0 != "\"" })]
+            }
+            return line.isEmpty || line.hasPrefix("#") ? [] : [line]
+        }
+    }
+
+    /// Fetches a master and everything it names, relative URIs resolved against `base`; returns the media playlists' texts.
+    static func fetchAll(_ h: Harness, base: String, master: String, key: String?) async throws -> [String: String] {
+        let fetch = { (path: String) async throws -> TestResponse in
+            key == nil ? try await h.client.executeRequest(uri: base + "/" + path, method: .get, headers: [:], body: nil)
+                       : try await h.request(.get, base + "/" + path)
+        }
+        let masterResponse = try await fetch(master)
+        #expect(masterResponse.status == .ok && masterResponse.headers[.contentType] == "application/vnd.apple.mpegurl")
+        #expect(masterResponse.headers[.accessControlAllowOrigin] == "*")
+        let directory = (master as NSString).deletingLastPathComponent
+        var playlists: [String: String] = [:]
+        for media in uris(String(buffer: masterResponse.body)) {
+            let mediaPath = directory + "/" + media
+            let response = try await fetch(mediaPath)
+            #expect(response.status == .ok, "\(mediaPath)")
+            let text = String(buffer: response.body)
+            playlists[mediaPath] = text
+            let mediaDirectory = (mediaPath as NSString).deletingLastPathComponent
+            for segment in uris(text) {
+                let fetched = try await fetch(mediaDirectory + "/" + segment)
+                #expect(fetched.status == .ok && fetched.body.readableBytes > 0, "\(mediaDirectory)/\(segment)")
+                #expect(["video/mp2t", "video/mp4"].contains(fetched.headers[.contentType] ?? ""))
+                #expect(fetched.headers[.cacheControl]?.contains("immutable") == true, "segments never change")
+            }
+        }
+        return playlists
+    }
+
+    /// ffmpeg as the player: decodes the whole stream from Kiln over HTTP; the frames it decoded.
+    static func play(_ url: String, headers: String? = nil) throws -> Int {
+        let output = String(decoding: try runTool("ffmpeg", ["-v", "error", "-nostats"] + (headers.map { ["-headers", $0] } ?? [])
+            + ["-i", url, "-map", "0:v:0", "-map", "0:a:0", "-f", "framemd5", "-"]), as: UTF8.self)
+        return output.split(separator: "\n").filter { $0.hasPrefix("0,") }.count
+    }
+
+    @Test func aLadderIsServedToPlayersWithTheKeyAndThroughSignedURLs() async throws {
+        try await Harness.run { h in
+            let job = try await h.runJob(on: "clip.mp4", [["op": "hls", "renditions": [["height": 240], ["height": 120]], "segmentSeconds": 1]])
+            #expect(job["status"] == "succeeded", "\(job)")
+            let output = try #require(job["outputs"]?["default"])
+            #expect(output["results"]?["playlist"] == "default/master.m3u8")
+            #expect(job["firstPlayableAt"]?.stringValue != nil, "an hls job becomes playable before it ends")
+            let id = try #require(job["id"]?.stringValue)
+            let files = "/v1/jobs/\(id)/files"
+            let playlists = try await Self.fetchAll(h, base: files, master: "default/master.m3u8", key: h.key)
+            #expect(playlists.count == 3, "two video renditions and the audio: \(playlists.keys)")
+            for (path, text) in playlists {
+                #expect(text.contains("#EXT-X-PLAYLIST-TYPE:VOD") && text.contains("#EXT-X-ENDLIST"), "\(path)")
+            }
+
+            // Range, and a CORS preflight that allows it without the key.
+            let segment = "\(files)/default/240p/seg_00000.ts"
+            let partial = try await h.request(.get, segment, headers: [.range: "bytes=0-187"])
+            #expect(partial.status == .partialContent && partial.body.readableBytes == 188 && partial.body.getInteger(at: 0, as: UInt8.self) == 0x47)
+            let preflight = try await h.client.executeRequest(uri: segment, method: .options, headers: [
+                .origin: "https://app.example", .accessControlRequestMethod: "GET", .accessControlRequestHeaders: "range",
+            ], body: nil)
+            #expect(preflight.status == .noContent && preflight.headers[.accessControlAllowHeaders]?.contains("Range") == true)
+            #expect(preflight.headers[.accessControlAllowOrigin] == "*")
+
+            // The signed URL: the same files with no key; relative URIs resolve under the token.
+            let playback = try #require(output["results"]?["playbackUrl"]?.stringValue)
+            let playPath = playback.replacingOccurrences(of: h.kiln.configuration.publicURL, with: "")
+            #expect(playPath.hasPrefix("/play/") && playPath.hasSuffix("/default/master.m3u8"))
+            let playBase = String(playPath.dropLast("/default/master.m3u8".count))
+            _ = try await Self.fetchAll(h, base: playBase, master: "default/master.m3u8", key: nil)
+
+            // A forged, an altered and an expired token are refused alike.
+            let token = String(playBase.dropFirst("/play/".count))
+            let grant = try #require(h.kiln.playback.verify(token))
+            let expired = try #require(h.kiln.playback.token(tenant: grant.tenant, jobID: grant.jobID, expires: Date(timeIntervalSinceNow: -1)))
+            let otherJob = try #require(h.kiln.playback.token(tenant: grant.tenant, jobID: "job_doesnotexist", expires: Date(timeIntervalSinceNow: 600)))
+            var altered = Array(token)
+            altered[altered.count - 3] = altered[altered.count - 3] == "A" ? "B" : "A"
+            for bad in [expired, String(altered), "forged.token", "x"] {
+                let refused = try await h.client.executeRequest(uri: "/play/\(bad)/default/master.m3u8", method: .get, headers: [:], body: nil)
+                #expect(refused.status == .forbidden, "\(bad): \(refused.status)")
+                #expect(String(buffer: refused.body).contains("invalid_token"))
+            }
+            let missing = try await h.client.executeRequest(uri: "/play/\(otherJob)/default/master.m3u8", method: .get, headers: [:], body: nil)
+            #expect(missing.status == .notFound)
+            let outside = try await h.client.executeRequest(uri: "\(playBase)/default/../../x", method: .get, headers: [:], body: nil)
+            #expect(outside.status == .notFound)
+
+            // ffmpeg plays the master over HTTP: with the bearer key, and through /play with none.
+            let port = try #require(h.client.port)
+            let frames = try Self.play("http://127.0.0.1:\(port)\(files)/default/master.m3u8", headers: "Authorization: Bearer \(h.key)\r\n")
+            #expect(frames == 75, "every frame of the 3 s clip at 25 fps")
+            #expect(try Self.play("http://127.0.0.1:\(port)\(playPath)") == 75)
+        }
+    }
+
+    @Test func aRunningLadderIsServedAsEventPlaylistsAndEndsAsVOD() async throws {
+        let source = NSTemporaryDirectory() + "kiln-hls-long-\(UUID().uuidString).mp4"
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try runTool("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=40", "-f", "lavfi",
+                               "-i", "sine=frequency=440:duration=40", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", source])
+        try await Harness.run { h in
+            let uploaded = try await h.request(.post, "/v1/uploads", headers: [.contentType: "application/octet-stream"],
+                                               body: ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: source))))
+            let media = try h.json(uploaded)
+            let submitted = try await h.submit(["input": try #require(media["id"]), "outputs": ["stream": [
+                ["op": "hls", "renditions": [["height": 360], ["height": 180]], "segmentSeconds": 1, "preset": "medium"],
+            ]]])
+            let id = try #require(try h.json(submitted)["id"]?.stringValue)
+            var running: JSONValue?
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                let job = try h.json(try await h.request(.get, "/v1/jobs/\(id)"))
+                if job["status"] == "running", job["firstPlayableAt"]?.stringValue != nil { running = job; break }
+                if job["status"] != "queued" && job["status"] != "running" { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let job = try #require(running, "the job became playable while running")
+            let output = try #require(job["outputs"]?["stream"])
+            #expect(output["status"] == "running" && output["playableAt"]?.stringValue != nil)
+            let playback = try #require(output["results"]?["playbackUrl"]?.stringValue ?? nil)
+            let base = String(playback.replacingOccurrences(of: h.kiln.configuration.publicURL, with: "").dropLast("/stream/master.m3u8".count))
+            let master = try await h.client.executeRequest(uri: base + "/stream/master.m3u8", method: .get, headers: [:], body: nil)
+            #expect(master.status == .ok)
+            let early = try await Self.fetchAll(h, base: base, master: "stream/master.m3u8", key: nil)
+            #expect(early.count == 3)
+            for (path, text) in early {
+                #expect(text.contains("#EXT-X-PLAYLIST-TYPE:EVENT") && !text.contains("#EXT-X-ENDLIST"), "\(path): \(text)")
+                #expect(!Self.uris(text).isEmpty, "every rendition has its first segment")
+                let response = try await h.client.executeRequest(uri: base + "/" + path, method: .get, headers: [:], body: nil)
+                #expect(response.headers[.cacheControl] == "no-cache", "a growing playlist is revalidated")
+            }
+            let finished = try await h.waitForJob(id, timeout: .seconds(120))
+            #expect(finished["status"] == "succeeded", "\(finished)")
+            #expect(finished["firstPlayableAt"] == job["firstPlayableAt"])
+            let final = try await Self.fetchAll(h, base: base, master: "stream/master.m3u8", key: nil)
+            for (path, text) in final {
+                #expect(text.contains("#EXT-X-PLAYLIST-TYPE:VOD") && text.contains("#EXT-X-ENDLIST"), "\(path)")
+                #expect(Self.uris(text).count >= 40 || path.hasSuffix("audio/index.m3u8"), "\(path): 40 one-second segments")
+            }
+        }
+    }
+}
