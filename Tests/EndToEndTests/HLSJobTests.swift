@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import JobRunner
 import KilnTestSupport
 import NIOCore
 import PipelineEngine
@@ -112,28 +113,39 @@ import Testing
         }
     }
 
-    @Test func aRunningLadderIsServedAsEventPlaylistsAndEndsAsVOD() async throws {
+    /// 40 s of 360p test picture and tone: long enough to watch a ladder while it is written.
+    static func longSource() throws -> String {
         let source = NSTemporaryDirectory() + "kiln-hls-long-\(UUID().uuidString).mp4"
-        defer { try? FileManager.default.removeItem(atPath: source) }
         try runTool("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=40", "-f", "lavfi",
                                "-i", "sine=frequency=440:duration=40", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", source])
+        return source
+    }
+
+    /// Submits a slow ladder of `source` as the `stream` output and waits until it is playable while still running.
+    static func submitAndWaitUntilPlayable(_ h: Harness, source: String) async throws -> JSONValue {
+        let uploaded = try await h.request(.post, "/v1/uploads", headers: [.contentType: "application/octet-stream"],
+                                           body: ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: source))))
+        let media = try h.json(uploaded)
+        let submitted = try await h.submit(["input": try #require(media["id"]), "outputs": ["stream": [
+            ["op": "hls", "renditions": [["height": 360], ["height": 180]], "segmentSeconds": 1, "preset": "medium"],
+        ]]])
+        let id = try #require(try h.json(submitted)["id"]?.stringValue)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let job = try h.json(try await h.request(.get, "/v1/jobs/\(id)"))
+            if job["status"] == "running", job["firstPlayableAt"]?.stringValue != nil { return job }
+            if job["status"] != "queued" && job["status"] != "running" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw HarnessError("job \(id) did not become playable while running")
+    }
+
+    @Test func aRunningLadderIsServedAsEventPlaylistsAndEndsAsVOD() async throws {
+        let source = try Self.longSource()
+        defer { try? FileManager.default.removeItem(atPath: source) }
         try await Harness.run { h in
-            let uploaded = try await h.request(.post, "/v1/uploads", headers: [.contentType: "application/octet-stream"],
-                                               body: ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: source))))
-            let media = try h.json(uploaded)
-            let submitted = try await h.submit(["input": try #require(media["id"]), "outputs": ["stream": [
-                ["op": "hls", "renditions": [["height": 360], ["height": 180]], "segmentSeconds": 1, "preset": "medium"],
-            ]]])
-            let id = try #require(try h.json(submitted)["id"]?.stringValue)
-            var running: JSONValue?
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ContinuousClock.now < deadline {
-                let job = try h.json(try await h.request(.get, "/v1/jobs/\(id)"))
-                if job["status"] == "running", job["firstPlayableAt"]?.stringValue != nil { running = job; break }
-                if job["status"] != "queued" && job["status"] != "running" { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            let job = try #require(running, "the job became playable while running")
+            let job = try await Self.submitAndWaitUntilPlayable(h, source: source)
+            let id = try #require(job["id"]?.stringValue)
             let output = try #require(job["outputs"]?["stream"])
             #expect(output["status"] == "running" && output["playableAt"]?.stringValue != nil)
             let playback = try #require(output["results"]?["playbackUrl"]?.stringValue ?? nil)
@@ -156,6 +168,26 @@ import Testing
                 #expect(text.contains("#EXT-X-PLAYLIST-TYPE:VOD") && text.contains("#EXT-X-ENDLIST"), "\(path)")
                 #expect(Self.uris(text).count >= 40 || path.hasSuffix("audio/index.m3u8"), "\(path): 40 one-second segments")
             }
+        }
+    }
+
+    @Test func cancellingARunningLadderStopsItAndRemovesWhatWasPublished() async throws {
+        let source = try Self.longSource()
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        // The worker hears of the cancel at its next heartbeat (NOTIFY comes with the job-service work).
+        let worker = WorkerConfiguration(concurrency: 2, leaseSeconds: 10, heartbeatSeconds: 0.5, pollSeconds: 0.5, reapSeconds: 1)
+        try await Harness.run(configuration: try TestEnvironment.configuration(worker: worker)) { h in
+            let job = try await Self.submitAndWaitUntilPlayable(h, source: source)
+            let id = try #require(job["id"]?.stringValue)
+            let segment = "/v1/jobs/\(id)/files/stream/360p/seg_00000.ts"
+            #expect(try await h.request(.get, segment).status == .ok)
+            let asked = ContinuousClock.now
+            #expect(try await h.request(.post, "/v1/jobs/\(id)/cancel").status == .accepted)
+            let ended = try await h.waitForJob(id, timeout: .seconds(10))
+            let seconds = (ContinuousClock.now - asked).components.seconds
+            #expect(ended["status"] == "canceled", "\(ended)")
+            #expect(seconds < 2, "stopped \(seconds) s after the cancel")
+            #expect(try await h.request(.get, segment).status == .notFound, "published segments are removed")
         }
     }
 }
