@@ -95,7 +95,9 @@ let package = Package(
         // The bindings' workload for `make leakcheck` (valgrind).
         .executableTarget(name: "kiln-leakcheck", dependencies: ["VipsBindings", "FFmpegBindings"]),
         // `make bench`: in-process calls against the vips/ffmpeg CLIs.
-        .executableTarget(name: "kiln-bench", dependencies: ["KilnApp", "KilnTestSupport", "PipelineEngine", "VipsBindings", "FFmpegBindings"]),
+        .executableTarget(name: "kiln-bench", dependencies: [
+            "KilnApp", "KilnTestSupport", "PipelineEngine", "VipsBindings", "FFmpegBindings", .product(name: "Logging", package: "swift-log"),
+        ]),
         // The database path's memory, counted in-process (live heap bytes around a query loop).
         .target(name: "CHeapStats"),
         .executableTarget(name: "kiln-soak", dependencies: ["KilnApp", "JobStore", "CHeapStats"]),
