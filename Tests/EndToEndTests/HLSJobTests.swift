@@ -191,3 +191,28 @@ import Testing
         }
     }
 }
+
+/// The shipped video pipeline, end to end: every output present and its files readable.
+@Suite struct VideoFeedPipelineTests {
+    @Test func theVideoFeedPipelineMakesAStreamAPosterAStoryboardAndAFallback() async throws {
+        try await Harness.run { h in
+            let media = try #require(try await h.upload("clip.mp4")["id"])
+            let job = try await h.waitForJob(try #require(try h.json(try await h.submit(["input": media, "pipeline": "video-feed"]))["id"]?.stringValue))
+            #expect(job["status"] == "succeeded", "\(job)")
+            let outputs = try #require(job["outputs"]?.objectValue)
+            #expect(Set(outputs.keys) == ["stream", "poster", "placeholder", "storyboard", "fallback"])
+            #expect(outputs["stream"]?["results"]?["playbackUrl"]?.stringValue != nil)
+            #expect(outputs["placeholder"]?["results"]?["blurhash"]?.stringValue?.count ?? 0 >= 6)
+            let poster = try #require(outputs["poster"]?["files"]?.arrayValue?.first)
+            #expect(poster["width"] == 320 && poster["height"] == 240, "never enlarged: \(poster)")
+            let fallback = try #require(outputs["fallback"]?["files"]?.arrayValue?.first)
+            #expect(fallback["contentType"] == "video/mp4" && fallback["height"] == 240)
+            for output in outputs.values {
+                for file in output["files"]?.arrayValue ?? [] {
+                    let fetched = try await h.fetch(url: try #require(file["url"]?.stringValue))
+                    #expect(fetched.status == .ok && fetched.body.readableBytes == file["size"]?.intValue, "\(file)")
+                }
+            }
+        }
+    }
+}
