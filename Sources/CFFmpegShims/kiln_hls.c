@@ -316,11 +316,8 @@ int kiln_hls_step(kiln_hls_ladder *t) {
             return (status = drain_decoder(t)) < 0 ? status : 1;
         }
         if (t->audio && t->packet->stream_index == t->audio_index) {
-            AVPacket *copy = av_packet_clone(t->packet);
+            status = kiln_audio_pipe_feed(t->audio, t->packet);  // the decoder takes its own reference
             av_packet_unref(t->packet);
-            if (copy == NULL) return AVERROR(ENOMEM);
-            status = kiln_audio_pipe_feed(t->audio, copy);
-            av_packet_free(&copy);
             return status < 0 ? status : 1;
         }
         av_packet_unref(t->packet);

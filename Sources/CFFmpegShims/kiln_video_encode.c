@@ -196,10 +196,8 @@ int kiln_video_transcoder_step(kiln_video_transcoder *t) {
             return (status = drain_video_decoder(t)) < 0 ? status : 1;
         }
         if (t->audio && t->packet->stream_index == t->audio_index && kiln_audio_pipe_wants_more(t->audio)) {
-            AVPacket *copy = av_packet_clone(t->packet);
+            status = kiln_audio_pipe_feed(t->audio, t->packet);  // the decoder takes its own reference
             av_packet_unref(t->packet);
-            status = kiln_audio_pipe_feed(t->audio, copy);
-            av_packet_free(&copy);
             return status < 0 ? status : 1;
         }
         av_packet_unref(t->packet);
