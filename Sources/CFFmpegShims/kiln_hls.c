@@ -217,7 +217,10 @@ kiln_hls_ladder *kiln_hls_open(AVFormatContext *in, const kiln_hls_settings *s, 
         t->audio_index = av_find_best_stream(in, AVMEDIA_TYPE_AUDIO, -1, t->video_index, NULL, 0);
         if (t->audio_index >= 0) {
             if ((status = open_rendition_muxer(&t->audio_out, s, s->rung_count)) < 0) goto fail;
-            t->audio = kiln_audio_pipe_open(in, t->audio_index, t->audio_out.mux, s->audio_encoder, s->audio_bit_rate, 0, 2, 0, 0, &status);
+            // The sound ends with the picture, so no rendition has segments the others lack.
+            double video_seconds = stream->duration != AV_NOPTS_VALUE && stream->duration > 0 ? stream->duration * av_q2d(stream->time_base) : 0;
+            t->audio = kiln_audio_pipe_open(in, t->audio_index, t->audio_out.mux, s->audio_encoder, s->audio_bit_rate, 0, 2, 0, video_seconds,
+                                            &status);
             if (t->audio == NULL) goto fail;
             t->audio_out.stream = t->audio_out.mux->streams[0];
             if ((status = write_rendition_header(&t->audio_out, s, s->rung_count)) < 0) goto fail;

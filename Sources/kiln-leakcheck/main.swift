@@ -101,6 +101,22 @@ for round in 0..<3 {
                                     interrupt: stopVideo, progress: { _ in videoSteps += 1; if videoSteps == 2 { stopVideo.stop() } })) == nil,
            "a stopped video transcode fails")
     expect(!FileManager.default.fileExists(atPath: "\(scratch)/stopped.mp4"), "a stopped video transcode leaves no file")
+    // An HLS ladder (TS and fMP4, with the audio rendition), whole and stopped after its first segments.
+    for type in [HLSSettings.SegmentType.mpegts, .fmp4] {
+        let ladder = HLSSettings(directory: "\(scratch)/hls-\(type.rawValue)", rungs: [
+            .init(name: "120p", width: 160, height: 120, crf: 30, maxRate: 500_000, bufferSize: 1_000_000),
+            .init(name: "60p", width: 80, height: 60, crf: 30),
+        ], segmentSeconds: 1, segmentType: type, preset: "ultrafast")
+        var finished: [Int] = []
+        let facts = try HLSLadder.run(input: "\(fixtures)/clip.mp4", settings: ladder, segmentsFinished: { counts, _ in finished = counts })
+        expect(facts.videoCodecs.count == 2 && facts.audioCodec == "mp4a.40.2", "the ladder's codecs")
+        expect(finished.count == 3 && finished.allSatisfy { $0 >= 3 }, "every rendition of the 3 s clip has its 1 s segments: \(finished)")
+        let stopLadder = InterruptFlag()
+        expect((try? HLSLadder.run(input: "\(fixtures)/clip.mp4", settings: HLSSettings(directory: "\(scratch)/hls-stopped", rungs: ladder.rungs,
+                                                                                      segmentSeconds: 1, segmentType: type, preset: "ultrafast"),
+                                    interrupt: stopLadder, segmentsFinished: { _, _ in stopLadder.stop() })) == nil, "a stopped ladder fails")
+        expect(!FileManager.default.fileExists(atPath: "\(scratch)/hls-stopped"), "a stopped ladder leaves nothing")
+    }
     let cancelled = InterruptFlag()
     var steps = 0
     expect((try? AudioTranscode.run(input: "\(fixtures)/clip.mp4", output: "\(scratch)/c.m4a", as: .aac, bitRate: 64000, sampleRate: nil,
