@@ -40,7 +40,7 @@ enum OutputDelivery {
         // A running output's playlists grow (EVENT); its segments, and every file of a finished output, never change.
         let changing = output.status != .succeeded && file.contentType == "application/vnd.apple.mpegurl"
         headers[.cacheControl] = changing ? "no-cache" : "\(audience.rawValue), max-age=31536000, immutable"
-        return try await BlobResponse.make(blobs: blobs, key: "jobs/\(job.id)/\(file.path)", contentType: file.contentType, request: request,
+        return try await BlobResponse.make(blobs: blobs, key: file.storageKey(jobID: job.id), contentType: file.contentType, request: request,
                                            extraHeaders: headers)
     }
 }

@@ -149,7 +149,7 @@ struct JobExecution: Sendable {
         switch result {
         case let .success(value): product = value
         case let .failure(error):
-            if !recorded.published.isEmpty { try? await blobs.deleteAll(prefix: "jobs/\(claim.id)/\(output.name)/") }
+            // What it published early is collected when the attempt ends (`JobFiles.collect`).
             throw error
         }
         try stop.check()
@@ -159,11 +159,12 @@ struct JobExecution: Sendable {
         var files: [OutputFile] = []
         for file in product.files {
             let path = output.name + "/" + file.name
-            files.append(OutputFile(path: path, producedFile: file))
+            let key = JobFiles.key(jobID: claim.id, leaseToken: claim.leaseToken, path: path)
+            files.append(OutputFile(path: path, key: key, producedFile: file))
             // Segments published while running are final; playlists changed since.
             if recorded.published[file.name] == file, !file.name.hasSuffix(".m3u8") { continue }
             do {
-                try await blobs.put(key: "jobs/\(claim.id)/\(path)", file: directory + "/" + file.name)
+                try await blobs.put(key: key, file: directory + "/" + file.name)
             } catch {
                 throw StageError(code: "storage_unavailable", message: "publishing \(path): \(error)", retryable: true)
             }
@@ -178,34 +179,59 @@ struct JobExecution: Sendable {
     }
 
     private func conclude(_ outcome: Result<Void, StageError>) async {
+        let ownFiles = JobFiles.attemptPrefix(jobID: claim.id, leaseToken: claim.leaseToken)
+        let allFiles = JobFiles.jobPrefix(jobID: claim.id)
+        // Which files to collect once the outcome is recorded: all of the job's
+        // that no record points at once it has ended (no attempt can follow), only
+        // this attempt's while another may already be running.
+        var collect: String?
         do {
             switch outcome {
             case .success:
                 if try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .succeeded, error: nil) {
                     logger.info("job succeeded")
                     Counter(label: "kiln_jobs_finished_total", dimensions: [("status", "succeeded")]).increment()
+                    collect = allFiles
+                } else {
+                    collect = ownFiles
                 }
             case let .failure(error):
                 switch JobLifecycle.onFailure(error, attempt: claim.attempt, maxAttempts: claim.maxAttempts, policy: configuration.retry) {
                 case let .retry(after):
                     logger.warning("job attempt failed; will retry", metadata: ["error": "\(error)", "retryIn": "\(after)"])
                     try await store.retry(jobID: claim.id, token: claim.leaseToken, error: JobError(code: error.code, message: error.message), afterSeconds: after)
+                    collect = ownFiles
                 case let .fail(jobError):
                     logger.info("job failed", metadata: ["error": "\(error)"])
-                    try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .failed, error: jobError)
+                    let ended = try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .failed, error: jobError)
                     Counter(label: "kiln_jobs_finished_total", dimensions: [("status", "failed")]).increment()
+                    collect = ended ? allFiles : ownFiles
                 case .cancel:
                     logger.info("job canceled")
-                    try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .canceled,
-                                           error: JobError(code: "canceled", message: "canceled by request"))
-                    try? await blobs.deleteAll(prefix: "jobs/\(claim.id)/")
+                    if try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .canceled,
+                                              error: JobError(code: "canceled", message: "canceled by request")) {
+                        // A canceled job keeps nothing; only the attempt that ended it may say so.
+                        try? await blobs.deleteAll(prefix: allFiles)
+                    } else {
+                        collect = ownFiles
+                    }
                 case .abandon:
                     logger.warning("lease lost; abandoning attempt")
+                    collect = ownFiles
                 }
             }
         } catch {
             // The lease will expire and the reaper requeues the job: nothing is lost.
             logger.error("could not record the job's outcome", metadata: ["error": "\(error)"])
+            collect = ownFiles
+        }
+        if let collect {
+            do {
+                let deleted = try await JobFiles.collect(jobID: claim.id, tenant: claim.tenant, under: collect, store: store, blobs: blobs)
+                if deleted > 0 { logger.debug("collected unreferenced files", metadata: ["count": "\(deleted)"]) }
+            } catch {
+                logger.warning("could not collect unreferenced files", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

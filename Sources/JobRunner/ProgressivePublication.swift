@@ -83,17 +83,18 @@ struct RunningOutputRecorder: Sendable {
                 // A failed upload leaves a gap a later playlist would name: stop publishing early, the output still completes whole.
                 guard !broken, !stop.isStopped else { continue }
                 for staged in files {
+                    let path = outputName + "/" + staged.file.name
+                    let key = JobFiles.key(jobID: jobID, leaseToken: leaseToken, path: path)
                     do {
-                        try await blobs.put(key: "jobs/\(jobID)/\(outputName)/\(staged.file.name)", file: staged.path)
+                        try await blobs.put(key: key, file: staged.path)
                     } catch {
                         logger.warning("progressive publication stopped", metadata: ["file": "\(staged.file.name)", "error": "\(error)"])
                         broken = true
                         break
                     }
                     published[staged.file.name] = staged.file
-                    let path = outputName + "/" + staged.file.name
                     state.files.removeAll { $0.path == path }
-                    state.files.append(OutputFile(path: path, producedFile: staged.file))
+                    state.files.append(OutputFile(path: path, key: key, producedFile: staged.file))
                 }
                 if broken { continue }
                 if let playlist, state.playableAt == nil {

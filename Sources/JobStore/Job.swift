@@ -21,14 +21,19 @@ public struct JobError: Sendable, Codable, Equatable {
 /// One published output file. `path` is relative to the job: `thumb/thumb.webp`.
 public struct OutputFile: Sendable, Codable, Equatable {
     public var path: String
+    /// Where the bytes are stored: under the prefix of the attempt that wrote
+    /// them (`jobs/{id}/{lease token}/…`), so a zombie attempt never touches a
+    /// file a client was served. Nil in records written before keys were kept.
+    public var key: String?
     public var contentType: String
     public var size: Int
     public var width: Int?
     public var height: Int?
     public var duration: Double?
 
-    public init(path: String, contentType: String, size: Int, width: Int? = nil, height: Int? = nil, duration: Double? = nil) {
+    public init(path: String, key: String? = nil, contentType: String, size: Int, width: Int? = nil, height: Int? = nil, duration: Double? = nil) {
         self.path = path
+        self.key = key
         self.contentType = contentType
         self.size = size
         self.width = width
@@ -36,10 +41,13 @@ public struct OutputFile: Sendable, Codable, Equatable {
         self.duration = duration
     }
 
-    /// A file a stage produced, at its published `path` in the job.
-    public init(path: String, producedFile file: ProducedFile) {
-        self.init(path: path, contentType: file.contentType, size: file.size, width: file.width, height: file.height, duration: file.duration)
+    /// A file a stage produced, at its published `path` in the job, stored under `key`.
+    public init(path: String, key: String, producedFile file: ProducedFile) {
+        self.init(path: path, key: key, contentType: file.contentType, size: file.size, width: file.width, height: file.height, duration: file.duration)
     }
+
+    /// The storage key of the file of job `jobID`.
+    public func storageKey(jobID: String) -> String { key ?? "jobs/\(jobID)/\(path)" }
 }
 
 /// The state of one named output of a job.

@@ -22,6 +22,12 @@ public protocol BlobStore: Sendable {
 
     /// Deletes every object whose key starts with `prefix`.
     func deleteAll(prefix: String) async throws
+
+    /// Every key under `prefix` (a directory: it ends with `/`), in no order.
+    func list(prefix: String) async throws -> [String]
+
+    /// Deletes one object; nothing happens when it does not exist.
+    func delete(key: String) async throws
 }
 
 public enum BlobStoreError: Error, Equatable {

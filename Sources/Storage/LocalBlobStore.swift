@@ -86,4 +86,20 @@ public struct LocalBlobStore: BlobStore {
         let path = try path(for: trimmed)
         try? FileManager.default.removeItem(atPath: path)
     }
+
+    public func list(prefix: String) async throws -> [String] {
+        let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        let directory = try path(for: trimmed)
+        guard let walker = FileManager.default.enumerator(atPath: directory) else { return [] }
+        var keys: [String] = []
+        while let relative = walker.nextObject() as? String {
+            if walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular { keys.append(trimmed + "/" + relative) }
+        }
+        return keys
+    }
+
+    public func delete(key: String) async throws {
+        let path = try path(for: key)
+        if unlink(path) != 0 && errno != ENOENT { throw BlobStoreError.notFound(key) }
+    }
 }

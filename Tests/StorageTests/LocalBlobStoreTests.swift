@@ -35,6 +35,19 @@ import Testing
         #expect(try await store.size(key: "jobs/j/out/a.txt") == nil)
     }
 
+    @Test func listsKeysUnderADirectoryAndDeletesOne() async throws {
+        let store = try makeStore()
+        for key in ["jobs/j/1/out/a.txt", "jobs/j/1/out/b/c.txt", "jobs/j/2/x.txt", "jobs/k/y.txt"] {
+            try await store.put(key: key, file: try stage(store, key))
+        }
+        #expect(Set(try await store.list(prefix: "jobs/j/")) == ["jobs/j/1/out/a.txt", "jobs/j/1/out/b/c.txt", "jobs/j/2/x.txt"])
+        #expect(try await store.list(prefix: "jobs/none/").isEmpty)
+        try await store.delete(key: "jobs/j/1/out/a.txt")
+        try await store.delete(key: "jobs/j/1/out/a.txt")
+        #expect(Set(try await store.list(prefix: "jobs/j/1/")) == ["jobs/j/1/out/b/c.txt"])
+        #expect(try await read(store, "jobs/k/y.txt") == "jobs/k/y.txt")
+    }
+
     @Test func keysCannotEscapeTheRoot() async throws {
         let store = try makeStore()
         for key in ["../etc/passwd", "/abs", "a//b", "a/./b", "a/../../b", ""] {

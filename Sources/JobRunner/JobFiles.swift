@@ -1,0 +1,30 @@
+import JobStore
+import Storage
+
+/// Where an attempt's files are stored, and how the ones no record points at
+/// are collected. Each attempt writes under its own lease token
+/// (`jobs/{id}/{token}/{output}/{file}`), and only a fenced write records a key
+/// in the job, so the job points at exactly the files of the attempt that won;
+/// what losing, failed or canceled attempts wrote is garbage to collect.
+enum JobFiles {
+    static func key(jobID: String, leaseToken: Int64, path: String) -> String {
+        "jobs/\(jobID)/\(leaseToken)/\(path)"
+    }
+
+    static func attemptPrefix(jobID: String, leaseToken: Int64) -> String { "jobs/\(jobID)/\(leaseToken)/" }
+
+    static func jobPrefix(jobID: String) -> String { "jobs/\(jobID)/" }
+
+    /// Deletes the files under `prefix` that the job's record does not point at. Returns how many.
+    @discardableResult
+    static func collect(jobID: String, tenant: String, under prefix: String, store: JobStore, blobs: any BlobStore) async throws -> Int {
+        guard let job = try await store.job(id: jobID, tenant: tenant) else { return 0 }
+        let referenced = Set(job.outputs.values.flatMap(\.files).map { $0.storageKey(jobID: jobID) })
+        var deleted = 0
+        for key in try await blobs.list(prefix: prefix) where !referenced.contains(key) {
+            try await blobs.delete(key: key)
+            deleted += 1
+        }
+        return deleted
+    }
+}
