@@ -215,6 +215,10 @@ struct JobExecution: Sendable {
                     } else {
                         collect = ownFiles
                     }
+                case .release:
+                    logger.info("worker shutting down; job handed back")
+                    try await store.release(jobID: claim.id, token: claim.leaseToken)
+                    collect = ownFiles
                 case .abandon:
                     logger.warning("lease lost; abandoning attempt")
                     collect = ownFiles

@@ -39,7 +39,7 @@ public struct WorkerService: Service {
         // stops running jobs now; graceful shutdown lets them finish first.
         await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { background in
-                background.addTask { await listen(wake: wake) }
+                background.addTask { await listen(wake: wake, running: running) }
                 background.addTask { await reap(until: draining) }
                 await withGracefulShutdownHandler {
                     await withTaskGroup(of: Void.self) { loops in
@@ -109,8 +109,10 @@ public struct WorkerService: Service {
         }
     }
 
-    /// LISTENs on the store's channel on one pooled connection; reconnects on error.
-    private func listen(wake: WakeSignal) async {
+    /// LISTENs on the store's channel on one pooled connection; reconnects on
+    /// error. An empty payload means a job became claimable; `cancel <id>`
+    /// stops that job if it runs here.
+    private func listen(wake: WakeSignal, running: RunningJobs) async {
         while !Task.isCancelled {
             do {
                 try await store.client.withConnection { connection in
@@ -118,7 +120,13 @@ public struct WorkerService: Service {
                         // Jobs queued before LISTEN took effect sent their NOTIFY to
                         // nobody: look once now that we are listening.
                         await wake.wakeAll()
-                        for try await _ in notifications { await wake.wakeAll() }
+                        for try await notification in notifications {
+                            if notification.payload.hasPrefix("cancel ") {
+                                running.stop(String(notification.payload.dropFirst("cancel ".count)), .canceled)
+                            } else {
+                                await wake.wakeAll()
+                            }
+                        }
                     }
                 }
             } catch {
@@ -138,4 +146,5 @@ final class RunningJobs: Sendable {
     func add(_ id: String, _ token: StopToken) { tokens.withLock { $0[id] = token } }
     func remove(_ id: String) { _ = tokens.withLock { $0.removeValue(forKey: id) } }
     func stopAll(_ reason: StopReason) { tokens.withLock { for token in $0.values { token.stop(reason) } } }
+    func stop(_ id: String, _ reason: StopReason) { tokens.withLock { $0[id]?.stop(reason) } }
 }

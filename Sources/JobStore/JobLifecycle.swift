@@ -11,6 +11,8 @@ public enum JobLifecycle {
         case fail(JobError)
         /// The attempt was stopped by a cancel: the job ends `canceled`.
         case cancel
+        /// The worker is shutting down: hand the job back without using up the attempt.
+        case release
         /// Our lease is gone; another attempt owns the job. Write nothing.
         case abandon
     }
@@ -41,7 +43,7 @@ public enum JobLifecycle {
         case StopReason.leaseLost.rawValue: return .abandon
         case StopReason.shutdown.rawValue:
             // Stopping for a restart is not the job's fault: run it again soon.
-            return .retry(afterSeconds: 0)
+            return .release
         default: break
         }
         guard error.retryable else { return .fail(JobError(code: error.code, message: error.message)) }

@@ -90,18 +90,47 @@ extension JobStore {
         return false
     }
 
-    /// Puts the job back in the queue after a transient failure.
+    /// Puts the job back in the queue after a transient failure, or ends it
+    /// `canceled` when a cancel was asked for meanwhile.
     @discardableResult
     public func retry(jobID: String, token: Int64, error: JobError, afterSeconds: Double) async throws -> Bool {
         let rows = try await client.query("""
             UPDATE jobs SET
-                status = 'queued', last_error = \(try encodeJSON(error))::jsonb,
+                status = CASE WHEN cancel_requested THEN 'canceled' ELSE 'queued' END,
+                error = CASE WHEN cancel_requested THEN '{"code": "canceled", "message": "canceled by request"}'::jsonb ELSE error END,
+                finished_at = CASE WHEN cancel_requested THEN now() ELSE NULL END,
+                last_error = \(try encodeJSON(error))::jsonb,
                 run_after = now() + make_interval(secs => \(afterSeconds)),
                 lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
             WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
             RETURNING id
             """, logger: logger)
         for try await _ in rows { return true }
+        return false
+    }
+
+    /// Hands a job back because this worker is shutting down: queued again at
+    /// once without using up the attempt, up to `maxReleases` times (then the
+    /// attempt counts, so a job cannot loop through restarts for ever); ended
+    /// `canceled` when a cancel was asked for meanwhile.
+    @discardableResult
+    public func release(jobID: String, token: Int64, maxReleases: Int = 5) async throws -> Bool {
+        let rows = try await client.query("""
+            UPDATE jobs SET
+                status = CASE WHEN cancel_requested THEN 'canceled' ELSE 'queued' END,
+                error = CASE WHEN cancel_requested THEN '{"code": "canceled", "message": "canceled by request"}'::jsonb ELSE error END,
+                finished_at = CASE WHEN cancel_requested THEN now() ELSE NULL END,
+                attempt = CASE WHEN releases < \(maxReleases) THEN attempt - 1 ELSE attempt END,
+                releases = releases + 1,
+                last_error = '{"code": "shutdown", "message": "the worker shut down; the job was handed back"}'::jsonb,
+                run_after = now(), lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
+            WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
+            RETURNING status
+            """, logger: logger)
+        for try await status in rows.decode(String.self) {
+            if status == "queued" { try await notifyWorkers() }
+            return true
+        }
         return false
     }
 

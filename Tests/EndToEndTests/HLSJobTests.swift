@@ -174,8 +174,8 @@ import Testing
     @Test func cancellingARunningLadderStopsItAndRemovesWhatWasPublished() async throws {
         let source = try Self.longSource()
         defer { try? FileManager.default.removeItem(atPath: source) }
-        // The worker hears of the cancel at its next heartbeat (NOTIFY comes with the job-service work).
-        let worker = WorkerConfiguration(concurrency: 2, leaseSeconds: 10, heartbeatSeconds: 0.5, pollSeconds: 0.5, reapSeconds: 1)
+        // Heartbeats 10 s apart: the cancel reaches the worker through NOTIFY, not its next heartbeat.
+        let worker = WorkerConfiguration(concurrency: 2, leaseSeconds: 30, heartbeatSeconds: 10, pollSeconds: 0.5, reapSeconds: 1)
         try await Harness.run(configuration: try TestEnvironment.configuration(worker: worker)) { h in
             let job = try await Self.submitAndWaitUntilPlayable(h, source: source)
             let id = try #require(job["id"]?.stringValue)

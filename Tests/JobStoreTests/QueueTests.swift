@@ -98,6 +98,52 @@ import Testing
         }
     }
 
+    @Test func aShutdownReleaseKeepsTheAttemptUpToItsBound() async throws {
+        try await withMigratedKiln { kiln in
+            let job = try await insert(kiln.store)
+            for round in 1...3 {
+                let claim = try #require(try await kiln.store.claim(owner: "w", leaseSeconds: 30))
+                #expect(claim.attempt == 1, "round \(round): the releases before gave their attempt back")
+                #expect(try await kiln.store.release(jobID: job.id, token: claim.leaseToken, maxReleases: 2))
+                #expect(try await !kiln.store.release(jobID: job.id, token: claim.leaseToken, maxReleases: 2), "fenced")
+            }
+            #expect(try await kiln.store.job(id: job.id, tenant: "tenant-a")?.status == .queued)
+            #expect(try await kiln.store.claim(owner: "w", leaseSeconds: 30)?.attempt == 2, "the third release, past the bound, counted its attempt")
+        }
+    }
+
+    @Test func aRetryOrReleaseOfAJobAskedToCancelEndsIt() async throws {
+        try await withMigratedKiln { kiln in
+            for hand in ["retry", "release"] {
+                let job = try await insert(kiln.store)
+                let claim = try #require(try await kiln.store.claim(owner: "w", leaseSeconds: 30))
+                #expect(try await kiln.store.requestCancel(id: job.id, tenant: "tenant-a")?.status == .running)
+                if hand == "retry" {
+                    #expect(try await kiln.store.retry(jobID: job.id, token: claim.leaseToken, error: JobError(code: "x", message: "y"), afterSeconds: 0))
+                } else {
+                    #expect(try await kiln.store.release(jobID: job.id, token: claim.leaseToken))
+                }
+                let ended = try #require(try await kiln.store.job(id: job.id, tenant: "tenant-a"))
+                #expect(ended.status == .canceled && ended.error?.code == "canceled" && ended.finishedAt != nil, "\(hand)")
+            }
+        }
+    }
+
+    @Test func aCancelOfARunningJobIsAnnouncedToWorkers() async throws {
+        try await withMigratedKiln { kiln in
+            let job = try await insert(kiln.store)
+            _ = try #require(try await kiln.store.claim(owner: "w", leaseSeconds: 30))
+            let heard = try await kiln.client.withConnection { connection in
+                try await connection.listen(on: kiln.store.channel) { notifications in
+                    _ = try await kiln.store.requestCancel(id: job.id, tenant: "tenant-a")
+                    for try await notification in notifications { return notification.payload }
+                    return ""
+                }
+            }
+            #expect(heard == "cancel \(job.id)")
+        }
+    }
+
     @Test func idempotencyKeysReturnTheSameJobOrConflict() async throws {
         try await withMigratedKiln { kiln in
             let first = try await insert(kiln.store, key: "k1", hash: "h1")

@@ -31,7 +31,7 @@ import Testing
     @Test func stopsMapToTheirOutcome() {
         #expect(JobLifecycle.onFailure(.stopped(.canceled), attempt: 1, maxAttempts: 5, policy: policy) == .cancel)
         #expect(JobLifecycle.onFailure(.stopped(.leaseLost), attempt: 1, maxAttempts: 5, policy: policy) == .abandon)
-        #expect(JobLifecycle.onFailure(.stopped(.shutdown), attempt: 1, maxAttempts: 5, policy: policy) == .retry(afterSeconds: 0))
+        #expect(JobLifecycle.onFailure(.stopped(.shutdown), attempt: 1, maxAttempts: 5, policy: policy) == .release)
     }
 
     @Test func progressIsTheMeanOfOutputs() {
