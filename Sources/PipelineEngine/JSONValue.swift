@@ -66,8 +66,10 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return (try? encoder.encode(self)) ?? Data("null".utf8)
     }
 
+    /// Parses strict JSON (RFC 8259): what `StrictJSON` refuses never reaches the lenient decoder.
     public static func decode(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try StrictJSON.validate(data)
+        return try JSONDecoder().decode(JSONValue.self, from: data)
     }
 
     /// Converts any Encodable into a JSONValue.

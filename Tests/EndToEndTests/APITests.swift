@@ -53,6 +53,11 @@ import Testing
             let malformed = try await h.request(.post, "/v1/jobs", headers: [.contentType: "application/json"], body: ByteBuffer(string: "{\"input\": "))
             #expect(malformed.status == .badRequest)
             #expect(try h.json(malformed)["error"]?["code"] == "malformed_json")
+            // A trailing comma is not JSON, however lenient Foundation's decoder is.
+            let trailingComma = try await h.request(.post, "/v1/jobs", headers: [.contentType: "application/json"],
+                                                    body: ByteBuffer(string: #"{"input": "med_x", "operations": [{"op": "probe"}],}"#))
+            #expect(trailingComma.status == .badRequest)
+            #expect(try h.json(trailingComma)["error"]?["code"] == "malformed_json")
         }
     }
 
