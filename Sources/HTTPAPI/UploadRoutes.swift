@@ -6,6 +6,8 @@ import JobStore
 /// part. Streamed to staging, sniffed, inspected from headers, then published.
 struct UploadRoutes {
     let environment: APIEnvironment
+    /// Bytes of a multipart body beyond its file: boundaries, part headers, small fields.
+    static let multipartOverhead = 64 * 1024
 
     func register(on group: RouterGroup<KilnRequestContext>) {
         group.post("uploads") { request, context in try await upload(request, context: context) }
@@ -19,7 +21,10 @@ struct UploadRoutes {
         let spooler = UploadSpooler(stagingDirectory: environment.blobs.stagingDirectory, limits: environment.uploadLimits)
         let spooled: UploadSpooler.Spooled
         if let boundary = MultipartFilePart<RequestBody>.boundary(of: request.headers[.contentType]) {
-            spooled = try await spooler.spool(MultipartFilePart(base: request.body, boundary: boundary))
+            // The file part is held to its kind's limit by the spooler; the whole body, framing and
+            // other fields included, to the largest limit plus room for the framing.
+            let body = BodyLimit(base: request.body, limit: environment.uploadLimits.largest + Self.multipartOverhead)
+            spooled = try await spooler.spool(MultipartFilePart(base: body, boundary: boundary))
         } else if request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true {
             throw APIError(.badRequest, code: "malformed_multipart", message: "multipart/form-data needs a boundary of 1 to 70 characters")
         } else {

@@ -164,6 +164,45 @@ import Testing
         }
     }
 
+    /// A chunked multipart upload (no Content-Length to refuse early) whose other field is `noteBytes` long.
+    static func chunkedMultipart(port: Int, key: String, noteBytes: Int) throws -> (status: Int, body: String) {
+        let script = #"""
+            import http.client, sys
+            port, key, note, png = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+            def body():
+                yield b'--B\r\nContent-Disposition: form-data; name="note"\r\n\r\n'
+                for _ in range(note // 16384): yield b'x' * 16384
+                yield b'\r\n--B\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
+                yield open(png, 'rb').read()
+                yield b'\r\n--B--\r\n'
+            c = http.client.HTTPConnection('127.0.0.1', port)
+            try:
+                c.request('POST', '/v1/uploads', body=body(), encode_chunked=True,
+                          headers={'Authorization': 'Bearer ' + key, 'Content-Type': 'multipart/form-data; boundary=B'})
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered before the body ended
+            r = c.getresponse()
+            print(r.status)
+            print(r.read().decode())
+            """#
+        let output = String(decoding: try runTool("python3", ["-c", script, "\(port)", key, "\(noteBytes)", Fixture.path("alpha.png")]), as: UTF8.self)
+        let lines = output.split(separator: "\n", maxSplits: 1).map(String.init)
+        return (Int(lines.first ?? "") ?? 0, lines.count > 1 ? lines[1] : "")
+    }
+
+    @Test func everyByteOfAMultipartBodyCounts() async throws {
+        var configuration = try TestEnvironment.configuration()
+        configuration.uploadLimits = UploadLimits(image: 100_000, video: 100_000, audio: 100_000)
+        try await Harness.run(configuration: configuration, withWorkers: false) { h in
+            let port = try #require(h.client.port)
+            let small = try Self.chunkedMultipart(port: port, key: h.key, noteBytes: 16384)
+            #expect(small.status == 201, "\(small)")
+            let huge = try Self.chunkedMultipart(port: port, key: h.key, noteBytes: 1 << 20)
+            #expect(huge.status == 413 && huge.body.contains("too_large"), "a 1 MiB field beside a small file: \(huge)")
+            #expect(try await h.client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil).status == .ok)
+        }
+    }
+
     @Test func mediaContentHonoursRanges() async throws {
         try await Harness.run(withWorkers: false) { h in
             let bytes = try Fixture.data("clip.mp4")
