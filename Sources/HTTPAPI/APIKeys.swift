@@ -47,6 +47,25 @@ public struct APIKeys: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
 
+    /// What is wrong with a `KILN_API_KEYS` value, or nil. Tenant names become
+    /// parts of storage keys and log fields, so they are plain identifiers.
+    public static func problem(in specification: String) -> String? {
+        for raw in specification.split(separator: ",") {
+            let item = raw.trimmingCharacters(in: .whitespaces)
+            guard !item.isEmpty, let colon = item.firstIndex(of: ":") else { continue }
+            let tenant = String(item[..<colon]), key = item[item.index(after: colon)...]
+            guard isValidTenant(tenant) else {
+                return "tenant \"\(tenant)\" must be 1 to 64 letters, digits, '-' or '_'"
+            }
+            if key.isEmpty { return "tenant \(tenant) has an empty key" }
+        }
+        return nil
+    }
+
+    public static func isValidTenant(_ name: String) -> Bool {
+        (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
+
     /// A fresh random key, `kiln_` + 32 bytes base64url.
     public static func generate() -> String {
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255) }

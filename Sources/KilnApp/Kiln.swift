@@ -29,6 +29,9 @@ public struct Kiln: Sendable {
     let readiness = Readiness()
 
     public init(configuration: KilnConfiguration, logger: Logger) throws {
+        if let problem = APIKeys.problem(in: configuration.apiKeys) {
+            throw KilnConfiguration.ConfigurationError.invalid("KILN_API_KEYS", problem)
+        }
         self.configuration = configuration
         self.logger = logger
         client = try DatabaseClient.make(url: configuration.databaseURL, schema: configuration.databaseSchema,

@@ -203,6 +203,16 @@ import Testing
         }
     }
 
+    @Test func tenantNamesAreCheckedAtStartUp() throws {
+        for bad in ["a/b:key", "../x:key", "ten ant:key", ":key", "t:"] {
+            #expect(throws: KilnConfiguration.ConfigurationError.self, "\(bad)") {
+                _ = try Kiln(configuration: try TestEnvironment.configuration(apiKeys: bad), logger: TestEnvironment.logger())
+            }
+        }
+        #expect(APIKeys.problem(in: "a/b:key")?.contains("a/b") == true)
+        #expect(APIKeys.problem(in: "tenant-a:key-a, tenant_b:key:with:colons,barekey") == nil)
+    }
+
     @Test func mediaContentHonoursRanges() async throws {
         try await Harness.run(withWorkers: false) { h in
             let bytes = try Fixture.data("clip.mp4")
