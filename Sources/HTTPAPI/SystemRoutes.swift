@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PipelineEngine
 import JobStore
 import Prometheus
 
@@ -32,7 +33,7 @@ struct SystemRoutes {
                             body: .init(byteBuffer: ByteBuffer(bytes: environment.metrics.emitToBuffer())))
         }
         // Built once: the document only changes with the build and KILN_PUBLIC_URL.
-        let document = OpenAPIDocument.load(publicURL: environment.publicURL).map { ByteBuffer(bytes: $0) }
+        let document = OpenAPIDocument.load(publicURL: environment.publicURL, registry: environment.registry).map { ByteBuffer(bytes: $0) }
         router.get("openapi.json") { _, _ in
             guard let document else {
                 throw APIError(.internalServerError, code: "internal", message: "OpenAPI document missing from the build")
@@ -42,13 +43,24 @@ struct SystemRoutes {
     }
 }
 
-/// The OpenAPI 3.1 document shipped as a resource, with `servers` set to this deployment.
+/// The OpenAPI 3.1 document: the routes as written in the shipped resource,
+/// `servers` set to this deployment, and the `Operation` schema generated from
+/// the stage registry (the same as `/v1/schema/operations.json`), so the
+/// document cannot drift from what validation accepts.
 public enum OpenAPIDocument {
-    public static func load(publicURL: String) -> Data? {
+    public static func load(publicURL: String, registry: StageRegistry) -> Data? {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
               let data = try? Data(contentsOf: url),
-              var object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        object["servers"] = [["url": publicURL]]
-        return try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+              case var .object(document) = try? JSONValue.decode(data),
+              case var .object(components) = document["components"],
+              case var .object(schemas) = components["schemas"],
+              case var .object(operation) = OperationSchema.document(for: registry, id: publicURL + "/v1/schema/operations.json") else { return nil }
+        operation["$schema"] = nil
+        operation["$id"] = nil
+        schemas["Operation"] = .object(operation)
+        components["schemas"] = .object(schemas)
+        document["components"] = .object(components)
+        document["servers"] = [["url": .string(publicURL)]]
+        return JSONValue.object(document).encoded()
     }
 }
