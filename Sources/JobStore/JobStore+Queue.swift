@@ -134,22 +134,32 @@ extension JobStore {
         return false
     }
 
-    /// Requeues jobs whose lease ran out (their worker died or hung); a job out of
-    /// attempts fails with `lease_expired`. Returns how many were touched.
+    /// Requeues jobs whose lease ran out (their worker died or hung). A job
+    /// out of attempts, or whose attempts ended this way `maxCrashes` times,
+    /// fails with `worker_crashed`; one asked to cancel ends `canceled`.
+    /// Returns how many were touched.
     @discardableResult
-    public func reapExpiredLeases() async throws -> Int {
+    public func reapExpiredLeases(maxCrashes: Int = 3) async throws -> Int {
         let rows = try await client.query("""
+            WITH expired AS (
+                SELECT id, cancel_requested,
+                       (attempt >= max_attempts OR crashes + 1 >= \(maxCrashes)) AS exhausted
+                FROM jobs WHERE status = 'running' AND lease_until < now()
+                FOR UPDATE SKIP LOCKED
+            )
             UPDATE jobs SET
-                status = CASE WHEN cancel_requested THEN 'canceled'
-                              WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
-                error = CASE WHEN attempt >= max_attempts AND NOT cancel_requested
-                             THEN '{"code": "lease_expired", "message": "the worker stopped responding on every attempt"}'::jsonb
+                status = CASE WHEN expired.cancel_requested THEN 'canceled' WHEN expired.exhausted THEN 'failed' ELSE 'queued' END,
+                error = CASE WHEN expired.cancel_requested THEN '{"code": "canceled", "message": "canceled by request"}'::jsonb
+                             WHEN expired.exhausted
+                             THEN jsonb_build_object('code', 'worker_crashed', 'message',
+                                  format('the worker running it stopped responding on %s attempts', crashes + 1))
                              ELSE error END,
-                last_error = '{"code": "lease_expired", "message": "the worker stopped responding"}'::jsonb,
-                finished_at = CASE WHEN cancel_requested OR attempt >= max_attempts THEN now() ELSE NULL END,
+                crashes = crashes + 1,
+                last_error = '{"code": "worker_crashed", "message": "the worker stopped responding"}'::jsonb,
+                finished_at = CASE WHEN expired.cancel_requested OR expired.exhausted THEN now() ELSE NULL END,
                 lease_token = NULL, lease_owner = NULL, lease_until = NULL, run_after = now(), updated_at = now()
-            WHERE status = 'running' AND lease_until < now()
-            RETURNING status
+            FROM expired WHERE jobs.id = expired.id
+            RETURNING jobs.status
             """, logger: logger)
         var count = 0
         var requeued = false

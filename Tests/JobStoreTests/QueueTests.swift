@@ -85,7 +85,22 @@ import Testing
             try await kiln.store.reapExpiredLeases()
             let failed = try #require(try await kiln.store.job(id: job.id, tenant: "tenant-a"))
             #expect(failed.status == .failed)
-            #expect(failed.error?.code == "lease_expired")
+            #expect(failed.error?.code == "worker_crashed")
+        }
+    }
+
+    @Test func aJobThatKeepsKillingItsWorkerFailsWithWorkerCrashed() async throws {
+        try await withMigratedKiln { kiln in
+            let job = try await insert(kiln.store)
+            for crash in 1...3 {
+                _ = try #require(try await kiln.store.claim(owner: "doomed-\(crash)", leaseSeconds: 0.1), "crash \(crash)")
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(try await kiln.store.reapExpiredLeases(maxCrashes: 3) == 1)
+            }
+            let failed = try #require(try await kiln.store.job(id: job.id, tenant: "tenant-a"))
+            #expect(failed.status == .failed && failed.attempt == 3, "\(failed.status) after \(failed.attempt) attempts of 5")
+            #expect(failed.error?.code == "worker_crashed" && failed.error?.message.contains("3 attempts") == true)
+            #expect(try await kiln.store.claim(owner: "next", leaseSeconds: 30) == nil)
         }
     }
 
