@@ -159,10 +159,16 @@ struct JobExecution: Sendable {
         var files: [OutputFile] = []
         for file in product.files {
             let path = output.name + "/" + file.name
-            let key = JobFiles.key(jobID: claim.id, leaseToken: claim.leaseToken, path: path)
+            // Segments published while running are final: listed under the key they have. Playlists
+            // changed since: stored again under a new key, since a stored object is never replaced.
+            if recorded.published[file.name] == file, !file.name.hasSuffix(".m3u8"),
+               let listed = recorded.state.files.first(where: { $0.path == path }), let key = listed.key {
+                files.append(OutputFile(path: path, key: key, producedFile: file))
+                continue
+            }
+            let revision = recorded.published[file.name] == nil ? 0 : (recorded.revisions[file.name] ?? 0) + 1
+            let key = JobFiles.key(jobID: claim.id, leaseToken: claim.leaseToken, path: path, revision: revision)
             files.append(OutputFile(path: path, key: key, producedFile: file))
-            // Segments published while running are final; playlists changed since.
-            if recorded.published[file.name] == file, !file.name.hasSuffix(".m3u8") { continue }
             do {
                 try await blobs.put(key: key, file: directory + "/" + file.name)
             } catch {

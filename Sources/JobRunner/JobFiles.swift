@@ -7,8 +7,11 @@ import Storage
 /// in the job, so the job points at exactly the files of the attempt that won;
 /// what losing, failed or canceled attempts wrote is garbage to collect.
 enum JobFiles {
-    static func key(jobID: String, leaseToken: Int64, path: String) -> String {
-        "jobs/\(jobID)/\(leaseToken)/\(path)"
+    /// `revision` > 0 for a file published again under the same path (a growing
+    /// playlist): a stored object is never replaced, the record moves to the new
+    /// one, so every listed file is always exactly as listed.
+    static func key(jobID: String, leaseToken: Int64, path: String, revision: Int = 0) -> String {
+        "jobs/\(jobID)/\(leaseToken)/\(path)" + (revision > 0 ? "~\(revision)" : "")
     }
 
     static func attemptPrefix(jobID: String, leaseToken: Int64) -> String { "jobs/\(jobID)/\(leaseToken)/" }

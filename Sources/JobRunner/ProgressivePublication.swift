@@ -66,12 +66,15 @@ struct RunningOutputRecorder: Sendable {
         var state: OutputState
         /// Files already uploaded, by name, as uploaded.
         var published: [String: ProducedFile]
+        /// How many times each name was published again (its latest key's revision).
+        var revisions: [String: Int]
     }
 
     func record(_ events: AsyncStream<RunningOutputEvent>, board: ProgressBoard, states: [String: OutputState]) async -> Outcome {
         var states = states
         var state = states[outputName] ?? OutputState(status: .running)
         var published: [String: ProducedFile] = [:]
+        var revisions: [String: Int] = [:]
         var broken = false
         for await event in events {
             switch event {
@@ -84,7 +87,8 @@ struct RunningOutputRecorder: Sendable {
                 guard !broken, !stop.isStopped else { continue }
                 for staged in files {
                     let path = outputName + "/" + staged.file.name
-                    let key = JobFiles.key(jobID: jobID, leaseToken: leaseToken, path: path)
+                    let revision = published[staged.file.name] == nil ? 0 : (revisions[staged.file.name] ?? 0) + 1
+                    let key = JobFiles.key(jobID: jobID, leaseToken: leaseToken, path: path, revision: revision)
                     do {
                         try await blobs.put(key: key, file: staged.path)
                     } catch {
@@ -93,6 +97,7 @@ struct RunningOutputRecorder: Sendable {
                         break
                     }
                     published[staged.file.name] = staged.file
+                    revisions[staged.file.name] = revision
                     state.files.removeAll { $0.path == path }
                     state.files.append(OutputFile(path: path, key: key, producedFile: staged.file))
                 }
@@ -112,6 +117,6 @@ struct RunningOutputRecorder: Sendable {
                 logger.warning("could not record the output's progress", metadata: ["error": "\(error)"])
             }
         }
-        return Outcome(state: state, published: published)
+        return Outcome(state: state, published: published, revisions: revisions)
     }
 }

@@ -1,0 +1,154 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import JobRunner
+import KilnApp
+import KilnTestSupport
+import NIOCore
+import PipelineEngine
+import Synchronization
+import Testing
+
+/// Real `kiln worker` processes killed with SIGKILL, paused with SIGSTOP and
+/// stopped with SIGTERM mid-job, beside an HTTP-only Kiln in the test.
+@Suite struct CrashSafetyTests {
+    static func configuration(drainSeconds: Double = 25) throws -> KilnConfiguration {
+        try TestEnvironment.configuration(worker: WorkerConfiguration(
+            concurrency: 1, leaseSeconds: 3, heartbeatSeconds: 1, pollSeconds: 0.5, reapSeconds: 0.5, drainSeconds: drainSeconds))
+    }
+
+    /// Uploads `source` and submits a slow HLS ladder of it; the job's id.
+    static func submitLadder(_ h: Harness, source: String) async throws -> String {
+        let media = try h.json(try await h.request(.post, "/v1/uploads", headers: [.contentType: "application/octet-stream"],
+                                                   body: ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: source)))))
+        let submitted = try await h.submit(["input": try #require(media["id"]), "outputs": ["stream": [
+            ["op": "hls", "renditions": [["height": 360], ["height": 180]], "segmentSeconds": 1, "preset": "medium"],
+        ]]])
+        return try #require(try h.json(submitted)["id"]?.stringValue)
+    }
+
+    /// Polls the job until `condition` holds.
+    static func waitFor(_ h: Harness, _ id: String, timeout: Duration = .seconds(90), _ what: String,
+                        _ condition: (JSONValue) -> Bool) async throws -> JSONValue {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let job = try h.json(try await h.request(.get, "/v1/jobs/\(id)"))
+            if condition(job) { return job }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw HarnessError("job \(id) never reached: \(what)")
+    }
+
+    /// The lease tokens under which the job has files in storage.
+    static func attemptsWithFiles(_ h: Harness, _ id: String) async throws -> Set<String> {
+        Set(try await h.kiln.blobs.list(prefix: "jobs/\(id)/").map { String($0.split(separator: "/")[2]) })
+    }
+
+    /// Every file the job lists, fetched whole while workers die around it: what a client sees is never half-written.
+    final class Watcher: Sendable {
+        let problems = Mutex<[String]>([])
+        let checks = Mutex(0)
+
+        func watch(_ h: Harness, _ id: String) async {
+            while !Task.isCancelled {
+                if let job = try? h.json(try await h.request(.get, "/v1/jobs/\(id)")) {
+                    for output in job["outputs"]?.objectValue?.values.map({ $0 }) ?? [] {
+                        for file in output["files"]?.arrayValue ?? [] {
+                            guard let path = file["path"]?.stringValue, let size = file["size"]?.intValue,
+                                  let response = try? await h.request(.get, "/v1/jobs/\(id)/files/\(path)") else { continue }
+                            // A file dropped from the listing meanwhile (a new attempt began) may be gone. A growing
+                            // playlist may have grown since the listing was read; it is never cut short. Anything else is exactly as listed.
+                            let bytes = response.body.readableBytes
+                            let growing = path.hasSuffix(".m3u8") && output["status"] != "succeeded"
+                            if response.status == .ok && (growing ? bytes < size || response.body.getString(at: bytes - 1, length: 1) != "\n" : bytes != size) {
+                                problems.withLock { $0.append("\(path): \(bytes) of \(size) bytes") }
+                            }
+                            checks.withLock { $0 += 1 }
+                        }
+                    }
+                }
+                try? await Task.sleep(for: .milliseconds(150))
+            }
+        }
+    }
+
+    @Test func aWorkerKilledMidJobTwiceLosesNothingAndLeavesNothing() async throws {
+        let source = try HLSJobTests.longSource()
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        let configuration = try Self.configuration()
+        try await Harness.run(configuration: configuration, withWorkers: false) { h in
+            let id = try await Self.submitLadder(h, source: source)
+            let watcher = Watcher()
+            let watching = Task { await watcher.watch(h, id) }
+            var worker = try KilnProcess(configuration: configuration, name: "w1")
+            for round in 1...2 {
+                _ = try await Self.waitFor(h, id, "attempt \(round) published part of its stream") {
+                    $0["status"] == "running" && $0["attempt"]?.intValue == round && $0["outputs"]?["stream"]?["files"]?.arrayValue?.isEmpty == false
+                }
+                worker.signal(SIGKILL)
+                #expect(await worker.waitForExit(timeout: .seconds(5)) != nil)
+                worker = try KilnProcess(configuration: configuration, name: "w\(round + 1)")
+            }
+            let job = try await h.waitForJob(id, timeout: .seconds(120))
+            watching.cancel()
+            #expect(job["status"] == "succeeded" && job["attempt"] == 3, "\(job)\n\(worker.log)")
+            let playlists = try await HLSJobTests.fetchAll(h, base: "/v1/jobs/\(id)/files", master: "stream/master.m3u8", key: h.key)
+            #expect(playlists.values.allSatisfy { $0.contains("#EXT-X-ENDLIST") })
+            // The killed attempts' uploads were collected: only the winner's files remain, and every one is listed.
+            #expect(try await Self.attemptsWithFiles(h, id).count == 1)
+            let listed = try #require(job["outputs"]?["stream"]?["files"]?.arrayValue).count
+            #expect(try await h.kiln.blobs.list(prefix: "jobs/\(id)/").count == listed)
+            #expect(watcher.problems.withLock { $0 }.isEmpty, "\(watcher.problems.withLock { $0 })")
+            #expect(watcher.checks.withLock { $0 } > 10, "the watcher fetched files while the workers died")
+        }
+    }
+
+    @Test func aPausedWorkerWritesNothingAfterAnotherTookItsJob() async throws {
+        let source = try HLSJobTests.longSource()
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        let configuration = try Self.configuration()
+        try await Harness.run(configuration: configuration, withWorkers: false) { h in
+            let id = try await Self.submitLadder(h, source: source)
+            let paused = try KilnProcess(configuration: configuration, name: "paused")
+            _ = try await Self.waitFor(h, id, "attempt 1 published part of its stream") {
+                $0["attempt"]?.intValue == 1 && $0["outputs"]?["stream"]?["files"]?.arrayValue?.isEmpty == false
+            }
+            paused.signal(SIGSTOP)
+            let healthy = try KilnProcess(configuration: configuration, name: "healthy")
+            _ = try await Self.waitFor(h, id, "attempt 2 running") { $0["status"] == "running" && $0["attempt"]?.intValue == 2 }
+            paused.signal(SIGCONT)
+            let job = try await h.waitForJob(id, timeout: .seconds(120))
+            #expect(job["status"] == "succeeded" && job["attempt"] == 2, "\(job)\n\(paused.log)\n\(healthy.log)")
+            // The zombie hears its lease is gone, stops, and collects what it wrote.
+            let deadline = ContinuousClock.now + .seconds(15)
+            while try await Self.attemptsWithFiles(h, id).count > 1 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(try await Self.attemptsWithFiles(h, id).count == 1, "only the winning attempt's files remain")
+            #expect(paused.log.contains("lease lost"), "\(paused.log)")
+            let after = try h.json(try await h.request(.get, "/v1/jobs/\(id)"))
+            #expect(after["status"] == "succeeded" && after["outputs"]?["stream"]?["files"] == job["outputs"]?["stream"]?["files"],
+                    "the zombie changed nothing after the job ended")
+            _ = try await HLSJobTests.fetchAll(h, base: "/v1/jobs/\(id)/files", master: "stream/master.m3u8", key: h.key)
+        }
+    }
+
+    @Test func sigtermHandsARunningJobBackWithoutUsingAnAttempt() async throws {
+        let source = try HLSJobTests.longSource()
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        let configuration = try Self.configuration(drainSeconds: 1)
+        try await Harness.run(configuration: configuration, withWorkers: false) { h in
+            let id = try await Self.submitLadder(h, source: source)
+            let leaving = try KilnProcess(configuration: configuration, name: "leaving")
+            _ = try await Self.waitFor(h, id, "attempt 1 running") { $0["status"] == "running" && ($0["progress"]?.doubleValue ?? 0) > 0 }
+            leaving.signal(SIGTERM)
+            let status = await leaving.waitForExit(timeout: .seconds(15))
+            #expect(status == 0, "a clean exit after draining: \(String(describing: status))\n\(leaving.log)")
+            let handedBack = try h.json(try await h.request(.get, "/v1/jobs/\(id)"))
+            #expect(handedBack["status"] == "queued" && handedBack["attempt"] == 0, "\(handedBack)")
+            let next = try KilnProcess(configuration: configuration, name: "next")
+            let job = try await h.waitForJob(id, timeout: .seconds(120))
+            #expect(job["status"] == "succeeded" && job["attempt"] == 1, "the hand-back used no attempt: \(job)\n\(next.log)")
+        }
+    }
+}
