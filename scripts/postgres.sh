@@ -21,6 +21,13 @@ prepare_dir() {
   if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$1"; chmod 700 "$1"; fi
 }
 
+# The server must not inherit the caller's other descriptors: a pipe a test
+# reads to its end would then never end while PostgreSQL runs.
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-" 2>/dev/null || true
+done
+
 cmd=${1:?usage: postgres.sh start|stop|url ...}
 case "$cmd" in
   start)

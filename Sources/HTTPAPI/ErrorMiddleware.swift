@@ -1,4 +1,5 @@
 import Hummingbird
+import JobStore
 import Logging
 
 /// Turns every error into SPEC's JSON error shape with the right status,
@@ -32,6 +33,12 @@ struct ErrorMiddleware: RouterMiddleware {
             }
             let message = error.body ?? (error.status == .notFound ? "No route for \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
             return APIError(error.status, code: code, message: message).response()
+        } catch where JobStore.isUnavailable(error) {
+            // PostgreSQL is down or restarting: nothing was accepted; the client may retry.
+            context.logger.warning("database unavailable", metadata: ["error": "\(error)"])
+            var unavailable = APIError(.serviceUnavailable, code: "database_unavailable", message: "The database cannot be reached; retry shortly")
+            unavailable.headers[.retryAfter] = "2"
+            return unavailable.response()
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return APIError(.internalServerError, code: "internal", message: "Internal error; see the server log").response()

@@ -6,12 +6,22 @@ import Synchronization
 /// checks answer 503 rather than connection refused while PostgreSQL is down).
 public final class Readiness: Sendable {
     private let ready = Atomic<Bool>(false)
+    private let reachable = Atomic<Bool>(true)
 
     public init() {}
 
     public func markReady() { ready.store(true, ordering: .releasing) }
 
-    public var isReady: Bool { ready.load(ordering: .acquiring) }
+    /// Set by the database watch: while PostgreSQL does not answer, calls get
+    /// 503 at once instead of waiting for a connection that will not come.
+    public func setDatabaseReachable(_ value: Bool) { reachable.store(value, ordering: .releasing) }
+
+    public var isDatabaseReachable: Bool { reachable.load(ordering: .acquiring) }
+
+    /// Migrations applied and keys loaded.
+    public var isSchemaReady: Bool { ready.load(ordering: .acquiring) }
+
+    public var isReady: Bool { isSchemaReady && isDatabaseReachable }
 }
 
 /// Answers `/v1` calls with 503 until the service is ready.

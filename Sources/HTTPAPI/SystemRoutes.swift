@@ -17,10 +17,10 @@ struct SystemRoutes {
         router.get("healthz") { _, _ in
             // Liveness is answering at all; readiness is the database answering.
             let databaseUp = await environment.store.ping()
-            let ready = databaseUp && environment.readiness.isReady
+            let ready = databaseUp && environment.readiness.isSchemaReady
             return JSONResponse.make(
                 ["status": ready ? "ok" : "unavailable", "database": databaseUp ? "ok" : "unreachable",
-                 "schema": environment.readiness.isReady ? "ok" : "pending"],
+                 "schema": environment.readiness.isSchemaReady ? "ok" : "pending"],
                 status: ready ? .ok : .serviceUnavailable)
         }
         router.get("metrics") { _, _ in

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Logging
 import PipelineEngine
@@ -20,7 +21,7 @@ public struct JobStore: Sendable {
     /// Readiness: whether the database answers.
     public func ping() async -> Bool {
         do {
-            try await withTimeout(seconds: 2) {
+            try await withTimeout(seconds: 1) {
                 try await client.query("SELECT 1", logger: logger)
             }
             return true
@@ -42,15 +43,40 @@ public struct JobStore: Sendable {
     }
 }
 
-/// Runs `body`, throwing if it takes longer than `seconds`.
+/// Runs `body`, throwing once `seconds` pass. Answers at the deadline even if
+/// `body` ignores cancellation (a query waiting for a pool connection while the
+/// database is down): a task group would wait for it, so the work runs in a
+/// task of its own, cancelled and left to finish on its own.
 func withTimeout<T: Sendable>(seconds: Double, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw CancellationError()
+    let answered = AnsweredOnce()
+    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let claim = { @Sendable in answered.claim() }
+        let work = Task {
+            do {
+                let value = try await body()
+                if claim() { continuation.resume(returning: value) }
+            } catch {
+                if claim() { continuation.resume(throwing: error) }
+            }
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            if claim() {
+                continuation.resume(throwing: CancellationError())
+                work.cancel()
+            }
+        }
+    }
+}
+
+/// The first of two racing tasks to claim it answers.
+private final class AnsweredOnce: Sendable {
+    private let answered = Mutex(false)
+
+    func claim() -> Bool {
+        answered.withLock { done in
+            defer { done = true }
+            return !done
+        }
     }
 }

@@ -151,4 +151,59 @@ import Testing
             #expect(job["status"] == "succeeded" && job["attempt"] == 1, "the hand-back used no attempt: \(job)\n\(next.log)")
         }
     }
+
+    @Test func aPostgresRestartUnderLoadLosesNoAcceptedJob() async throws {
+        let postgres = try PrivatePostgres()
+        var configuration = try TestEnvironment.configuration(worker: WorkerConfiguration(
+            concurrency: 2, leaseSeconds: 5, heartbeatSeconds: 1, pollSeconds: 0.5, reapSeconds: 0.5))
+        configuration.databaseURL = postgres.url
+        try await Harness.run(configuration: configuration) { h in
+            let media = try #require(try await h.upload("gradient.webp")["id"])
+            let accepted = Mutex<[String]>([])
+            let refused = Mutex<[String]>([])
+            let load = Task {
+                let end = ContinuousClock.now + .seconds(12)
+                while ContinuousClock.now < end {
+                    do {
+                        let response = try await h.submit(["input": media, "operations": [["op": "thumbnail", "width": 24]]])
+                        if response.status == .accepted, let id = try h.json(response)["id"]?.stringValue {
+                            accepted.withLock { $0.append(id) }
+                        } else {
+                            refused.withLock { $0.append("\(response.status.code) \(String(buffer: response.body))") }
+                        }
+                    } catch {
+                        refused.withLock { $0.append("\(error)") }
+                    }
+                    try? await Task.sleep(for: .milliseconds(40))
+                }
+            }
+            try await Task.sleep(for: .seconds(3))
+            try postgres.stop()
+            // Not ready while the database is away: /healthz says so at once (asked on a connection of its
+            // own: the test client's one may be waiting on a submission that reached the server as it went down).
+            try await Task.sleep(for: .seconds(2))
+            let port = try #require(h.client.port)
+            let health = String(decoding: try runTool("python3", ["-c", """
+                import http.client, sys
+                c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=5)
+                c.request('GET', '/healthz')
+                print(c.getresponse().status)
+                """, "\(port)"]), as: UTF8.self)
+            #expect(health.trimmingCharacters(in: .whitespacesAndNewlines) == "503")
+            try await Task.sleep(for: .seconds(2))
+            try postgres.start()
+            await load.value
+            let ids = accepted.withLock { $0 }
+            let refusals = refused.withLock { $0 }
+            #expect(ids.count > 20, "jobs accepted before and after the restart: \(ids.count)")
+            #expect(!refusals.isEmpty && refusals.allSatisfy { $0.hasPrefix("503") }, "refused while down, with 503: \(Set(refusals))")
+            var lost: [String] = []
+            for id in ids {
+                let job = try await h.waitForJob(id, timeout: .seconds(60))
+                if job["status"] != "succeeded" { lost.append("\(id): \(job)") }
+            }
+            #expect(lost.isEmpty, "accepted \(ids.count), lost \(lost.count): \(lost.prefix(3))")
+            #expect(try await h.client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil).status == .ok)
+        }
+    }
 }
