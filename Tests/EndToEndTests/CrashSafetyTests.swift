@@ -202,8 +202,56 @@ import Testing
                 let job = try await h.waitForJob(id, timeout: .seconds(60))
                 if job["status"] != "succeeded" { lost.append("\(id): \(job)") }
             }
+            print("postgres restart under load: \(ids.count) jobs accepted, \(refusals.count) submissions refused with 503 while it was down, \(lost.count) lost")
             #expect(lost.isEmpty, "accepted \(ids.count), lost \(lost.count): \(lost.prefix(3))")
             #expect(try await h.client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil).status == .ok)
+        }
+    }
+
+    /// Rounds of SIGKILL mid-transcode: `KILN_CRASH_ROUNDS` (3 by default; the closing note quotes 20).
+    @Test func roundsOfSigkillMidTranscodeLoseNoJob() async throws {
+        let rounds = Int(ProcessInfo.processInfo.environment["KILN_CRASH_ROUNDS"] ?? "") ?? 3
+        let source = try HLSJobTests.longSource()
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        let configuration = try Self.configuration()
+        try await Harness.run(configuration: configuration, withWorkers: false) { h in
+            let media = try h.json(try await h.request(.post, "/v1/uploads", headers: [.contentType: "application/octet-stream"],
+                                                       body: ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: source)))))
+            var worker = try KilnProcess(configuration: configuration, name: "round-0")
+            var succeeded = 0
+            var killedMidJob = 0
+            for round in 1...rounds {
+                let submitted = try await h.submit(["input": try #require(media["id"]), "outputs": ["video": [
+                    ["op": "transcode", "height": 240, "preset": "veryfast"],
+                ]]])
+                let id = try #require(try h.json(submitted)["id"]?.stringValue)
+                let running = try await Self.waitFor(h, id, "round \(round) under way") {
+                    $0["status"] == "running" && ($0["progress"]?.doubleValue ?? 0) > 0.05 || $0["status"] == "succeeded"
+                }
+                if running["status"] == "running" {
+                    worker.signal(SIGKILL)
+                    _ = await worker.waitForExit(timeout: .seconds(5))
+                    killedMidJob += 1
+                }
+                worker = try KilnProcess(configuration: configuration, name: "round-\(round)")
+                let job = try await h.waitForJob(id, timeout: .seconds(120))
+                guard job["status"] == "succeeded", let file = job["outputs"]?["video"]?["files"]?.arrayValue?.first,
+                      let path = file["path"]?.stringValue else {
+                    Issue.record("round \(round): \(job)\n\(worker.log)")
+                    continue
+                }
+                // The output is whole: ffprobe reads its full duration.
+                let bytes = try await h.request(.get, "/v1/jobs/\(id)/files/\(path)").body
+                let local = NSTemporaryDirectory() + "kiln-round-\(UUID().uuidString).mp4"
+                try Data(buffer: bytes).write(to: URL(fileURLWithPath: local))
+                defer { try? FileManager.default.removeItem(atPath: local) }
+                let duration = Double(String(decoding: try runTool("ffprobe", ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", local]),
+                                             as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                #expect(abs(duration - 40) < 0.1, "round \(round): \(duration) s")
+                succeeded += 1
+            }
+            print("kill -9 rounds: \(rounds) jobs accepted, \(killedMidJob) workers killed mid-transcode, \(succeeded) succeeded, \(rounds - succeeded) lost")
+            #expect(succeeded == rounds && killedMidJob >= rounds - 1)
         }
     }
 }
