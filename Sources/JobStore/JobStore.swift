@@ -21,7 +21,7 @@ public struct JobStore: Sendable {
     /// Readiness: whether the database answers.
     public func ping() async -> Bool {
         do {
-            try await withTimeout(seconds: 1) {
+            try await withTimeout(seconds: 2) {
                 try await client.query("SELECT 1", logger: logger)
             }
             return true

@@ -4,6 +4,20 @@ import PostgresNIO
 /// Turns `postgres://user:password@host:port/database` into a client
 /// configuration. As with libpq, `?host=/dir` selects a unix socket in `/dir`.
 enum DatabaseURL {
+    /// Where the server listens, for a socket-level reachability check.
+    enum Endpoint: Equatable {
+        case unix(path: String)
+        case tcp(host: String, port: Int)
+    }
+
+    static func endpoint(_ url: String) -> Endpoint? {
+        guard let components = URLComponents(string: url) else { return nil }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        let port = components.port ?? Int(query["port"] ?? "") ?? 5432
+        if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") { return .unix(path: socketDirectory + "/.s.PGSQL.\(port)") }
+        return .tcp(host: components.host ?? "localhost", port: port)
+    }
+
     static func configuration(_ url: String, schema: String?) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
             throw KilnConfiguration.ConfigurationError.invalid("DATABASE_URL", "expected postgres://user:password@host:port/database")

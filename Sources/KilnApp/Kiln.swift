@@ -112,7 +112,10 @@ public struct Kiln: Sendable {
 
     /// The HTTP API, with workers in the same process when `withWorkers`.
     public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
-        var services: [any Service] = [client, migrationService(printGeneratedKey: true), DatabaseWatch(store: store, readiness: readiness, logger: logger)]
+        var services: [any Service] = [client, migrationService(printGeneratedKey: true)]
+        if let endpoint = DatabaseURL.endpoint(configuration.databaseURL) {
+            services.append(DatabaseWatch(endpoint: endpoint, readiness: readiness, logger: logger))
+        }
         if withWorkers { services.append(GatedService(gate: gate, service: worker)) }
         let app = Application(
             router: try makeRouter(),
