@@ -36,11 +36,14 @@ public struct APIEnvironment: Sendable {
     public var metrics: PrometheusCollectorRegistry
     public var readiness: Readiness
     public var playback: PlaybackSigner
+    /// Wakes event streams when NOTIFY announces a job's new events.
+    public var events: EventHub
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pipelines: PipelineLibrary,
                 inspector: any MediaInspector, keys: APIKeyRing, publicURL: String, uploadLimits: UploadLimits,
-                metrics: PrometheusCollectorRegistry, readiness: Readiness, playback: PlaybackSigner) {
+                metrics: PrometheusCollectorRegistry, readiness: Readiness, playback: PlaybackSigner, events: EventHub) {
         self.playback = playback
+        self.events = events
         self.store = store
         self.blobs = blobs
         self.registry = registry

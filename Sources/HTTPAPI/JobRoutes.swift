@@ -25,6 +25,9 @@ struct JobRoutes {
             context.logger.info("job cancel requested", metadata: ["job.id": .string(job.id)])
             return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted)
         }
+        group.get("jobs/:id/events") { request, context in
+            JobEventStream(environment: environment).response(for: try await job(context), request: request)
+        }
         group.get("jobs/:id/files/**") { request, context in
             let job = try await job(context)
             let path = context.parameters.getCatchAll().joined(separator: "/")

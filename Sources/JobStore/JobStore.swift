@@ -11,11 +11,14 @@ public struct JobStore: Sendable {
     let logger: Logger
     /// NOTIFY channel that wakes idle workers when a job becomes claimable.
     public let channel: String
+    /// The schema the tables live in (nil: `public`); names the events channel.
+    public let schema: String?
 
-    public init(client: PostgresClient, logger: Logger, channel: String = "kiln_jobs") {
+    public init(client: PostgresClient, logger: Logger, channel: String = "kiln_jobs", schema: String? = nil) {
         self.client = client
         self.logger = logger
         self.channel = channel
+        self.schema = schema
     }
 
     /// Readiness: whether the database answers.

@@ -26,6 +26,7 @@ public struct Kiln: Sendable {
     let gate = MigrationGate()
     let keyRing = APIKeyRing()
     public let playback = PlaybackSigner()
+    let events = EventHub()
     let readiness = Readiness()
 
     public init(configuration: KilnConfiguration, logger: Logger) throws {
@@ -37,7 +38,7 @@ public struct Kiln: Sendable {
         client = try DatabaseClient.make(url: configuration.databaseURL, schema: configuration.databaseSchema,
                                          poolSize: configuration.databasePoolSize, logger: logger)
         let channel = configuration.databaseSchema.map { "kiln_jobs_\($0)" } ?? "kiln_jobs"
-        store = JobStore(client: client, logger: logger, channel: channel)
+        store = JobStore(client: client, logger: logger, channel: channel, schema: configuration.databaseSchema)
         blobs = try LocalBlobStore(root: configuration.storageRoot)
         // libvips' warnings repeat the errors a job already reports ("error in
         // tile …" for every tile of a truncated file): debug level, not stderr.
@@ -106,13 +107,14 @@ public struct Kiln: Sendable {
         let environment = APIEnvironment(
             store: store, blobs: blobs, registry: Stages.registry, pipelines: pipelines, inspector: MediaInspection(pool: pool),
             keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics, readiness: readiness,
-            playback: playback)
+            playback: playback, events: events)
         return buildRouter(environment)
     }
 
     /// The HTTP API, with workers in the same process when `withWorkers`.
     public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
         var services: [any Service] = [client, migrationService(printGeneratedKey: true)]
+        services.append(EventListener(store: store, hub: events, logger: logger))
         if let endpoint = DatabaseURL.endpoint(configuration.databaseURL) {
             services.append(DatabaseWatch(endpoint: endpoint, readiness: readiness, logger: logger))
         }

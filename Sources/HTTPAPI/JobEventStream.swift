@@ -1,0 +1,69 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JobStore
+import NIOCore
+import PipelineEngine
+
+/// `GET /v1/jobs/{id}/events`: the job's events as Server-Sent Events, from the
+/// start or after `Last-Event-ID`, until the job has ended and every event was
+/// sent. Events are read from PostgreSQL (so any process's changes show, and a
+/// reconnecting client misses nothing); NOTIFY wakes the stream, and a comment
+/// every 15 s keeps proxies from closing it.
+struct JobEventStream {
+    let environment: APIEnvironment
+    static let keepAliveSeconds = 15.0
+
+    func response(for job: Job, request: Request) -> Response {
+        let after = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } ?? 0
+        let jobURL = environment.publicURL + "/v1/jobs/" + job.id
+        let store = environment.store
+        let hub = environment.events
+        let body = ResponseBody { writer in
+            let waiter = hub.subscribe(job.id)
+            defer { hub.unsubscribe(job.id, waiter) }
+            var last = after
+            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+            while true {
+                let events = try await store.events(jobID: job.id, after: last)
+                for event in events {
+                    try await writer.write(ByteBuffer(string: Self.frame(event, jobURL: jobURL)))
+                    last = event.id
+                }
+                if events.count == 200 { continue }
+                // Done once the job has ended and its last event was sent.
+                if events.last.map(Self.endsJob) ?? false { break }
+                if events.isEmpty, let current = try await store.job(id: job.id, tenant: job.tenant), current.status.isFinal { break }
+                await waiter.wait(seconds: Self.keepAliveSeconds)
+                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [
+            .contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no",
+        ], body: body)
+    }
+
+    static func endsJob(_ event: JobEvent) -> Bool {
+        event.type == "job" && ["succeeded", "failed", "canceled"].contains(event.data["status"]?.stringValue ?? "")
+    }
+
+    /// `id`, `event` and one `data` line of JSON; stored file keys become URLs.
+    static func frame(_ event: JobEvent, jobURL: String) -> String {
+        var data = event.data
+        if case var .object(object) = data, let files = object["files"]?.arrayValue {
+            object["files"] = .array(files.map { file in
+                guard case var .object(fields) = file else { return file }
+                fields["key"] = nil
+                if let path = fields["path"]?.stringValue { fields["url"] = .string(jobURL + "/files/" + path) }
+                return .object(fields)
+            })
+            data = .object(object)
+        }
+        if case var .object(object) = data {
+            object["at"] = .string(ISO8601DateFormatter().string(from: event.createdAt))
+            data = .object(object)
+        }
+        return "id: \(event.id)\nevent: \(event.type)\ndata: \(String(decoding: data.encoded(), as: UTF8.self))\n\n"
+    }
+}
