@@ -9,7 +9,10 @@ import PostgresNIO
 // before and after a loop of JobStore reads, in a process of its own so that
 // nothing else allocates meanwhile. Prints one JSON object.
 //
-//   kiln-soak DATABASE_URL [--schema S] [--queries N] [--concurrency C] [--upstream-defaults]
+//   kiln-soak DATABASE_URL [--schema S] [--queries N] [--concurrency C] [--settle SECONDS] [--upstream-defaults]
+//
+// `--settle` waits before each count, past the pool's idle timeout, so what is
+// counted is what the reads keep, not what the pool holds for two seconds.
 
 struct Options {
     var url = ""
@@ -17,6 +20,7 @@ struct Options {
     var queries = 20_000
     var concurrency = 8
     var upstreamDefaults = false
+    var settleSeconds = 0.0
 
     init(_ arguments: [String]) {
         var rest = arguments.dropFirst()
@@ -26,6 +30,7 @@ struct Options {
             case "--queries": queries = rest.popFirst().flatMap(Int.init) ?? queries
             case "--concurrency": concurrency = rest.popFirst().flatMap(Int.init) ?? concurrency
             case "--upstream-defaults": upstreamDefaults = true
+            case "--settle": settleSeconds = rest.popFirst().flatMap(Double.init) ?? settleSeconds
             default: url = argument
             }
         }
@@ -64,14 +69,17 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     try await Migrator(client: client, logger: logger).migrate(schema: options.schema)
     // Warm-up: connections open, allocator caches fill.
     try await reads(store, total: max(2_000, options.queries / 10), concurrency: options.concurrency)
+    try await Task.sleep(for: .seconds(options.settleSeconds))
     let before = liveHeapBytes()
     let started = ContinuousClock.now
     try await reads(store, total: options.queries, concurrency: options.concurrency)
     let seconds = (ContinuousClock.now - started) / .seconds(1)
+    let rightAfter = liveHeapBytes()
+    try await Task.sleep(for: .seconds(options.settleSeconds))
     let after = liveHeapBytes()
     let result: [String: Any] = [
         "queries": options.queries, "concurrency": options.concurrency, "seconds": seconds,
-        "liveBytesBefore": before, "liveBytesAfter": after, "bytesPerQuery": Double(after - before) / Double(options.queries),
+        "liveBytesBefore": before, "liveBytesRightAfter": rightAfter, "liveBytesAfter": after, "bytesPerQuery": Double(after - before) / Double(options.queries),
     ]
     let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
     print(String(decoding: json, as: UTF8.self))

@@ -165,7 +165,7 @@ import Testing
     }
 
     /// A chunked multipart upload (no Content-Length to refuse early) whose other field is `noteBytes` long.
-    static func chunkedMultipart(port: Int, key: String, noteBytes: Int) throws -> (status: Int, body: String) {
+    static func chunkedMultipart(port: Int, key: String, noteBytes: Int) async throws -> (status: Int, body: String) {
         let script = #"""
             import http.client, sys
             port, key, note, png = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -185,7 +185,8 @@ import Testing
             print(r.status)
             print(r.read().decode())
             """#
-        let output = String(decoding: try runTool("python3", ["-c", script, "\(port)", key, "\(noteBytes)", Fixture.path("alpha.png")]), as: UTF8.self)
+        let output = String(decoding: try await runToolOffPool("python3", ["-c", script, "\(port)", key, "\(noteBytes)", Fixture.path("alpha.png")]),
+                            as: UTF8.self)
         let lines = output.split(separator: "\n", maxSplits: 1).map(String.init)
         return (Int(lines.first ?? "") ?? 0, lines.count > 1 ? lines[1] : "")
     }
@@ -195,9 +196,9 @@ import Testing
         configuration.uploadLimits = UploadLimits(image: 100_000, video: 100_000, audio: 100_000)
         try await Harness.run(configuration: configuration, withWorkers: false) { h in
             let port = try #require(h.client.port)
-            let small = try Self.chunkedMultipart(port: port, key: h.key, noteBytes: 16384)
+            let small = try await Self.chunkedMultipart(port: port, key: h.key, noteBytes: 16384)
             #expect(small.status == 201, "\(small)")
-            let huge = try Self.chunkedMultipart(port: port, key: h.key, noteBytes: 1 << 20)
+            let huge = try await Self.chunkedMultipart(port: port, key: h.key, noteBytes: 1 << 20)
             #expect(huge.status == 413 && huge.body.contains("too_large"), "a 1 MiB field beside a small file: \(huge)")
             #expect(try await h.client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil).status == .ok)
         }

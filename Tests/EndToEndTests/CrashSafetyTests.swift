@@ -183,7 +183,7 @@ import Testing
             // own: the test client's one may be waiting on a submission that reached the server as it went down).
             try await Task.sleep(for: .seconds(2))
             let port = try #require(h.client.port)
-            let health = String(decoding: try runTool("python3", ["-c", """
+            let health = String(decoding: try await runToolOffPool("python3", ["-c", """
                 import http.client, sys
                 c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=5)
                 c.request('GET', '/healthz')

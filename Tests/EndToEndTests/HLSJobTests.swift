@@ -50,8 +50,8 @@ import Testing
     }
 
     /// ffmpeg as the player: decodes the whole stream from Kiln over HTTP; the frames it decoded.
-    static func play(_ url: String, headers: String? = nil) throws -> Int {
-        let output = String(decoding: try runTool("ffmpeg", ["-v", "error", "-nostats"] + (headers.map { ["-headers", $0] } ?? [])
+    static func play(_ url: String, headers: String? = nil) async throws -> Int {
+        let output = String(decoding: try await runToolOffPool("ffmpeg", ["-v", "error", "-nostats"] + (headers.map { ["-headers", $0] } ?? [])
             + ["-i", url, "-map", "0:v:0", "-map", "0:a:0", "-f", "framemd5", "-"]), as: UTF8.self)
         return output.split(separator: "\n").filter { $0.hasPrefix("0,") }.count
     }
@@ -107,9 +107,9 @@ import Testing
 
             // ffmpeg plays the master over HTTP: with the bearer key, and through /play with none.
             let port = try #require(h.client.port)
-            let frames = try Self.play("http://127.0.0.1:\(port)\(files)/default/master.m3u8", headers: "Authorization: Bearer \(h.key)\r\n")
+            let frames = try await Self.play("http://127.0.0.1:\(port)\(files)/default/master.m3u8", headers: "Authorization: Bearer \(h.key)\r\n")
             #expect(frames == 75, "every frame of the 3 s clip at 25 fps")
-            #expect(try Self.play("http://127.0.0.1:\(port)\(playPath)") == 75)
+            #expect(try await Self.play("http://127.0.0.1:\(port)\(playPath)") == 75)
         }
     }
 

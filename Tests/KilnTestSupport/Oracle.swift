@@ -41,6 +41,17 @@ public func runTool(_ tool: String, _ arguments: [String], errorOutput: Bool = f
 
 public func runVipsTool(_ arguments: [String]) throws { try runTool("vips", arguments) }
 
+/// `runTool` on a thread of its own, for a tool that talks to the Kiln running
+/// inside the test (ffmpeg playing a stream from it, a Python client): blocking
+/// one of Swift's few cooperative threads on it could leave none to answer it.
+public func runToolOffPool(_ tool: String, _ arguments: [String], errorOutput: Bool = false) async throws -> Data {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try runTool(tool, arguments, errorOutput: errorOutput) })
+        }
+    }
+}
+
 extension Fixture {
     /// clip.mp4 with a display matrix of 90 degrees counter-clockwise (`-metadata rotate=90`):
     /// ffprobe reports rotation=90, and players show it turned 270 degrees clockwise, 240x320.
