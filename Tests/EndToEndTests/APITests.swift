@@ -263,6 +263,36 @@ import Testing
         }
     }
 
+    @Test func fiftyConcurrentIdenticalSubmissionsMakeOneJob() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            let id = try #require(try await h.upload("alpha.png")["id"]?.stringValue)
+            let port = try #require(h.client.port)
+            // Fifty connections at once, each with the same key and body.
+            let script = #"""
+                import http.client, json, sys
+                from concurrent.futures import ThreadPoolExecutor
+                port, key, media = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+                body = json.dumps({"input": media, "operations": [{"op": "thumbnail", "width": 12}]})
+                def submit(_):
+                    c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+                    c.request('POST', '/v1/jobs', body=body, headers={'Authorization': 'Bearer ' + key,
+                              'Content-Type': 'application/json', 'Idempotency-Key': 'fifty'})
+                    r = c.getresponse()
+                    return [r.status, json.loads(r.read()).get('id')]
+                with ThreadPoolExecutor(50) as pool:
+                    print(json.dumps(list(pool.map(submit, range(50)))))
+                """#
+            let output = try await runToolOffPool("python3", ["-c", script, "\(port)", h.key, id])
+            let answers = try #require(try JSONSerialization.jsonObject(with: output) as? [[Any]])
+            #expect(answers.count == 50)
+            #expect(answers.allSatisfy { ($0[0] as? Int) == 202 }, "\(answers.map { $0[0] })")
+            let ids = Set(answers.compactMap { $0[1] as? String })
+            #expect(ids.count == 1, "one job for fifty identical requests: \(ids)")
+            let listed = try h.json(try await h.request(.get, "/v1/jobs?limit=100"))["data"]?.arrayValue ?? []
+            #expect(listed.count == 1)
+        }
+    }
+
     @Test func jobListPagesNewestFirst() async throws {
         try await Harness.run(withWorkers: false) { h in
             let id = try #require(try await h.upload("alpha.png")["id"]?.stringValue)
