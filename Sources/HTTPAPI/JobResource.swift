@@ -57,7 +57,7 @@ struct JobResource: Encodable {
         try c.encode(job.progress, forKey: .progress)
         try c.encode(job.attempt, forKey: .attempt)
         try c.encode(job.inputMediaID, forKey: .input)
-        let playbackBase = playback?.token(tenant: job.tenant, jobID: job.id, expires: PlaybackSigner.expiry()).map { publicURL + "/play/" + $0 }
+        let playbackBase = playback?.token(tenant: job.tenant, subject: job.id, expires: PlaybackSigner.expiry()).map { publicURL + "/play/" + $0 }
         try c.encode(job.outputs.mapValues { Output(state: $0, jobURL: jobURL, playbackBase: playbackBase) }, forKey: .outputs)
         try c.encode(job.error, forKey: .error)
         try c.encode(job.metadata, forKey: .metadata)

@@ -11,10 +11,10 @@ struct PlaybackRoutes {
     func register(on router: Router<KilnRequestContext>) {
         let play = router.group("play").add(middleware: ReadinessMiddleware(readiness: environment.readiness))
         play.get(":token/**") { request, context in
-            guard let grant = environment.playback.verify(try context.parameters.require("token")) else {
+            guard let grant = environment.playback.verify(try context.parameters.require("token")), grant.subject.hasPrefix("job_") else {
                 throw APIError(.forbidden, code: "invalid_token", message: "The playback token is invalid or expired")
             }
-            guard let job = try await environment.store.job(id: grant.jobID, tenant: grant.tenant) else { throw APIError.notFound("Job") }
+            guard let job = try await environment.store.job(id: grant.subject, tenant: grant.tenant) else { throw APIError.notFound("Job") }
             let path = context.parameters.getCatchAll().joined(separator: "/")
             return try await OutputDelivery.serve(job, path: path, request: request, blobs: environment.blobs, audience: .public)
         }

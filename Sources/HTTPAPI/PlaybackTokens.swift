@@ -2,7 +2,8 @@ import Crypto
 import Foundation
 import Synchronization
 
-/// Signs and checks `/play/{token}/…` tokens: a tenant's job and an expiry,
+/// Signs and checks the tokens of public URLs (`/play/{token}/…` for a job's
+/// files, `/links/{token}` for an upload): a tenant's job or media and an expiry,
 /// HMAC-SHA256 signed with a secret every Kiln process shares (from
 /// `KILN_SIGNING_SECRET`, or made once and kept in PostgreSQL). The token sits
 /// in the path so the relative URIs inside playlists resolve under it.
@@ -20,14 +21,15 @@ public final class PlaybackSigner: Sendable {
 
     public struct Grant: Equatable, Sendable {
         public var tenant: String
-        public var jobID: String
+        /// The job (`job_…`) or media (`med_…`) the token opens.
+        public var subject: String
         public var expires: Date
     }
 
-    /// `payload.signature`, both base64url; the payload is `tenant \n job \n expiry`.
-    public func token(tenant: String, jobID: String, expires: Date) -> String? {
+    /// `payload.signature`, both base64url; the payload is `tenant \n subject \n expiry`.
+    public func token(tenant: String, subject: String, expires: Date) -> String? {
         guard let key = key.withLock({ $0 }) else { return nil }
-        let payload = Data("\(tenant)\n\(jobID)\n\(Int(expires.timeIntervalSince1970))".utf8)
+        let payload = Data("\(tenant)\n\(subject)\n\(Int(expires.timeIntervalSince1970))".utf8)
         let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
         return payload.base64URLEncoded + "." + Data(mac).base64URLEncoded
     }
@@ -43,7 +45,7 @@ public final class PlaybackSigner: Sendable {
         guard fields.count == 3, let seconds = Int(fields[2]) else { return nil }
         let expires = Date(timeIntervalSince1970: TimeInterval(seconds))
         guard expires > now else { return nil }
-        return Grant(tenant: String(fields[0]), jobID: String(fields[1]), expires: expires)
+        return Grant(tenant: String(fields[0]), subject: String(fields[1]), expires: expires)
     }
 
     /// The expiry of tokens handed out in job resources: at least `lifetime`

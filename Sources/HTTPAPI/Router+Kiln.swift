@@ -19,6 +19,7 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
     MediaRoutes(environment: environment).register(on: v1)
     JobRoutes(environment: environment).register(on: v1)
     PipelineRoutes(environment: environment).register(on: v1)
+    LinkRoutes(environment: environment).register(on: v1, router: router)
     index.load(router.routes)
     return router
 }

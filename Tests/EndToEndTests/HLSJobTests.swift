@@ -91,8 +91,8 @@ import Testing
             // A forged, an altered and an expired token are refused alike.
             let token = String(playBase.dropFirst("/play/".count))
             let grant = try #require(h.kiln.playback.verify(token))
-            let expired = try #require(h.kiln.playback.token(tenant: grant.tenant, jobID: grant.jobID, expires: Date(timeIntervalSinceNow: -1)))
-            let otherJob = try #require(h.kiln.playback.token(tenant: grant.tenant, jobID: "job_doesnotexist", expires: Date(timeIntervalSinceNow: 600)))
+            let expired = try #require(h.kiln.playback.token(tenant: grant.tenant, subject: grant.subject, expires: Date(timeIntervalSinceNow: -1)))
+            let otherJob = try #require(h.kiln.playback.token(tenant: grant.tenant, subject: "job_doesnotexist", expires: Date(timeIntervalSinceNow: 600)))
             var altered = Array(token)
             altered[altered.count - 3] = altered[altered.count - 3] == "A" ? "B" : "A"
             for bad in [expired, String(altered), "forged.token", "x"] {
