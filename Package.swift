@@ -43,6 +43,7 @@ let package = Package(
         ]),
         .target(name: "PipelineEngine", dependencies: [
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),

@@ -1,4 +1,5 @@
 import Hummingbird
+import Metrics
 import Storage
 
 /// Serves a stored object with `Range` support: one byte range per request
@@ -31,6 +32,7 @@ enum BlobResponse {
             return Response(status: status, headers: headers, body: .init())
         }
         let chosen = range
+        Counter(label: "kiln_served_bytes_total").increment(by: length)
         let body = ResponseBody(contentLength: length) { writer in
             if length > 0 {
                 try await blobs.read(key: key, range: chosen) { chunk in try await writer.write(chunk) }

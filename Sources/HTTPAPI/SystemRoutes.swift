@@ -12,6 +12,10 @@ struct SystemRoutes {
     /// every process reports the shared queue, not only its own work.
     /// (`nonisolated(unsafe)`: an immutable value of a type not marked Sendable.)
     nonisolated(unsafe) static let jobsGauge = MetricNameDescriptor(namespace: "kiln", metricName: "jobs", unitName: "", helpText: "Jobs by status")
+    nonisolated(unsafe) static let queueDepthGauge = MetricNameDescriptor(namespace: "kiln", metricName: "queue_depth", unitName: "",
+                                                                        helpText: "Jobs waiting to be claimed now")
+    nonisolated(unsafe) static let queueOldestGauge = MetricNameDescriptor(namespace: "kiln", metricName: "queue_oldest", unitName: "seconds",
+                                                                         helpText: "How long the oldest claimable job has waited")
 
     func register(on router: Router<KilnRequestContext>) {
         router.get("healthz") { _, _ in
@@ -28,6 +32,10 @@ struct SystemRoutes {
                 for (status, count) in counts {
                     environment.metrics.makeGauge(descriptor: Self.jobsGauge, labels: [("status", status.rawValue)]).set(Double(count))
                 }
+            }
+            if let queue = try? await environment.store.queueStats() {
+                environment.metrics.makeGauge(descriptor: Self.queueDepthGauge).set(Double(queue.depth))
+                environment.metrics.makeGauge(descriptor: Self.queueOldestGauge).set(queue.oldestSeconds)
             }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: environment.metrics.emitToBuffer())))

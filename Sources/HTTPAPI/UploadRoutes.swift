@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import JobStore
+import Metrics
 
 /// `POST /v1/uploads`: the body is the file, or a multipart form with a `file`
 /// part. Streamed to staging, sniffed, inspected from headers, then published.
@@ -39,6 +40,7 @@ struct UploadRoutes {
                                      duration: facts.duration, storageKey: key)
             try await environment.blobs.put(key: key, file: spooled.path)
             try await environment.store.insertMedia(record)
+            Counter(label: "kiln_upload_bytes_total", dimensions: [("kind", spooled.sniffed.kind.rawValue)]).increment(by: spooled.size)
             context.logger.info("upload stored", metadata: ["media.id": .string(id), "size": "\(spooled.size)"])
             return JSONResponse.make(MediaResource(record: record), status: .created, headers: [.location: "/v1/media/\(id)"])
         } catch {

@@ -90,6 +90,16 @@ extension JobStore {
         return try await job(id: id, tenant: tenant)
     }
 
+    /// Jobs waiting to be claimed now, and how long the oldest of them has waited (seconds, 0 when none).
+    public func queueStats() async throws -> (depth: Int, oldestSeconds: Double) {
+        let rows = try await client.query("""
+            SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+            FROM jobs WHERE status = 'queued' AND run_after <= now()
+            """, logger: logger)
+        for try await (depth, oldest) in rows.decode((Int64, Double).self) { return (Int(depth), oldest) }
+        return (0, 0)
+    }
+
     public func countsByStatus() async throws -> [JobStatus: Int] {
         var counts: [JobStatus: Int] = [:]
         for status in JobStatus.allCases { counts[status] = 0 }

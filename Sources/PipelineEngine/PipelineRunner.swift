@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 
 /// Runs one output's steps in order on the blocking pool, checking the stop
 /// token between steps and reporting the output's progress (0...1).
@@ -19,6 +20,8 @@ public struct PipelineRunner: Sendable {
             stepContext.reportProgress = { fraction in report((Double(index) + min(max(fraction, 0), 1)) / count) }
             let input = value
             let runContext = stepContext
+            let started = ContinuousClock.now
+            defer { Timer(label: "kiln_stage_seconds", dimensions: [("op", step.op)]).recordInterval(since: started) }
             do {
                 value = try await pool.run { () throws -> StageValue in
                     try step.stage.run(input, context: runContext)
@@ -58,5 +61,12 @@ extension PipelineRunner {
                              limits: ProcessingLimits) async -> SharedDecode? {
         guard let decoder = registry.sharedDecoder, outputs.count > 1 else { return nil }
         return try? await pool.run { () throws -> SharedDecode? in try decoder.decode(source, for: outputs, limits: limits) }
+    }
+}
+
+extension Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let (seconds, attoseconds) = (ContinuousClock.now - start).components
+        recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

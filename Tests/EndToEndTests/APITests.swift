@@ -348,6 +348,19 @@ import Testing
             #expect(text.contains("kiln_jobs{status=\"queued\"}"))
             #expect(text.contains("hb_requests"), "HTTP request counter missing")
             #expect(text.contains("http_server_request_duration_bucket"), "HTTP latency histogram missing")
+            #expect(text.contains("kiln_queue_depth") && text.contains("kiln_queue_oldest_seconds"))
+        }
+    }
+
+    @Test func metricsCountStagesAndBytes() async throws {
+        try await Harness.run { h in
+            let job = try await h.runJob(on: "alpha.png", [["op": "thumbnail", "width": 20], ["op": "encode", "format": "webp"]])
+            let file = try #require(job["outputs"]?["default"]?["files"]?.arrayValue?.first?["url"]?.stringValue)
+            _ = try await h.fetch(url: file)
+            let text = String(buffer: try await h.client.executeRequest(uri: "/metrics", method: .get, headers: [:], body: nil).body)
+            #expect(text.contains("kiln_stage_seconds") && text.contains("op=\"thumbnail\"") && text.contains("op=\"encode\""),
+                    "a stage duration histogram per operation")
+            #expect(text.contains("kiln_upload_bytes_total") && text.contains("kiln_served_bytes_total"))
         }
     }
 }
