@@ -32,6 +32,12 @@ public struct WorkerConfiguration: Sendable {
     public var owner: String
     /// Where `assets/...` references (watermark files) are looked up.
     public var pipelinesDirectory: String = "Pipelines"
+    /// Finished jobs (with their files and events) are deleted this long after they ended; nil keeps them.
+    public var jobRetentionSeconds: Double? = 30 * 86_400
+    /// Uploads are deleted this long after they came, unless a queued or running job reads them; nil keeps them.
+    public var uploadRetentionSeconds: Double? = 30 * 86_400
+    /// How often a worker looks for what is past its retention.
+    public var pruneSeconds: Double = 600
 
     public init(
         concurrency: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2),

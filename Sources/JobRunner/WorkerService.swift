@@ -41,6 +41,7 @@ public struct WorkerService: Service {
             await withTaskGroup(of: Void.self) { background in
                 background.addTask { await listen(wake: wake, running: running) }
                 background.addTask { await reap(until: draining) }
+                background.addTask { await prune(until: draining) }
                 await withGracefulShutdownHandler {
                     await withTaskGroup(of: Void.self) { loops in
                         for slot in 0..<configuration.concurrency {
@@ -106,6 +107,19 @@ public struct WorkerService: Service {
                 logger.debug("reaper failed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: .seconds(configuration.reapSeconds))
+        }
+    }
+
+    /// Deletes finished jobs and uploads past their retention, every `pruneSeconds`.
+    private func prune(until draining: StopToken) async {
+        while !Task.isCancelled && !draining.isStopped {
+            do {
+                let (jobs, uploads) = try await Retention(store: store, blobs: blobs, configuration: configuration).pruneOnce()
+                if jobs + uploads > 0 { logger.info("pruned what is past its retention", metadata: ["jobs": "\(jobs)", "uploads": "\(uploads)"]) }
+            } catch {
+                logger.debug("prune failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(configuration.pruneSeconds))
         }
     }
 

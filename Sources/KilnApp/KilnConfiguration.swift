@@ -64,6 +64,11 @@ public struct KilnConfiguration: Sendable {
             guard let value = Double(raw), value > 0 else { throw ConfigurationError.invalid(name, "expected a positive number, got \(raw)") }
             return value
         }
+        func days(_ name: String, _ fallback: Double) throws -> Double {
+            guard let raw = env[name], !raw.isEmpty else { return fallback }
+            guard let value = Double(raw), value >= 0 else { throw ConfigurationError.invalid(name, "expected a number of days (0 keeps for ever), got \(raw)") }
+            return value
+        }
         let dataDirectory = env["KILN_DATA_DIR"] ?? ".kiln"
         var storage = env["KILN_STORAGE"] ?? dataDirectory + "/storage"
         if storage.hasPrefix("s3://") {
@@ -80,6 +85,10 @@ public struct KilnConfiguration: Sendable {
         worker.drainSeconds = try double("KILN_DRAIN_SECONDS", worker.drainSeconds)
         worker.reapSeconds = try double("KILN_REAP_SECONDS", worker.reapSeconds)
         worker.pollSeconds = try double("KILN_POLL_SECONDS", worker.pollSeconds)
+        // Retention in days; 0 keeps for ever.
+        let jobDays = try days("KILN_JOB_RETENTION_DAYS", 30), uploadDays = try days("KILN_UPLOAD_RETENTION_DAYS", 30)
+        worker.jobRetentionSeconds = jobDays > 0 ? jobDays * 86_400 : nil
+        worker.uploadRetentionSeconds = uploadDays > 0 ? uploadDays * 86_400 : nil
         worker.jobTimeoutSeconds = try double("KILN_JOB_TIMEOUT_SECONDS", worker.jobTimeoutSeconds)
         worker.videoJobTimeoutSeconds = try double("KILN_VIDEO_JOB_TIMEOUT_SECONDS", worker.videoJobTimeoutSeconds)
         worker.videoConcurrency = try int("KILN_VIDEO_CONCURRENCY", WorkerConfiguration.defaultVideoConcurrency(concurrency: worker.concurrency))
