@@ -25,8 +25,9 @@ struct Serve: AsyncParsableCommand {
     var noWorkers = false
 
     func run() async throws {
-        let kiln = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger())
-        try await kiln.makeApplication(withWorkers: !noWorkers).runService()
+        // Only the application is kept across the await; see Worker.run.
+        let application = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger()).makeApplication(withWorkers: !noWorkers)
+        try await application.runService()
     }
 }
 
@@ -34,8 +35,12 @@ struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run workers only, against the shared database and store.")
 
     func run() async throws {
-        let kiln = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger())
-        try await kiln.makeWorkerGroup().run()
+        // Only the service group is kept across the await. Holding the whole `Kiln` value
+        // there made the process die with SIGSEGV as it returned from a graceful shutdown,
+        // in this function's resumption, once the configuration grew (Swift 6.3.1; not yet
+        // reduced to a report).
+        let workers = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger()).makeWorkerGroup()
+        try await workers.run()
     }
 }
 

@@ -142,7 +142,7 @@ import Testing
             let leaving = try KilnProcess(configuration: configuration, name: "leaving")
             _ = try await Self.waitFor(h, id, "attempt 1 running") { $0["status"] == "running" && ($0["progress"]?.doubleValue ?? 0) > 0 }
             leaving.signal(SIGTERM)
-            let status = await leaving.waitForExit(timeout: .seconds(15))
+            let status = await leaving.waitForExit(timeout: .seconds(45))
             #expect(status == 0, "a clean exit after draining: \(String(describing: status))\n\(leaving.log)")
             let handedBack = try h.json(try await h.request(.get, "/v1/jobs/\(id)"))
             #expect(handedBack["status"] == "queued" && handedBack["attempt"] == 0, "\(handedBack)")
