@@ -15,7 +15,8 @@ with_oracles=false
 case "${1:-}" in
   --with-valgrind) packages+=(valgrind) ;;
   --with-soak) packages+=(wrk curl) ;;
-  --with-test-oracles) with_oracles=true ;;
+  # The tests drive Kiln with Python clients (stdlib) and compare against Python oracles.
+  --with-test-oracles) with_oracles=true; packages+=(python3 python3-pip) ;;
 esac
 
 missing=()

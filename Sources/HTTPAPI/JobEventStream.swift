@@ -61,7 +61,7 @@ struct JobEventStream {
             data = .object(object)
         }
         if case var .object(object) = data {
-            object["at"] = .string(ISO8601DateFormatter().string(from: event.createdAt))
+            object["at"] = .string(event.createdAt.formatted(.iso8601))
             data = .object(object)
         }
         return "id: \(event.id)\nevent: \(event.type)\ndata: \(String(decoding: data.encoded(), as: UTF8.self))\n\n"

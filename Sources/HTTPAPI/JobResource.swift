@@ -57,7 +57,10 @@ struct JobResource: Encodable {
         try c.encode(job.progress, forKey: .progress)
         try c.encode(job.attempt, forKey: .attempt)
         try c.encode(job.inputMediaID, forKey: .input)
-        let playbackBase = playback?.token(tenant: job.tenant, subject: job.id, expires: PlaybackSigner.expiry()).map { publicURL + "/play/" + $0 }
+        // Signed only for jobs with something to play: most reads are of image jobs.
+        let playable = job.outputs.values.contains { $0.results["playlist"] != nil }
+        let playbackBase = playable
+            ? playback?.token(tenant: job.tenant, subject: job.id, expires: PlaybackSigner.expiry()).map { publicURL + "/play/" + $0 } : nil
         try c.encode(job.outputs.mapValues { Output(state: $0, jobURL: jobURL, playbackBase: playbackBase) }, forKey: .outputs)
         try c.encode(job.error, forKey: .error)
         try c.encode(job.metadata, forKey: .metadata)

@@ -70,5 +70,5 @@ struct LinkRoutes {
         return (token, expires)
     }
 
-    static func timestamp(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
+    static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
 }

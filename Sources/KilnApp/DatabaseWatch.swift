@@ -39,9 +39,13 @@ struct DatabaseWatch: Service {
             withUnsafeMutableBytes(of: &address.sun_path) { buffer in
                 for (index, byte) in bytes.enumerated() { buffer[index] = byte }
             }
-            return withUnsafePointer(to: &address) { pointer in
+            // Non-blocking, so a full backlog never holds one of Swift's few cooperative threads:
+            // EAGAIN means a server is there, just busy.
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            let connected = withUnsafePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
             }
+            return connected || errno == EAGAIN
         case let .tcp(host, port):
             var hints = addrinfo()
             hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
