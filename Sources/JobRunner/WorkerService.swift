@@ -123,13 +123,13 @@ public struct WorkerService: Service {
         }
     }
 
-    /// LISTENs on the store's channel on one pooled connection; reconnects on
+    /// LISTENs on the store's channel on a connection of its own; reconnects on
     /// error. An empty payload means a job became claimable; `cancel <id>`
     /// stops that job if it runs here.
     private func listen(wake: WakeSignal, running: RunningJobs) async {
         while !Task.isCancelled {
             do {
-                try await store.client.withConnection { connection in
+                try await store.client.withDedicatedConnection { connection in
                     try await connection.listen(on: store.channel) { notifications in
                         // Jobs queued before LISTEN took effect sent their NOTIFY to
                         // nobody: look once now that we are listening.

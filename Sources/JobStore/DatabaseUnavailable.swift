@@ -16,7 +16,7 @@ extension JobStore {
                 return false
             }
         }
-        // The pool's own errors (shut down, circuit breaker open while it cannot connect).
-        return String(describing: type(of: error)).contains("ConnectionPoolError")
+        // The pool's own: the last connect failed moments ago, or the process is shutting down.
+        return error is DatabasePool.PoolError
     }
 }

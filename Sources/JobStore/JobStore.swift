@@ -7,14 +7,14 @@ import PostgresNIO
 /// All persistent state of Kiln, in PostgreSQL: media, jobs (which are also the
 /// queue) and settings. Every query binds its values; none concatenates input.
 public struct JobStore: Sendable {
-    public let client: PostgresClient
+    public let client: DatabasePool
     let logger: Logger
     /// NOTIFY channel that wakes idle workers when a job becomes claimable.
     public let channel: String
     /// The schema the tables live in (nil: `public`); names the events channel.
     public let schema: String?
 
-    public init(client: PostgresClient, logger: Logger, channel: String = "kiln_jobs", schema: String? = nil) {
+    public init(client: DatabasePool, logger: Logger, channel: String = "kiln_jobs", schema: String? = nil) {
         self.client = client
         self.logger = logger
         self.channel = channel

@@ -1,7 +1,8 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 
-/// Turns `postgres://user:password@host:port/database` into a client
+/// Turns `postgres://user:password@host:port/database` into a connection
 /// configuration. As with libpq, `?host=/dir` selects a unix socket in `/dir`.
 enum DatabaseURL {
     /// Where the server listens, for a socket-level reachability check.
@@ -18,7 +19,7 @@ enum DatabaseURL {
         return .tcp(host: components.host ?? "localhost", port: port)
     }
 
-    static func configuration(_ url: String, schema: String?) throws -> PostgresClient.Configuration {
+    static func configuration(_ url: String, schema: String?) throws -> PostgresConnection.Configuration {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
             throw KilnConfiguration.ConfigurationError.invalid("DATABASE_URL", "expected postgres://user:password@host:port/database")
         }
@@ -27,14 +28,14 @@ enum DatabaseURL {
         let password = components.password.flatMap { $0.removingPercentEncoding }
         let database = components.path.isEmpty ? nil : String(components.path.dropFirst())
         let port = components.port ?? Int(query["port"] ?? "") ?? 5432
-        var configuration: PostgresClient.Configuration
+        var configuration: PostgresConnection.Configuration
         if let socketDirectory = query["host"], socketDirectory.hasPrefix("/") {
             configuration = .init(unixSocketPath: socketDirectory + "/.s.PGSQL.\(port)", username: user, password: password, database: database)
         } else {
-            let tls: PostgresClient.Configuration.TLS = switch query["sslmode"] ?? "prefer" {
+            let tls: PostgresConnection.Configuration.TLS = switch query["sslmode"] ?? "prefer" {
             case "disable": .disable
-            case "require", "verify-ca", "verify-full": .require(.makeClientConfiguration())
-            default: .prefer(.makeClientConfiguration())
+            case "require", "verify-ca", "verify-full": .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
             }
             configuration = .init(host: components.host ?? "localhost", port: port, username: user, password: password, database: database, tls: tls)
         }

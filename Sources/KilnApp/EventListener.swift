@@ -3,7 +3,7 @@ import JobStore
 import Logging
 import ServiceLifecycle
 
-/// LISTENs on the store's events channel on one pooled connection and wakes
+/// LISTENs on the store's events channel on a connection of its own and wakes
 /// the event streams of the job each NOTIFY names; reconnects on error.
 struct EventListener: Service {
     let store: JobStore
@@ -14,7 +14,7 @@ struct EventListener: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await store.client.withConnection { connection in
+                    try await store.client.withDedicatedConnection { connection in
                         try await connection.listen(on: store.eventsChannel) { notifications in
                             for try await notification in notifications { hub.notify(notification.payload) }
                         }

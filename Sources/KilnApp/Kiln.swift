@@ -19,7 +19,7 @@ import VipsBindings
 public struct Kiln: Sendable {
     public let configuration: KilnConfiguration
     public let logger: Logger
-    public let client: PostgresClient
+    public let client: DatabasePool
     public let store: JobStore
     public let blobs: LocalBlobStore
     let pool: BlockingPool

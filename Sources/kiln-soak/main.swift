@@ -9,17 +9,16 @@ import PostgresNIO
 // before and after a loop of JobStore reads, in a process of its own so that
 // nothing else allocates meanwhile. Prints one JSON object.
 //
-//   kiln-soak DATABASE_URL [--schema S] [--queries N] [--concurrency C] [--settle SECONDS] [--upstream-defaults]
+//   kiln-soak DATABASE_URL [--schema S] [--queries N] [--concurrency C] [--settle SECONDS]
 //
-// `--settle` waits before each count, past the pool's idle timeout, so what is
-// counted is what the reads keep, not what the pool holds for two seconds.
+// `--settle` waits before each count, so what is counted is what the reads
+// keep, not what is still in flight.
 
 struct Options {
     var url = ""
     var schema: String?
     var queries = 20_000
     var concurrency = 8
-    var upstreamDefaults = false
     var settleSeconds = 0.0
 
     init(_ arguments: [String]) {
@@ -29,7 +28,6 @@ struct Options {
             case "--schema": schema = rest.popFirst()
             case "--queries": queries = rest.popFirst().flatMap(Int.init) ?? queries
             case "--concurrency": concurrency = rest.popFirst().flatMap(Int.init) ?? concurrency
-            case "--upstream-defaults": upstreamDefaults = true
             case "--settle": settleSeconds = rest.popFirst().flatMap(Double.init) ?? settleSeconds
             default: url = argument
             }
@@ -61,8 +59,7 @@ func reads(_ store: JobStore, total: Int, concurrency: Int) async throws {
 let options = Options(CommandLine.arguments)
 var logger = Logger(label: "kiln.soak")
 logger.logLevel = .warning
-let client = try DatabaseClient.make(url: options.url, schema: options.schema, poolSize: options.concurrency, logger: logger,
-                                     upstreamDefaults: options.upstreamDefaults)
+let client = try DatabaseClient.make(url: options.url, schema: options.schema, poolSize: options.concurrency, logger: logger)
 let store = JobStore(client: client, logger: logger)
 try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { await client.run() }

@@ -152,9 +152,8 @@ import Testing
         }
     }
 
-    /// Opt-in (`KILN_DB_RESTART_TEST=1`): PostgresNIO 1.33.2's pool can end the process on a database
-    /// restart (see `DatabaseClient`), and a test run must not die of it until Kiln has a pool of its own.
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["KILN_DB_RESTART_TEST"] == "1"))
+    /// Server and workers in one process, against a PostgreSQL of the test's own that it stops for 4 s.
+    @Test
     func aPostgresRestartUnderLoadLosesNoAcceptedJob() async throws {
         let postgres = try PrivatePostgres()
         var configuration = try TestEnvironment.configuration(worker: WorkerConfiguration(

@@ -1,0 +1,92 @@
+import Foundation
+import JobStore
+import KilnApp
+import KilnTestSupport
+import Logging
+import PostgresNIO
+import Testing
+
+/// Kiln's own connection pool against the test PostgreSQL: its bound, its
+/// fast failure while the server is away, and its recovery from a dead connection.
+@Suite struct DatabasePoolTests {
+    func withPool<T: Sendable>(size: Int, url: String? = nil, _ body: @Sendable (DatabasePool) async throws -> T) async throws -> T {
+        let url = try #require(url ?? TestEnvironment.databaseURL, "run with `make test`")
+        let pool = try DatabaseClient.make(url: url, schema: nil, poolSize: size, logger: TestEnvironment.logger())
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { await pool.run(); return nil }
+            defer { group.cancelAll() }
+            return try await body(pool)
+        }
+    }
+
+    @Test func neverOpensMoreThanItsSize() async throws {
+        try await withPool(size: 3) { pool in
+            // 40 queries at once, each holding its connection 20 ms: they queue for the three.
+            let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        for try await pid in try await pool.query("SELECT pg_backend_pid() FROM pg_sleep(0.02)", logger: TestEnvironment.logger()).decode(Int32.self) {
+                            return pid
+                        }
+                        return 0
+                    }
+                }
+                return try await group.reduce(into: Set<Int32>()) { $0.insert($1) }
+            }
+            #expect(pids.count == 3, "backends used: \(pids)")
+        }
+    }
+
+    @Test func failsFastWhileTheServerIsAway() async throws {
+        // A port where nothing listens: every lease fails at once, and is "unavailable" (a 503, a worker's backoff).
+        try await withPool(size: 2, url: "postgres://kiln@127.0.0.1:9/kiln?sslmode=disable") { pool in
+            for _ in 0..<20 {
+                let started = ContinuousClock.now
+                do {
+                    try await pool.query("SELECT 1", logger: TestEnvironment.logger())
+                    Issue.record("a query succeeded with no server")
+                } catch {
+                    #expect(JobStore.isUnavailable(error), "\(String(reflecting: error))")
+                }
+                #expect(ContinuousClock.now - started < .milliseconds(500))
+            }
+        }
+    }
+
+    @Test func aConnectionTheServerEndedIsReplaced() async throws {
+        try await withPool(size: 1) { pool in
+            let logger = TestEnvironment.logger()
+            func backend() async throws -> Int32? {
+                for try await pid in try await pool.query("SELECT pg_backend_pid()", logger: logger).decode(Int32.self) { return pid }
+                return nil
+            }
+            let first = try #require(try await backend())
+            // Ended from another connection, as a server restart or an administrator would.
+            try await pool.withDedicatedConnection { connection in
+                try await connection.query("SELECT pg_terminate_backend(\(first))", logger: logger)
+            }
+            // At most the query that meets the dead connection fails; the pool then opens a new one.
+            var second = try? await backend()
+            if second == nil {
+                try await Task.sleep(for: .milliseconds(300))
+                second = try await backend()
+            }
+            #expect(second != nil && second != first)
+        }
+    }
+
+    @Test func aCancelledWaiterLeavesThePoolWhole() async throws {
+        try await withPool(size: 1) { pool in
+            let logger = TestEnvironment.logger()
+            let holder = Task { try await pool.query("SELECT pg_sleep(0.5)", logger: logger) }
+            try await Task.sleep(for: .milliseconds(100))
+            let waiter = Task { try await pool.query("SELECT 1", logger: logger) }
+            try await Task.sleep(for: .milliseconds(50))
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { try await waiter.value }
+            _ = try await holder.value
+            // The one connection went back: the next query gets it.
+            #expect(try await pool.query("SELECT 1", logger: logger).rows.count == 1)
+        }
+    }
+}
