@@ -24,26 +24,31 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
-# Python packages the tests use as oracles (the reference BlurHash encoder,
-# OpenCV's own face detector).
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing: ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Python packages the tests use as oracles and clients (the reference BlurHash
+# encoder, OpenCV's own face detector, Standard Webhooks' verifier, the tus
+# reference client); after apt, which brings pip. --break-system-packages:
+# Debian's Python refuses pip installs otherwise (PEP 668).
 python_packages=()
-$with_oracles && python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84)
+$with_oracles && python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84 standardwebhooks==1.1.0 tuspy==1.1.0)
 python_missing=()
 for p in "${python_packages[@]+"${python_packages[@]}"}"; do
   module=${p%%=*}
-  [ "$module" = "opencv-python-headless" ] && module=cv2
+  case "$module" in
+    opencv-python-headless) module=cv2 ;;
+    tuspy) module=tusclient ;;
+  esac
   python3 -c "import $module" 2>/dev/null || python_missing+=("$p")
 done
 if [ ${#python_missing[@]} -gt 0 ]; then
   echo "Installing Python test oracles: ${python_missing[*]}"
-  python3 -m pip install --quiet --disable-pip-version-check "${python_missing[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
+  python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${python_missing[@]}" 2>&1 | grep -v "Running pip as the 'root' user" || true
 fi
-
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "Installing: ${missing[*]}"
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -9,9 +9,30 @@ struct JobResource: Encodable {
     let publicURL: String
     /// Signs the `playbackUrl` of playable outputs; nil leaves it out.
     var playback: PlaybackSigner? = nil
+    /// The job's webhook messages and their attempts, shown when a single job is read.
+    var deliveries: [WebhookDelivery]? = nil
 
     enum Keys: String, CodingKey {
-        case id, status, progress, attempt, input, outputs, error, metadata, webhook, createdAt, updatedAt, startedAt, finishedAt, firstPlayableAt
+        case id, status, progress, attempt, input, outputs, error, metadata, webhook, webhookDeliveries, createdAt, updatedAt, startedAt, finishedAt, firstPlayableAt
+    }
+
+    struct Delivery: Encodable {
+        let delivery: WebhookDelivery
+
+        enum Keys: String, CodingKey { case id, event, url, status, attempts, nextAttemptAt, lastAttemptAt, deliveredAt, log }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(delivery.id, forKey: .id)
+            try c.encode(delivery.event, forKey: .event)
+            try c.encode(delivery.url, forKey: .url)
+            try c.encode(delivery.status.rawValue, forKey: .status)
+            try c.encode(delivery.attempts, forKey: .attempts)
+            try c.encode(delivery.status == .pending ? delivery.nextAttemptAt : nil, forKey: .nextAttemptAt)
+            try c.encode(delivery.lastAttemptAt, forKey: .lastAttemptAt)
+            try c.encode(delivery.deliveredAt, forKey: .deliveredAt)
+            try c.encode(delivery.log, forKey: .log)
+        }
     }
 
     struct Output: Encodable {
@@ -65,6 +86,7 @@ struct JobResource: Encodable {
         try c.encode(job.error, forKey: .error)
         try c.encode(job.metadata, forKey: .metadata)
         try c.encode(job.webhook, forKey: .webhook)
+        try c.encodeIfPresent(deliveries?.map(Delivery.init), forKey: .webhookDeliveries)
         try c.encode(job.createdAt, forKey: .createdAt)
         try c.encode(job.updatedAt, forKey: .updatedAt)
         try c.encode(job.startedAt, forKey: .startedAt)

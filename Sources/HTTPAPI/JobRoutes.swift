@@ -13,7 +13,10 @@ struct JobRoutes {
         group.post("jobs") { request, context in try await submit(request, context: context) }
         group.get("jobs") { request, context in try await list(request, context: context) }
         group.get("jobs/:id") { _, context in
-            JobResource(job: try await job(context), publicURL: environment.publicURL, playback: environment.playback).response()
+            let job = try await job(context)
+            // Only an ended job has webhook messages (the outbox is filled as it ends).
+            let deliveries = job.status.isFinal ? try await environment.store.webhookDeliveries(jobID: job.id) : []
+            return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback, deliveries: deliveries).response()
         }
         group.post("jobs/:id/cancel") { _, context in
             let tenant = try context.requireTenant()

@@ -26,6 +26,7 @@ public struct Kiln: Sendable {
     let gate = MigrationGate()
     let keyRing = APIKeyRing()
     public let playback = PlaybackSigner()
+    let webhookSigner = WebhookSigner()
     let events = EventHub()
     let readiness = Readiness()
 
@@ -33,6 +34,7 @@ public struct Kiln: Sendable {
         if let problem = APIKeys.problem(in: configuration.apiKeys) {
             throw KilnConfiguration.ConfigurationError.invalid("KILN_API_KEYS", problem)
         }
+        if let problem = configuration.webhookProblem() { throw problem }
         self.configuration = configuration
         self.logger = logger
         client = try DatabaseClient.make(url: configuration.databaseURL, schema: configuration.databaseSchema,
@@ -68,15 +70,24 @@ public struct Kiln: Sendable {
         WorkerService(store: store, blobs: blobs, registry: Stages.registry, pool: pool, configuration: configuration.worker, logger: logger)
     }
 
-    private func migrationService(printGeneratedKey: Bool) -> MigrationService {
+    /// Sends the webhook outbox; runs wherever workers run.
+    var webhookNotifier: WebhookNotifier {
+        WebhookNotifier(store: store, signer: webhookSigner, payload: { [configuration, playback] event, job in
+            try WebhookPayload.make(event: event, job: job, publicURL: configuration.publicURL, playback: playback)
+        }, configuration: configuration.webhooks, logger: logger)
+    }
+
+    /// `isServer`: this process is `kiln serve`, which owns the default webhook
+    /// setting and shows generated secrets; a `kiln worker` leaves both alone.
+    private func migrationService(isServer: Bool) -> MigrationService {
         MigrationService(migrator: Migrator(client: client, logger: logger), schema: configuration.databaseSchema, gate: gate, logger: logger) {
-            [configuration, store, keyRing, playback, readiness] in
+            [configuration, store, keyRing, playback, webhookSigner, readiness] in
             var keys = APIKeys(parsing: configuration.apiKeys)
             if keys.isEmpty {
                 // No keys configured: make one, keep only its digest, show it once.
                 let candidate = APIKeys.generate()
                 let digest = try await store.settingInsertIfAbsent("generated_api_key_sha256", value: APIKeys.digestHex(candidate))
-                if digest == APIKeys.digestHex(candidate) && printGeneratedKey {
+                if digest == APIKeys.digestHex(candidate) && isServer {
                     // Written straight to the file descriptor: print() is buffered when
                     // stdout is a file, and the key would appear only at exit.
                     FileHandle.standardOutput.write(Data("""
@@ -97,6 +108,25 @@ public struct Kiln: Sendable {
             } else {
                 playback.replace(secret: try await store.settingInsertIfAbsent("playback_signing_secret", value: PlaybackSigner.generateSecret()))
             }
+            if let secret = configuration.webhookSecret {
+                webhookSigner.replace(secret: secret)
+            } else {
+                let candidate = WebhookSigner.generateSecret()
+                let secret = try await store.settingInsertIfAbsent("webhook_signing_secret", value: candidate)
+                webhookSigner.replace(secret: secret)
+                if secret == candidate && isServer {
+                    FileHandle.standardOutput.write(Data("""
+
+                        Kiln created the secret that signs its webhooks (Standard Webhooks). It is shown only this once:
+
+                            \(secret)
+
+                        Set KILN_WEBHOOK_SECRET to choose your own instead.
+
+                        """.utf8))
+                }
+            }
+            if isServer { try await store.setDefaultWebhook(url: configuration.webhookURL) }
             readiness.markReady()
         }
     }
@@ -113,12 +143,15 @@ public struct Kiln: Sendable {
 
     /// The HTTP API, with workers in the same process when `withWorkers`.
     public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
-        var services: [any Service] = [client, migrationService(printGeneratedKey: true)]
+        var services: [any Service] = [client, migrationService(isServer: true)]
         services.append(EventListener(store: store, hub: events, logger: logger))
         if let endpoint = DatabaseURL.endpoint(configuration.databaseURL) {
             services.append(DatabaseWatch(endpoint: endpoint, readiness: readiness, logger: logger))
         }
-        if withWorkers { services.append(GatedService(gate: gate, service: worker)) }
+        if withWorkers {
+            services.append(GatedService(gate: gate, service: worker))
+            services.append(GatedService(gate: gate, service: webhookNotifier))
+        }
         let app = Application(
             router: try makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
@@ -130,7 +163,10 @@ public struct Kiln: Sendable {
     /// Workers only, for `kiln worker`.
     public func makeWorkerGroup() -> ServiceGroup {
         ServiceGroup(configuration: .init(
-            services: [.init(service: client), .init(service: migrationService(printGeneratedKey: false)), .init(service: GatedService(gate: gate, service: worker))],
+            services: [
+                .init(service: client), .init(service: migrationService(isServer: false)),
+                .init(service: GatedService(gate: gate, service: worker)), .init(service: GatedService(gate: gate, service: webhookNotifier)),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     }

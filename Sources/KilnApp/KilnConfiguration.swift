@@ -20,6 +20,11 @@ public struct KilnConfiguration: Sendable {
     public var pipelinesDirectory: String
     public var uploadLimits: UploadLimits
     public var worker: WorkerConfiguration
+    /// Where jobs without a `webhook` of their own report; set (or cleared) by `kiln serve` at start-up.
+    public var webhookURL: String?
+    /// Signs webhooks (`whsec_` + base64); nil: one is made once and kept in PostgreSQL.
+    public var webhookSecret: String?
+    public var webhooks = WebhookNotifier.Configuration()
 
     public enum ConfigurationError: Error, CustomStringConvertible {
         case missing(String)
@@ -35,8 +40,11 @@ public struct KilnConfiguration: Sendable {
 
     public init(databaseURL: String, databaseSchema: String? = nil, databasePoolSize: Int = 10, storageRoot: String, apiKeys: String = "",
                 host: String = "127.0.0.1", port: Int = 8080, publicURL: String? = nil, pipelinesDirectory: String = "Pipelines",
-                uploadLimits: UploadLimits = .init(), worker: WorkerConfiguration = .init(), signingSecret: String? = nil) {
+                uploadLimits: UploadLimits = .init(), worker: WorkerConfiguration = .init(), signingSecret: String? = nil,
+                webhookURL: String? = nil, webhookSecret: String? = nil) {
         self.signingSecret = signingSecret
+        self.webhookURL = webhookURL
+        self.webhookSecret = webhookSecret
         self.databaseURL = databaseURL
         self.databaseSchema = databaseSchema
         self.databasePoolSize = databasePoolSize
@@ -97,13 +105,39 @@ public struct KilnConfiguration: Sendable {
         worker.limits.maxOutputPixels = try int("KILN_MAX_OUTPUT_PIXELS", worker.limits.maxOutputPixels)
         worker.limits.maxOutputDimension = try int("KILN_MAX_OUTPUT_DIMENSION", worker.limits.maxOutputDimension)
         worker.scratchDirectory = env["KILN_SCRATCH_DIR"] ?? dataDirectory + "/scratch"
+        var webhooks = WebhookNotifier.Configuration()
+        if let raw = env["KILN_WEBHOOK_RETRY_SECONDS"], !raw.isEmpty {
+            let delays = raw.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !delays.isEmpty, delays.allSatisfy({ ($0 ?? 0) > 0 }) else {
+                throw ConfigurationError.invalid("KILN_WEBHOOK_RETRY_SECONDS", "expected positive seconds separated by commas, got \(raw)")
+            }
+            webhooks.retrySeconds = delays.compactMap { $0 }
+        }
         let host = env["KILN_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
         let port = try int("KILN_PORT", 8080)
-        return KilnConfiguration(
+        var configuration = KilnConfiguration(
             databaseURL: database, databaseSchema: env["KILN_DATABASE_SCHEMA"], databasePoolSize: try int("KILN_DB_POOL_SIZE", 10), storageRoot: storage,
             apiKeys: env["KILN_API_KEYS"] ?? "", host: host, port: port,
             publicURL: env["KILN_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 },
             pipelinesDirectory: env["KILN_PIPELINES_DIR"] ?? "Pipelines", uploadLimits: limits, worker: worker,
-            signingSecret: env["KILN_SIGNING_SECRET"].flatMap { $0.isEmpty ? nil : $0 })
+            signingSecret: env["KILN_SIGNING_SECRET"].flatMap { $0.isEmpty ? nil : $0 },
+            webhookURL: env["KILN_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 },
+            webhookSecret: env["KILN_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 })
+        configuration.webhooks = webhooks
+        return configuration
+    }
+
+    /// What is wrong with the webhook settings, as a configuration error.
+    func webhookProblem() -> ConfigurationError? {
+        if let secret = webhookSecret, let problem = WebhookSigner.problem(in: secret) {
+            return .invalid("KILN_WEBHOOK_SECRET", problem)
+        }
+        if let url = webhookURL {
+            let scheme = URLComponents(string: url)?.scheme?.lowercased()
+            if scheme != "http" && scheme != "https" || URLComponents(string: url)?.host?.isEmpty != false {
+                return .invalid("KILN_WEBHOOK_URL", "expected an http(s) URL, got \(url)")
+            }
+        }
+        return nil
     }
 }

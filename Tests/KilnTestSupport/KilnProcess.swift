@@ -32,6 +32,9 @@ public final class KilnProcess: @unchecked Sendable {
         env["KILN_POLL_SECONDS"] = "0.5"
         env["KILN_WORKER_CONCURRENCY"] = "\(configuration.worker.concurrency)"
         env["KILN_DB_POOL_SIZE"] = "4"
+        env["KILN_WEBHOOK_SECRET"] = configuration.webhookSecret
+        env["KILN_WEBHOOK_URL"] = configuration.webhookURL
+        env["KILN_WEBHOOK_RETRY_SECONDS"] = configuration.webhooks.retrySeconds.map { "\($0)" }.joined(separator: ",")
         env["LOG_LEVEL"] = env["LOG_LEVEL"] ?? "info"
         return env
     }
