@@ -16,6 +16,7 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
         .add(middleware: ReadinessMiddleware(readiness: environment.readiness))
         .add(middleware: AuthMiddleware(keys: environment.keys))
     UploadRoutes(environment: environment).register(on: v1)
+    TusRoutes(environment: environment).register(on: v1)
     MediaRoutes(environment: environment).register(on: v1)
     JobRoutes(environment: environment).register(on: v1)
     PipelineRoutes(environment: environment).register(on: v1)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import JobStore
+import Logging
 import Metrics
 
 /// `POST /v1/uploads`: the body is the file, or a multipart form with a `file`
@@ -31,6 +32,13 @@ struct UploadRoutes {
         } else {
             spooled = try await spooler.spool(request.body)
         }
+        let record = try await Self.publish(spooled, tenant: tenant, environment: environment, logger: context.logger)
+        return JSONResponse.make(MediaResource(record: record), status: .created, headers: [.location: "/v1/media/\(record.id)"])
+    }
+
+    /// Inspects a spooled upload, stores it and records it as a media record of
+    /// `tenant` (the way both plain and tus uploads end). Removes the spooled file.
+    static func publish(_ spooled: UploadSpooler.Spooled, tenant: String, environment: APIEnvironment, logger: Logger) async throws -> MediaRecord {
         let id = Identifier.make(prefix: "med")
         let key = "media/\(tenant)/\(id)"
         do {
@@ -41,8 +49,8 @@ struct UploadRoutes {
             try await environment.blobs.put(key: key, file: spooled.path)
             try await environment.store.insertMedia(record)
             Counter(label: "kiln_upload_bytes_total", dimensions: [("kind", spooled.sniffed.kind.rawValue)]).increment(by: spooled.size)
-            context.logger.info("upload stored", metadata: ["media.id": .string(id), "size": "\(spooled.size)"])
-            return JSONResponse.make(MediaResource(record: record), status: .created, headers: [.location: "/v1/media/\(id)"])
+            logger.info("upload stored", metadata: ["media.id": .string(id), "size": "\(spooled.size)"])
+            return record
         } catch {
             try? FileManager.default.removeItem(atPath: spooled.path)
             try? await environment.blobs.deleteAll(prefix: key)

@@ -34,6 +34,12 @@ public struct Retention: Sendable {
                 if keys.count < 500 { break }
             }
         }
+        // Resumable uploads past their expiry: an unfinished one's chunks go too.
+        while true {
+            let (count, chunks) = try await store.pruneExpiredTusUploads()
+            for key in chunks { try await blobs.delete(key: key) }
+            if count < 500 { break }
+        }
         return (jobs, uploads)
     }
 }

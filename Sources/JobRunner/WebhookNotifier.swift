@@ -47,6 +47,8 @@ public struct WebhookNotifier: Service {
         var http = HTTPClient.Configuration(redirectConfiguration: .disallow)
         http.timeout = .init(connect: .seconds(5), read: .seconds(Int64(configuration.timeoutSeconds)))
         http.decompression = .disabled
+        // A refused connection is one failed attempt, answered at once: the retry schedule is ours.
+        http.connectionPool.retryConnectionEstablishment = false
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

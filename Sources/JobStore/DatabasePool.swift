@@ -189,7 +189,7 @@ public final class DatabasePool: Sendable {
             }
             return .wait
         }
-        for connection in stale { connection.close().whenComplete { _ in } }
+        for connection in stale { Self.discard(connection) }
         switch decision {
         case .use(let connection): return connection
         case .fail(let error): throw error
@@ -251,7 +251,7 @@ public final class DatabasePool: Sendable {
     /// A connection back from a lease: to the first waiter, else idle; a closed one frees its place.
     private func giveBack(_ connection: PostgresConnection) {
         if connection.isClosed {
-            connection.close().whenComplete { _ in }
+            Self.discard(connection)
             releasePlace()
             return
         }
@@ -267,9 +267,15 @@ public final class DatabasePool: Sendable {
         }
         switch next {
         case .waiter(let waiter): waiter.resume(returning: .connection(connection))
-        case .close: connection.close().whenComplete { _ in }
+        case .close: Self.discard(connection)
         case .idle: break
         }
+    }
+
+    /// Closes a connection that leaves the pool. The closure holds it until the
+    /// channel is closed: PostgresNIO asserts that no connection is freed open.
+    private static func discard(_ connection: PostgresConnection) {
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     /// A place no connection holds any more: a waiter may open one there.

@@ -28,14 +28,28 @@ public func runOracle(_ script: String, input: Data) throws -> String {
 @discardableResult
 public func runTool(_ tool: String, _ arguments: [String], errorOutput: Bool = false) throws -> Data {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
-    process.arguments = arguments
+    // Through env: the same python3 (and its packages) as `make test` installed into, the one on PATH.
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [tool] + arguments
     let pipe = Pipe()
-    if errorOutput { process.standardError = pipe } else { process.standardOutput = pipe }
+    // The other stream goes to a file, read only on failure (a pipe could fill and stall the tool).
+    let other = NSTemporaryDirectory() + "kiln-tool-\(UUID().uuidString).log"
+    FileManager.default.createFile(atPath: other, contents: nil)
+    defer { try? FileManager.default.removeItem(atPath: other) }
+    if errorOutput {
+        process.standardError = pipe
+        process.standardOutput = FileHandle(forWritingAtPath: other)
+    } else {
+        process.standardOutput = pipe
+        process.standardError = FileHandle(forWritingAtPath: other)
+    }
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw TestFailure("\(tool) \(arguments.joined(separator: " ")) failed") }
+    guard process.terminationStatus == 0 else {
+        let said = (try? String(contentsOfFile: other, encoding: .utf8)) ?? ""
+        throw TestFailure("\(tool) \(arguments.joined(separator: " ")) failed: \(said.suffix(2000))")
+    }
     return data
 }
 
