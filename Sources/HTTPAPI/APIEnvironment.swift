@@ -38,10 +38,14 @@ public struct APIEnvironment: Sendable {
     public var playback: PlaybackSigner
     /// Wakes event streams when NOTIFY announces a job's new events.
     public var events: EventHub
+    /// Each API key's rate limit; nil: none.
+    public var rateLimiter: RateLimiter?
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pipelines: PipelineLibrary,
                 inspector: any MediaInspector, keys: APIKeyRing, publicURL: String, uploadLimits: UploadLimits,
-                metrics: PrometheusCollectorRegistry, readiness: Readiness, playback: PlaybackSigner, events: EventHub) {
+                metrics: PrometheusCollectorRegistry, readiness: Readiness, playback: PlaybackSigner, events: EventHub,
+                rateLimiter: RateLimiter? = nil) {
+        self.rateLimiter = rateLimiter
         self.playback = playback
         self.events = events
         self.store = store

@@ -83,6 +83,10 @@ public struct APIKeys: Sendable {
         return found
     }
 
+    /// A key's public name: `key_` and the first 12 hex digits of its SHA-256.
+    /// Safe to store and show (it reveals nothing usable of a random key).
+    public static func keyID(_ key: String) -> String { "key_" + String(digestHex(key).prefix(12)) }
+
     static func digest(_ key: String) -> [UInt8] { Array(SHA256.hash(data: Data(key.utf8))) }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -1,9 +1,11 @@
 import Hummingbird
 
-/// Requires `Authorization: Bearer <key>` and records the key's tenant.
+/// Requires `Authorization: Bearer <key>`, records the key's tenant and
+/// public id, and holds each key to its rate limit.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = KilnRequestContext
     let keys: APIKeyRing
+    let limiter: RateLimiter?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
@@ -12,8 +14,17 @@ struct AuthMiddleware: RouterMiddleware {
             error.headers[.wwwAuthenticate] = "Bearer"
             throw error
         }
+        let presented = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let keyID = APIKeys.keyID(presented)
+        if let limiter, let wait = limiter.take(keyID) {
+            let seconds = Int(wait.rounded(.up))
+            var error = APIError(.tooManyRequests, code: "rate_limited", message: "Too many requests for this API key; retry in \(seconds) s")
+            error.headers[.retryAfter] = String(max(1, seconds))
+            throw error
+        }
         var context = context
         context.tenant = tenant
+        context.keyID = keyID
         context.logger[metadataKey: "tenant"] = .string(tenant)
         return try await next(request, context)
     }

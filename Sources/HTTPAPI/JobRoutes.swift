@@ -26,6 +26,7 @@ struct JobRoutes {
             }
             guard let job = try await environment.store.requestCancel(id: existing.id, tenant: tenant) else { throw APIError.notFound("Job") }
             context.logger.info("job cancel requested", metadata: ["job.id": .string(job.id)])
+            await Audit.record(environment, context, "job.cancel", job.id)
             return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted)
         }
         group.get("jobs/:id/events") { request, context in
@@ -80,6 +81,7 @@ struct JobRoutes {
         switch try await environment.store.insertJob(newJob) {
         case let .created(job):
             context.logger.info("job submitted", metadata: ["job.id": .string(job.id)])
+            await Audit.record(environment, context, "job.submit", job.id, detail: ["input": .string(media.id)])
             return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted, location: "/v1/jobs/\(job.id)")
         case let .existing(job):
             return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted, location: "/v1/jobs/\(job.id)")

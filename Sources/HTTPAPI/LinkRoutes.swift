@@ -21,6 +21,7 @@ struct LinkRoutes {
                 throw APIError.notFound("Media")
             }
             let (token, expires) = try await sign(tenant: tenant, subject: id, request: request, context: context)
+            await Audit.record(environment, context, "media.link", id, detail: ["expiresAt": .string(Self.timestamp(expires))])
             return JSONResponse.make(JSONValue.object(["url": .string(environment.publicURL + "/links/" + token), "expiresAt": .string(Self.timestamp(expires))]),
                                      status: .created)
         }
@@ -32,6 +33,7 @@ struct LinkRoutes {
             }
             let (token, expires) = try await sign(tenant: tenant, subject: id, request: request, context: context)
             let base = environment.publicURL + "/play/" + token
+            await Audit.record(environment, context, "job.link", id, detail: ["expiresAt": .string(Self.timestamp(expires))])
             let files: [JSONValue] = job.outputs.keys.sorted().flatMap { name in
                 (job.outputs[name]?.files ?? []).map { .object(["path": .string($0.path), "url": .string(base + "/" + $0.path)]) }
             }

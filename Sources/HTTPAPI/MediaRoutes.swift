@@ -19,6 +19,7 @@ struct MediaRoutes {
             let id = try context.parameters.require("id")
             guard let media = try await environment.store.deleteMedia(id: id, tenant: tenant) else { throw APIError.notFound("Media") }
             try await environment.blobs.deleteAll(prefix: media.storageKey)
+            await Audit.record(environment, context, "media.delete", media.id)
             return Response(status: .noContent)
         }
     }

@@ -14,12 +14,13 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
     router.on("v1/jobs/:id/files/**", method: .options) { _, _ in OutputDelivery.preflight() }
     let v1 = router.group("v1")
         .add(middleware: ReadinessMiddleware(readiness: environment.readiness))
-        .add(middleware: AuthMiddleware(keys: environment.keys))
+        .add(middleware: AuthMiddleware(keys: environment.keys, limiter: environment.rateLimiter))
     UploadRoutes(environment: environment).register(on: v1)
     TusRoutes(environment: environment).register(on: v1)
     MediaRoutes(environment: environment).register(on: v1)
     JobRoutes(environment: environment).register(on: v1)
     PipelineRoutes(environment: environment).register(on: v1)
+    AuditRoutes(environment: environment).register(on: v1)
     LinkRoutes(environment: environment).register(on: v1, router: router)
     index.load(router.routes)
     return router

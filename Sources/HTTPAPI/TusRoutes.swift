@@ -108,7 +108,7 @@ struct TusRoutes {
             upload = try await receive(request.body, into: upload, checksum: checksum, logger: context.logger)
         }
         if upload.offset == upload.length && upload.mediaID == nil {
-            upload.mediaID = try await finish(upload, logger: context.logger)
+            upload.mediaID = try await finish(upload, context: context)
         }
         return Response(status: .noContent, headers: state(of: upload))
     }
@@ -121,6 +121,7 @@ struct TusRoutes {
             throw APIError.notFound("Upload")
         }
         for key in chunks { try? await environment.blobs.delete(key: key) }
+        await Audit.record(environment, context, "upload.terminate", id)
         return Response(status: .noContent, headers: [Header.resumable: Self.version])
     }
 
@@ -176,7 +177,8 @@ struct TusRoutes {
     /// Joins the chunks into one file, checks and records it as media, and
     /// deletes the chunks. Content Kiln refuses (a type it does not take, too
     /// large for its kind) ends the upload: its bytes could never become media.
-    private func finish(_ upload: TusUpload, logger: Logger) async throws -> String {
+    private func finish(_ upload: TusUpload, context: KilnRequestContext) async throws -> String {
+        let logger = context.logger
         let joined = environment.blobs.stagingDirectory + "/tus-joined-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: joined) }
         try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(joined), options: .newFile(replaceExisting: false)) { handle in
@@ -204,6 +206,8 @@ struct TusRoutes {
         _ = try await environment.store.completeTusUpload(id: upload.id, mediaID: record.id)
         for key in upload.chunks { try? await environment.blobs.delete(key: key) }
         logger.info("tus upload finished", metadata: ["upload.id": .string(upload.id), "media.id": .string(record.id)])
+        await Audit.record(environment, context, "media.upload", record.id,
+                           detail: ["kind": .string(record.kind.rawValue), "size": .number(Double(record.size)), "via": .string(upload.id)])
         return record.id
     }
 

@@ -33,6 +33,8 @@ struct UploadRoutes {
             spooled = try await spooler.spool(request.body)
         }
         let record = try await Self.publish(spooled, tenant: tenant, environment: environment, logger: context.logger)
+        await Audit.record(environment, context, "media.upload", record.id,
+                           detail: ["kind": .string(record.kind.rawValue), "size": .number(Double(record.size)), "via": "post"])
         return JSONResponse.make(MediaResource(record: record), status: .created, headers: [.location: "/v1/media/\(record.id)"])
     }
 

@@ -27,6 +27,7 @@ public struct Kiln: Sendable {
     let keyRing = APIKeyRing()
     public let playback = PlaybackSigner()
     let webhookSigner = WebhookSigner()
+    let rateLimiter: RateLimiter
     let events = EventHub()
     let readiness = Readiness()
 
@@ -37,6 +38,7 @@ public struct Kiln: Sendable {
         if let problem = configuration.webhookProblem() { throw problem }
         self.configuration = configuration
         self.logger = logger
+        rateLimiter = RateLimiter(rate: configuration.rateLimit, burst: configuration.rateBurst)
         client = try DatabaseClient.make(url: configuration.databaseURL, schema: configuration.databaseSchema,
                                          poolSize: configuration.databasePoolSize, logger: logger)
         let channel = configuration.databaseSchema.map { "kiln_jobs_\($0)" } ?? "kiln_jobs"
@@ -137,7 +139,8 @@ public struct Kiln: Sendable {
         let environment = APIEnvironment(
             store: store, blobs: blobs, registry: Stages.registry, pipelines: pipelines, inspector: MediaInspection(pool: pool),
             keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics, readiness: readiness,
-            playback: playback, events: events)
+            playback: playback, events: events,
+            rateLimiter: configuration.rateLimit > 0 ? rateLimiter : nil)
         return buildRouter(environment)
     }
 

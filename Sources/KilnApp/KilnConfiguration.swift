@@ -25,6 +25,9 @@ public struct KilnConfiguration: Sendable {
     /// Signs webhooks (`whsec_` + base64); nil: one is made once and kept in PostgreSQL.
     public var webhookSecret: String?
     public var webhooks = WebhookNotifier.Configuration()
+    /// Requests a second each API key may make on average (0: no limit), and at once.
+    public var rateLimit: Double = 500
+    public var rateBurst: Double = 1000
 
     public enum ConfigurationError: Error, CustomStringConvertible {
         case missing(String)
@@ -124,6 +127,12 @@ public struct KilnConfiguration: Sendable {
             webhookURL: env["KILN_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 },
             webhookSecret: env["KILN_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 })
         configuration.webhooks = webhooks
+        if let raw = env["KILN_RATE_LIMIT"], !raw.isEmpty {
+            guard let rate = Double(raw), rate >= 0 else { throw ConfigurationError.invalid("KILN_RATE_LIMIT", "expected requests per second (0: no limit), got \(raw)") }
+            configuration.rateLimit = rate
+            configuration.rateBurst = rate * 2
+        }
+        configuration.rateBurst = try double("KILN_RATE_BURST", configuration.rateBurst)
         return configuration
     }
 
