@@ -109,8 +109,14 @@ let package = Package(
         // The database path's memory, counted in-process (live heap bytes around a query loop).
         .target(name: "CHeapStats"),
         .executableTarget(name: "kiln-soak", dependencies: ["KilnApp", "JobStore", "CHeapStats"]),
+        // `kiln submit / status / watch`: a client of a running server's HTTP API.
+        .target(name: "KilnClient", dependencies: [
+            "PipelineEngine",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "_NIOFileSystem", package: "swift-nio"),
+        ]),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnApp",
+            "KilnApp", "KilnClient",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -126,7 +132,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport",
+            "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport", "KilnClient",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

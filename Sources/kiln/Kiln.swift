@@ -7,7 +7,7 @@ struct KilnCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Self-hosted media processing: uploads in, images, video and HLS out.",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Run.self],
+        subcommands: [Serve.self, Worker.self, Migrate.self, Run.self, Submit.self, Status.self, Watch.self],
         defaultSubcommand: Serve.self)
 }
 

@@ -66,6 +66,40 @@ public func runToolOffPool(_ tool: String, _ arguments: [String], errorOutput: B
     }
 }
 
+/// What a finished process said and how it ended.
+public struct ToolRun: Sendable {
+    public var status: Int32
+    public var output: String
+    public var errors: String
+}
+
+/// Runs a program (a path, or a name found on PATH) with extra environment on
+/// a thread of its own and returns its exit status and both streams, whatever
+/// the status; for commands whose failure is what a test looks at.
+public func runProgramOffPool(_ program: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ToolRun {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
+                process.arguments = program.hasPrefix("/") ? arguments : [program] + arguments
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+                let errors = NSTemporaryDirectory() + "kiln-program-\(UUID().uuidString).log"
+                FileManager.default.createFile(atPath: errors, contents: nil)
+                defer { try? FileManager.default.removeItem(atPath: errors) }
+                let pipe = Pipe()
+                process.standardOutput = pipe
+                process.standardError = FileHandle(forWritingAtPath: errors)
+                try process.run()
+                let output = pipe.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                return ToolRun(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
+                               errors: (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
+            })
+        }
+    }
+}
+
 extension Fixture {
     /// clip.mp4 with a display matrix of 90 degrees counter-clockwise (`-metadata rotate=90`):
     /// ffprobe reports rotation=90, and players show it turned 270 degrees clockwise, 240x320.
