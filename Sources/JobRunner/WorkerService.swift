@@ -101,8 +101,17 @@ public struct WorkerService: Service {
     private func reap(until draining: StopToken) async {
         while !Task.isCancelled && !draining.isStopped {
             do {
-                let count = try await store.reapExpiredLeases()
-                if count > 0 { logger.warning("requeued jobs with expired leases", metadata: ["count": "\(count)"]) }
+                let reaped = try await store.reapExpiredLeases()
+                if !reaped.isEmpty { logger.warning("reaped jobs with expired leases", metadata: ["count": "\(reaped.count)"]) }
+                // A job the reaper ended has no attempt left to clean up after it: what its dead
+                // attempts wrote is collected here (a requeued job's next attempt does it at its end).
+                for job in reaped where job.status.isFinal {
+                    do {
+                        try await JobFiles.collect(jobID: job.id, tenant: job.tenant, under: JobFiles.jobPrefix(jobID: job.id), store: store, blobs: blobs)
+                    } catch {
+                        logger.debug("collecting a reaped job's files failed", metadata: ["job.id": .string(job.id), "error": "\(error)"])
+                    }
+                }
             } catch {
                 logger.debug("reaper failed", metadata: ["error": "\(error)"])
             }

@@ -134,12 +134,20 @@ extension JobStore {
         return false
     }
 
+    /// A job whose lease the reaper found expired, and what became of it.
+    public struct ReapedJob: Sendable, Equatable {
+        public var id: String
+        public var tenant: String
+        /// `queued` again, or ended: `failed` (`worker_crashed`) or `canceled`.
+        public var status: JobStatus
+    }
+
     /// Requeues jobs whose lease ran out (their worker died or hung). A job
     /// out of attempts, or whose attempts ended this way `maxCrashes` times,
     /// fails with `worker_crashed`; one asked to cancel ends `canceled`.
-    /// Returns how many were touched.
+    /// Returns the jobs touched.
     @discardableResult
-    public func reapExpiredLeases(maxCrashes: Int = 3) async throws -> Int {
+    public func reapExpiredLeases(maxCrashes: Int = 3) async throws -> [ReapedJob] {
         let rows = try await client.query("""
             WITH expired AS (
                 SELECT id, cancel_requested,
@@ -159,15 +167,13 @@ extension JobStore {
                 finished_at = CASE WHEN expired.cancel_requested OR expired.exhausted THEN now() ELSE NULL END,
                 lease_token = NULL, lease_owner = NULL, lease_until = NULL, run_after = now(), updated_at = now()
             FROM expired WHERE jobs.id = expired.id
-            RETURNING jobs.status
+            RETURNING jobs.id, jobs.tenant, jobs.status
             """, logger: logger)
-        var count = 0
-        var requeued = false
-        for try await status in rows.decode(String.self) {
-            count += 1
-            if status == "queued" { requeued = true }
+        var reaped: [ReapedJob] = []
+        for try await (id, tenant, status) in rows.decode((String, String, String).self) {
+            reaped.append(ReapedJob(id: id, tenant: tenant, status: JobStatus(rawValue: status) ?? .queued))
         }
-        if requeued { try await notifyWorkers() }
-        return count
+        if reaped.contains(where: { $0.status == .queued }) { try await notifyWorkers() }
+        return reaped
     }
 }

@@ -39,4 +39,41 @@ import Testing
             #expect(try await !h.kiln.store.finish(jobID: jobID, token: deadToken, status: .failed, error: nil))
         }
     }
+
+    /// A job whose attempts keep dying ends `worker_crashed` by the reaper, and
+    /// what the dead attempts wrote is collected then, not left for retention.
+    @Test func filesOfAJobTheReaperEndsAreCollected() async throws {
+        let configuration = try TestEnvironment.configuration()
+        let jobID = try await withMigratedKiln(configuration: configuration) { kiln in
+            var media = sampleMedia()
+            media.storageKey = "media/tenant-a/\(media.id)"
+            try await kiln.store.insertMedia(media)
+            guard case let .created(job) = try await kiln.store.insertJob(NewJob(
+                tenant: "tenant-a", input: media, plan: try samplePlan(), webhook: nil, metadata: nil, idempotencyKey: nil, requestHash: nil)) else {
+                throw HarnessError("job not created")
+            }
+            // Three attempts each write a file and die; the first two are reaped here, the third by the worker below.
+            for crash in 1...3 {
+                let claim = try #require(try await kiln.store.claim(owner: "doomed-\(crash)", leaseSeconds: 0.2))
+                let file = kiln.blobs.stagingDirectory + "/partial-" + UUID().uuidString
+                try Data("half a thumbnail".utf8).write(to: URL(fileURLWithPath: file))
+                try await kiln.blobs.put(key: "jobs/\(job.id)/\(claim.leaseToken)/thumb/thumb.webp", file: file)
+                try await Task.sleep(for: .milliseconds(300))
+                if crash < 3 { #expect(try await kiln.store.reapExpiredLeases().count == 1) }
+            }
+            #expect(try await kiln.blobs.list(prefix: "jobs/\(job.id)/").count == 3)
+            return job.id
+        }
+        try await Harness.run(configuration: configuration) { h in
+            let job = try await h.waitForJob(jobID, timeout: .seconds(30))
+            #expect(job["status"] == "failed" && job["error"]?["code"] == "worker_crashed", "\(job)")
+            let deadline = ContinuousClock.now + .seconds(10)
+            var left = try await h.kiln.blobs.list(prefix: "jobs/\(jobID)/")
+            while !left.isEmpty && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                left = try await h.kiln.blobs.list(prefix: "jobs/\(jobID)/")
+            }
+            #expect(left.isEmpty, "files of the dead attempts: \(left)")
+        }
+    }
 }
