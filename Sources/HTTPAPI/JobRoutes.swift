@@ -12,11 +12,14 @@ struct JobRoutes {
     func register(on group: RouterGroup<KilnRequestContext>) {
         group.post("jobs") { request, context in try await submit(request, context: context) }
         group.get("jobs") { request, context in try await list(request, context: context) }
-        group.get("jobs/:id") { _, context in
-            let job = try await job(context)
+        group.get("jobs/:id") { request, context in
+            let wait = try JobWait.queried(request)
+            var job = try await job(context)
+            if let wait { job = try await JobWait.untilEnded(job, seconds: wait, environment: environment) }
             // Only an ended job has webhook messages (the outbox is filled as it ends).
             let deliveries = job.status.isFinal ? try await environment.store.webhookDeliveries(jobID: job.id) : []
-            return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback, deliveries: deliveries).response()
+            return ConditionalGET.respond(JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback, deliveries: deliveries),
+                                          request: request)
         }
         group.post("jobs/:id/cancel") { _, context in
             let tenant = try context.requireTenant()
@@ -82,12 +85,27 @@ struct JobRoutes {
         case let .created(job):
             context.logger.info("job submitted", metadata: ["job.id": .string(job.id)])
             await Audit.record(environment, context, "job.submit", job.id, detail: ["input": .string(media.id)])
-            return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted, location: "/v1/jobs/\(job.id)")
+            return try await answer(job, request: request)
         case let .existing(job):
-            return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted, location: "/v1/jobs/\(job.id)")
+            return try await answer(job, request: request)
         case .conflict:
             throw APIError(.conflict, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body")
         }
+    }
+
+    /// A submission's answer: 202 with the job, or with `Prefer: wait=N`, the
+    /// job once it ended (200) or as it is after N seconds (202).
+    private func answer(_ submitted: Job, request: Request) async throws -> Response {
+        var job = submitted
+        var headers: HTTPFields = [.location: "/v1/jobs/\(job.id)"]
+        let wait = JobWait.preferred(request.headers)
+        if let wait {
+            job = try await JobWait.untilEnded(job, seconds: wait, environment: environment)
+            headers[.preferenceApplied] = "wait=\(Int(wait))"
+        }
+        let deliveries = job.status.isFinal ? try await environment.store.webhookDeliveries(jobID: job.id) : nil
+        return JSONResponse.make(JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback, deliveries: deliveries),
+                                 status: wait != nil && job.status.isFinal ? .ok : .accepted, headers: headers)
     }
 
     func list(_ request: Request, context: KilnRequestContext) async throws -> Response {

@@ -6,8 +6,8 @@ struct MediaRoutes {
     let environment: APIEnvironment
 
     func register(on group: RouterGroup<KilnRequestContext>) {
-        group.get("media/:id") { _, context in
-            JSONResponse.make(MediaResource(record: try await record(context)))
+        group.get("media/:id") { request, context in
+            ConditionalGET.respond(MediaResource(record: try await record(context)), request: request)
         }
         group.get("media/:id/content") { request, context in
             let media = try await record(context)
