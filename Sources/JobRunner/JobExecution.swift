@@ -53,13 +53,22 @@ struct JobExecution: Sendable {
         }
     }
 
-    private func execute(scratch: String) async -> Result<Void, StageError> {
+    /// A run that got through every output; `recorded` when the last output's
+    /// write also ended the job (then `files` are all it points at).
+    struct Completion {
+        var recorded = false
+        var files: Set<String> = []
+    }
+
+    private func execute(scratch: String) async -> Result<Completion, StageError> {
         let plan: JobPlan
         do {
             plan = try JobPlan(stored: claim.plan, input: claim.inputKind, registry: worker.registry)
         } catch {
             return .failure(StageError(code: "invalid_plan", message: "stored plan no longer valid: \(error)"))
         }
+        var phase = PhaseClock()
+        defer { phase.end("prepare") }
         let inputPath: String
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -83,13 +92,18 @@ struct JobExecution: Sendable {
         var states = claim.outputs
         let pending = plan.outputs.filter { states[$0.name]?.status != .succeeded }
         let shared = await worker.runner.sharedDecode(source, for: pending, registry: worker.registry, limits: configuration.limits)
+        phase.end("prepare")
+        var completion = Completion()
         for output in plan.outputs {
             // Outputs finished by an earlier attempt are already published.
             if states[output.name]?.status == .succeeded { continue }
             do {
                 try stop.check()
                 let start = shared?.outputs.contains(output.name) == true ? shared?.value : nil
-                states[output.name] = try await runOutput(output, source: source, start: start, assets: assets, scratch: scratch, states: states)
+                let last = output.name == pending.last?.name
+                states[output.name] = try await runOutput(output, source: source, start: start, assets: assets, scratch: scratch, states: states,
+                                                          first: output.name == pending.first?.name, endsJob: last)
+                if last { completion.recorded = true }
             } catch let error as StageError {
                 if !stop.isStopped || error.code != StopReason.leaseLost.rawValue {
                     var failed = states[output.name] ?? OutputState()
@@ -103,20 +117,28 @@ struct JobExecution: Sendable {
                 return .failure(StageError(code: "storage_unavailable", message: "\(error)", retryable: true))
             }
         }
-        return .success(())
+        completion.files = Set(states.values.flatMap(\.files).map { $0.storageKey(jobID: claim.id) })
+        return .success(completion)
     }
 
+    /// `first`: the claim has just said the job runs, so the output's own
+    /// "running" write waits for its first progress tick (a tiny job saves a
+    /// round trip). `endsJob`: the final write also ends the job.
     private func runOutput(_ output: JobPlan.Output, source: SourceFile, start: StageValue?, assets: [String: String], scratch: String,
-                           states: [String: OutputState]) async throws -> OutputState {
+                           states: [String: OutputState], first: Bool, endsJob: Bool) async throws -> OutputState {
         let directory = scratch + "/out/" + output.name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var states = states
         var state = OutputState(status: .running)
         states[output.name] = state
-        guard try await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state,
-                                           jobProgress: JobLifecycle.progress(of: states)) else {
-            throw StageError.stopped(.leaseLost)
+        var phase = PhaseClock()
+        if !first {
+            guard try await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state,
+                                               jobProgress: JobLifecycle.progress(of: states)) else {
+                throw StageError.stopped(.leaseLost)
+            }
         }
+        phase.end("start")
         var outputLogger = logger
         outputLogger[metadataKey: "output"] = .string(output.name)
         let board = ProgressBoard()
@@ -145,6 +167,7 @@ struct JobExecution: Sendable {
         // Everything published while running is uploaded before the final
         // publication, so no EVENT playlist can land after the VOD one.
         let recorded = await recording.value
+        phase.end("run")
         let product: OutputProduct
         switch result {
         case let .success(value): product = value
@@ -175,26 +198,37 @@ struct JobExecution: Sendable {
                 throw StageError(code: "storage_unavailable", message: "publishing \(path): \(error)", retryable: true)
             }
         }
+        phase.end("publish")
         state = OutputState(status: .succeeded, progress: 1, files: files, results: product.results, playableAt: recorded.state.playableAt)
         states[output.name] = state
-        guard try await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state,
-                                           jobProgress: JobLifecycle.progress(of: states)) else {
-            throw StageError.stopped(.leaseLost)
-        }
+        let written = endsJob
+            ? try await store.finishWithOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state)
+            : try await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state,
+                                           jobProgress: JobLifecycle.progress(of: states))
+        guard written else { throw StageError.stopped(.leaseLost) }
+        phase.end("record")
         return state
     }
 
-    private func conclude(_ outcome: Result<Void, StageError>) async {
+    private func conclude(_ outcome: Result<Completion, StageError>) async {
         let ownFiles = JobFiles.attemptPrefix(jobID: claim.id, leaseToken: claim.leaseToken)
         let allFiles = JobFiles.jobPrefix(jobID: claim.id)
         // Which files to collect once the outcome is recorded: all of the job's
         // that no record points at once it has ended (no attempt can follow), only
         // this attempt's while another may already be running.
         var collect: String?
+        // Keys the record points at, when known without reading it back.
+        var referenced: Set<String>?
+        var phase = PhaseClock()
         do {
             switch outcome {
-            case .success:
-                if try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .succeeded, error: nil) {
+            case let .success(completion):
+                if completion.recorded {
+                    logger.info("job succeeded")
+                    Counter(label: "kiln_jobs_finished_total", dimensions: [("status", "succeeded")]).increment()
+                    collect = allFiles
+                    referenced = completion.files
+                } else if try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .succeeded, error: nil) {
                     logger.info("job succeeded")
                     Counter(label: "kiln_jobs_finished_total", dimensions: [("status", "succeeded")]).increment()
                     collect = allFiles
@@ -235,14 +269,32 @@ struct JobExecution: Sendable {
             logger.error("could not record the job's outcome", metadata: ["error": "\(error)"])
             collect = ownFiles
         }
+        phase.end("finish")
+        defer { phase.end("collect") }
         if let collect {
             do {
-                let deleted = try await JobFiles.collect(jobID: claim.id, tenant: claim.tenant, under: collect, store: store, blobs: blobs)
+                let deleted = try await JobFiles.collect(jobID: claim.id, tenant: claim.tenant, under: collect, store: store, blobs: blobs,
+                                                         referenced: referenced)
                 if deleted > 0 { logger.debug("collected unreferenced files", metadata: ["count": "\(deleted)"]) }
             } catch {
                 logger.warning("could not collect unreferenced files", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+/// Times the phases of an attempt into `kiln_job_phase_seconds{phase}`, so
+/// where a job's time goes is read from `/metrics`, not guessed.
+struct PhaseClock {
+    private var mark = ContinuousClock.now
+    private var ended: Set<String> = []
+
+    /// Records the time since the last mark under `phase` (once per phase), and marks now.
+    mutating func end(_ phase: String) {
+        let now = ContinuousClock.now
+        defer { mark = now }
+        guard ended.insert(phase).inserted else { return }
+        Timer(label: "kiln_job_phase_seconds", dimensions: [("phase", phase)]).recordSeconds((now - mark).seconds)
     }
 }
 

@@ -18,11 +18,18 @@ enum JobFiles {
 
     static func jobPrefix(jobID: String) -> String { "jobs/\(jobID)/" }
 
-    /// Deletes the files under `prefix` that the job's record does not point at. Returns how many.
+    /// Deletes the files under `prefix` that the job's record does not point at
+    /// (`referenced`, when the caller just wrote it; else read). Returns how many.
     @discardableResult
-    static func collect(jobID: String, tenant: String, under prefix: String, store: JobStore, blobs: any BlobStore) async throws -> Int {
-        guard let job = try await store.job(id: jobID, tenant: tenant) else { return 0 }
-        let referenced = Set(job.outputs.values.flatMap(\.files).map { $0.storageKey(jobID: jobID) })
+    static func collect(jobID: String, tenant: String, under prefix: String, store: JobStore, blobs: any BlobStore,
+                        referenced known: Set<String>? = nil) async throws -> Int {
+        let referenced: Set<String>
+        if let known {
+            referenced = known
+        } else {
+            guard let job = try await store.job(id: jobID, tenant: tenant) else { return 0 }
+            referenced = Set(job.outputs.values.flatMap(\.files).map { $0.storageKey(jobID: jobID) })
+        }
         var deleted = 0
         for key in try await blobs.list(prefix: prefix) where !referenced.contains(key) {
             try await blobs.delete(key: key)

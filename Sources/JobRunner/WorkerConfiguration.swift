@@ -40,7 +40,7 @@ public struct WorkerConfiguration: Sendable {
     public var pruneSeconds: Double = 600
 
     public init(
-        concurrency: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
+        concurrency: Int = WorkerConfiguration.defaultConcurrency,
         leaseSeconds: Double = 30, heartbeatSeconds: Double = 10, pollSeconds: Double = 2, reapSeconds: Double = 5,
         drainSeconds: Double = 25, jobTimeoutSeconds: Double = 900, videoJobTimeoutSeconds: Double? = nil, videoConcurrency: Int? = nil, retry: JobLifecycle.RetryPolicy = .init(), limits: ProcessingLimits = .init(),
         scratchDirectory: String = NSTemporaryDirectory() + "kiln-scratch",
@@ -60,6 +60,15 @@ public struct WorkerConfiguration: Sendable {
         self.scratchDirectory = scratchDirectory
         self.owner = owner
     }
+
+    /// One job per core: image jobs are mostly single-threaded work (libvips
+    /// runs each with `threadsPerOperation` threads), and the queue, HTTP and
+    /// PostgreSQL round trips around a small job leave a core idle otherwise.
+    public static var defaultConcurrency: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// libvips threads per operation so that `concurrency` jobs fill the cores
+    /// and no more: 1 at the default of one job per core.
+    public var vipsThreadsPerOperation: Int { max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, concurrency)) }
 
     /// All slots but one, so an image job always finds one; at least one.
     public static func defaultVideoConcurrency(concurrency: Int) -> Int { max(1, concurrency - 1) }

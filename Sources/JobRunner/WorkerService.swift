@@ -72,8 +72,10 @@ public struct WorkerService: Service {
             let claimed: ClaimedJob?
             let holdsVideoSlot = videoSlots.reserve()
             do {
+                var phase = PhaseClock()
                 claimed = try await store.claim(owner: configuration.owner, leaseSeconds: configuration.leaseSeconds,
                                                 kinds: VideoSlots.claimableKinds(holdingSlot: holdsVideoSlot))
+                if claimed != nil { phase.end("claim") }
             } catch {
                 if holdsVideoSlot { videoSlots.release() }
                 logger.warning("claim failed", metadata: ["error": "\(error)"])

@@ -49,6 +49,7 @@ public struct Kiln: Sendable {
         _ = Self.libraryLogsRouted
         // One thread per concurrent job, plus one so uploads can be inspected while jobs run.
         pool = BlockingPool(threads: configuration.worker.concurrency + 1)
+        try Vips.setThreadsPerOperation(configuration.worker.vipsThreadsPerOperation)
     }
 
     /// libvips and FFmpeg log process-wide: routed once, to a logger of their own.

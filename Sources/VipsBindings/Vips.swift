@@ -1,4 +1,5 @@
 import CVips
+import Foundation
 
 /// Process-wide libvips set-up. libvips must be initialised once before any call;
 /// `Vips.start()` is idempotent and cheap after the first call.
@@ -15,6 +16,11 @@ public enum Vips {
         // Loaders libvips marks as untrusted (ImageMagick, PDF, SVG, matrix, ...)
         // are never offered hostile uploads.
         vips_block_untrusted_set(1)
+        // No ORC run-time code generation: Debian 12's liborc 0.4.33 is not thread-safe
+        // (fixed in 0.4.34), and a server running jobs side by side crashed in
+        // ORC-generated code (seen here: SIGSEGV in liborc under 16 clients of
+        // tiny thumbnails; also lovell/sharp#3677). VIPS_NOVECTOR does the same.
+        vips_vector_set_enabled(0)
         return .success(())
     }()
 
@@ -31,6 +37,16 @@ public enum Vips {
     /// Frees libvips' global state at the end of a process, so a leak checker
     /// sees only real leaks. libvips cannot be used afterwards.
     public static func shutdown() { vips_shutdown() }
+
+    /// Threads libvips uses inside one operation (`vips_concurrency_set`).
+    /// A server running one job per core sets 1, so jobs do not oversubscribe
+    /// the cores; `VIPS_CONCURRENCY` in the environment still wins.
+    public static func setThreadsPerOperation(_ threads: Int) throws(VipsError) {
+        try start()
+        if ProcessInfo.processInfo.environment["VIPS_CONCURRENCY"] == nil { vips_concurrency_set(Int32(max(1, threads))) }
+    }
+
+    public static var threadsPerOperation: Int { Int(vips_concurrency_get()) }
 
     public static var version: String {
         String(cString: vips_version_string())
