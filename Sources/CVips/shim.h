@@ -2,6 +2,8 @@
 #define KILN_CVIPS_SHIM_H
 
 #include <vips/vips.h>
+// Run-time SIMD code generation (liborc) on or off; vips.h leaves this header out.
+#include <vips/vector.h>
 #include "shim_geometry.h"
 #include "shim_colour.h"
 #include "shim_compose.h"
