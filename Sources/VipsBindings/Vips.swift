@@ -20,7 +20,8 @@ public enum Vips {
         // (fixed in 0.4.34), and a server running jobs side by side crashed in
         // ORC-generated code (seen here: SIGSEGV in liborc under 16 clients of
         // tiny thumbnails; also lovell/sharp#3677). VIPS_NOVECTOR does the same.
-        vips_vector_set_enabled(0)
+        // KILN_VIPS_ORC=1 leaves it on, to measure the difference.
+        if ProcessInfo.processInfo.environment["KILN_VIPS_ORC"] != "1" { vips_vector_set_enabled(0) }
         return .success(())
     }()
 

@@ -114,6 +114,14 @@ results.append(Measurement(
     },
     cli: try await median(7) { for side in sizes { try run("vips", ["thumbnail", photo, scratch + "/c\(side).webp[Q=80,strip]", "\(side)"]) } }))
 
+// KILN_BENCH_ONLY=images stops here: the image rows alone, for a quick comparison.
+if ProcessInfo.processInfo.environment["KILN_BENCH_ONLY"] == "images" {
+    print("| operation | Kiln (in-process) | CLI | CLI / Kiln |")
+    print("| --- | --- | --- | --- |")
+    for r in results { print("| \(r.name) | \(milliseconds(r.kiln)) | \(milliseconds(r.cli)) | \(String(format: "%.2fx", r.cli / r.kiln)) |") }
+    exit(0)
+}
+
 // Probe: container and streams.
 results.append(Measurement(
     name: "probe MP4 (vs ffprobe -show_format -show_streams)",
