@@ -81,13 +81,18 @@ struct JobRoutes {
         let hash = SHA256.hash(data: body.encoded()).map { String(format: "%02x", $0) }.joined()
         let newJob = NewJob(tenant: tenant, input: media, plan: plan, webhook: parsed.webhook, metadata: parsed.metadata,
                             idempotencyKey: idempotencyKey, requestHash: hash)
-        switch try await environment.store.insertJob(newJob) {
+        // Waiting for the end: subscribed before the insert, so no end can slip between the two.
+        let wait = JobWait.preferred(request.headers)
+        let waiter = wait != nil ? environment.events.subscribe(newJob.id) : nil
+        defer { if let waiter { environment.events.unsubscribe(newJob.id, waiter) } }
+        let audit = AuditEntry(tenant: tenant, keyID: context.keyID, action: "job.submit", object: newJob.id, client: context.clientAddress,
+                               detail: ["input": .string(media.id)])
+        switch try await environment.store.insertJob(newJob, audit: audit) {
         case let .created(job):
             context.logger.info("job submitted", metadata: ["job.id": .string(job.id)])
-            await Audit.record(environment, context, "job.submit", job.id, detail: ["input": .string(media.id)])
-            return try await answer(job, request: request)
+            return try await answer(job, wait: wait, waiter: waiter)
         case let .existing(job):
-            return try await answer(job, request: request)
+            return try await answer(job, wait: wait, waiter: nil)
         case .conflict:
             throw APIError(.conflict, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body")
         }
@@ -95,16 +100,16 @@ struct JobRoutes {
 
     /// A submission's answer: 202 with the job, or with `Prefer: wait=N`, the
     /// job once it ended (200) or as it is after N seconds (202).
-    private func answer(_ submitted: Job, request: Request) async throws -> Response {
+    /// `waiter`: subscribed to this job before it was inserted (see `JobWait.untilEnded`).
+    /// Webhook deliveries are left to `GET`: a submission's answer comes as the job ends, before any is sent.
+    private func answer(_ submitted: Job, wait: Double?, waiter: EventHub.Waiter?) async throws -> Response {
         var job = submitted
         var headers: HTTPFields = [.location: "/v1/jobs/\(job.id)"]
-        let wait = JobWait.preferred(request.headers)
         if let wait {
-            job = try await JobWait.untilEnded(job, seconds: wait, environment: environment)
+            job = try await JobWait.untilEnded(job, seconds: wait, environment: environment, subscribed: waiter)
             headers[.preferenceApplied] = "wait=\(Int(wait))"
         }
-        let deliveries = job.status.isFinal ? try await environment.store.webhookDeliveries(jobID: job.id) : nil
-        return JSONResponse.make(JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback, deliveries: deliveries),
+        return JSONResponse.make(JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback),
                                  status: wait != nil && job.status.isFinal ? .ok : .accepted, headers: headers)
     }
 

@@ -32,15 +32,19 @@ enum JobWait {
     }
 
     /// The job once it has ended, or as it is when `seconds` have passed.
-    static func untilEnded(_ job: Job, seconds: Double, environment: APIEnvironment) async throws -> Job {
+    /// `subscribed`: a waiter the caller subscribed before it read `job` (a
+    /// submission subscribes before inserting), which saves reading it again.
+    static func untilEnded(_ job: Job, seconds: Double, environment: APIEnvironment, subscribed: EventHub.Waiter? = nil) async throws -> Job {
         guard !job.status.isFinal, seconds > 0 else { return job }
         let deadline = ContinuousClock.now + .seconds(seconds)
-        let waiter = environment.events.subscribe(job.id)
-        defer { environment.events.unsubscribe(job.id, waiter) }
+        let waiter = subscribed ?? environment.events.subscribe(job.id)
+        defer { if subscribed == nil { environment.events.unsubscribe(job.id, waiter) } }
         var current = job
+        var fresh = subscribed != nil
         while true {
             // Read after subscribing, so an end between the caller's read and the subscription is not missed.
-            current = try await environment.store.job(id: job.id, tenant: job.tenant) ?? current
+            if !fresh { current = try await environment.store.job(id: job.id, tenant: job.tenant) ?? current }
+            fresh = false
             let remaining = deadline - ContinuousClock.now
             if current.status.isFinal || remaining <= .zero { return current }
             await waiter.wait(seconds: remaining / .seconds(1))

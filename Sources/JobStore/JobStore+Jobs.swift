@@ -16,21 +16,29 @@ extension JobStore {
         case conflict
     }
 
-    /// Inserts a queued job and wakes a worker. With an idempotency key, a second
-    /// insert returns the first job (same body) or a conflict (different body).
-    public func insertJob(_ job: NewJob) async throws -> InsertResult {
+    /// Inserts a queued job, wakes a worker and records `audit` (its `object`
+    /// becomes the job's id), all in one statement: one round trip, and the
+    /// audit entry exists exactly when the job does. With an idempotency key, a
+    /// second insert returns the first job (same body) or a conflict (different body).
+    public func insertJob(_ job: NewJob, audit: AuditEntry? = nil) async throws -> InsertResult {
         let outputs = Dictionary(uniqueKeysWithValues: job.plan.outputs.map { ($0.name, OutputState()) })
         let rows = try await client.query("""
-            INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs,
-                              max_attempts, webhook, metadata, idempotency_key, request_hash)
-            VALUES (\(job.id), \(job.tenant), 'queued', \(job.input.id), \(job.input.kind.rawValue), \(job.input.storageKey),
-                    \(job.input.contentType), \(job.plan.normalized.encodedString)::jsonb, \(try encodeJSON(outputs))::jsonb,
-                    \(Int32(job.maxAttempts)), \(job.webhook), \(job.metadata?.encodedString)::jsonb, \(job.idempotencyKey), \(job.requestHash))
-            ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            RETURNING \(unescaped: Self.jobColumns)
+            WITH inserted AS (
+                INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs,
+                                  max_attempts, webhook, metadata, idempotency_key, request_hash)
+                VALUES (\(job.id), \(job.tenant), 'queued', \(job.input.id), \(job.input.kind.rawValue), \(job.input.storageKey),
+                        \(job.input.contentType), \(job.plan.normalized.encodedString)::jsonb, \(try encodeJSON(outputs))::jsonb,
+                        \(Int32(job.maxAttempts)), \(job.webhook), \(job.metadata?.encodedString)::jsonb, \(job.idempotencyKey), \(job.requestHash))
+                ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING \(unescaped: Self.jobColumns)
+            ), audited AS (
+                INSERT INTO audit_log (tenant, key_id, action, object, client, detail)
+                SELECT tenant, \(audit?.keyID), \(audit?.action ?? ""), id, \(audit?.client), \(audit?.detail?.encodedString)::jsonb
+                FROM inserted WHERE \(audit != nil)
+            )
+            SELECT *, pg_notify(\(channel), '')::text FROM inserted
             """, logger: logger)
         for try await row in rows {
-            try await notifyWorkers()
             return .created(try Self.decodeJob(row))
         }
         guard let key = job.idempotencyKey else { throw JobStoreError.insertFailed }
