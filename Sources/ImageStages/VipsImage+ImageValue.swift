@@ -56,6 +56,11 @@ enum SourceImage {
     static func header(_ file: SourceFile, limits: ProcessingLimits) throws(StageError) -> VipsImage {
         let image: VipsImage
         do { image = try VipsImage.open(path: file.path) } catch {
+            // Only the accepted loaders may run (`Vips.allowedLoaders`): a file none of them
+            // takes is, for Kiln, a format it does not accept.
+            if error.message.contains("is not a known file format") || error.message.contains("operation is blocked") {
+                throw StageError(code: "unsupported_format", message: "no decoder Kiln accepts (JPEG, PNG, GIF, WebP, HEIF/AVIF) reads this file")
+            }
             throw StageError.invalidInput("cannot read image: \(error.message)")
         }
         let loader = (image.loader ?? "unknown").replacingOccurrences(of: "_source", with: "").replacingOccurrences(of: "_buffer", with: "")

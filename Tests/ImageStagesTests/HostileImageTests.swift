@@ -27,7 +27,7 @@ import VipsBindings
         do {
             _ = try encode.run(.source(SourceFile(path: tiff, kind: .image, contentType: "image/jpeg")), context: context)
         } catch {
-            #expect(error.code == "unsupported_format")
+            #expect(error.code == "unsupported_format", "\(error.message)")
         }
     }
 
