@@ -38,6 +38,8 @@ public struct APIEnvironment: Sendable {
     public var playback: PlaybackSigner
     /// Wakes event streams when NOTIFY announces a job's new events.
     public var events: EventHub
+    /// Reads of jobs that can no longer change, kept encoded.
+    var settledJobs: SettledJobCache { events.settledJobs }
     /// Each API key's rate limit; nil: none.
     public var rateLimiter: RateLimiter?
 

@@ -8,17 +8,30 @@ import Hummingbird
 /// (status, progress, a webhook attempt, an hourly playback token), and a
 /// client polling an unchanged job gets 304 with no body.
 enum ConditionalGET {
-    static func respond(_ value: some Encodable, request: Request, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        guard let data = try? JSONResponse.encoder.encode(value) else { return JSONResponse.make(value, status: status, headers: headers) }
+    /// A resource's body and its tag.
+    struct Encoded: Sendable {
+        let body: ByteBuffer
+        let tag: String
+    }
+
+    static func encode(_ value: some Encodable) -> Encoded? {
+        guard let data = try? JSONResponse.encoder.encode(value) else { return nil }
         let tag = "\"" + SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
-        var fields = headers
-        fields[.eTag] = tag
-        fields[.cacheControl] = "no-cache"
-        if status == .ok, let presented = request.headers[.ifNoneMatch], matches(presented, tag) {
+        return Encoded(body: ByteBuffer(bytes: data), tag: tag)
+    }
+
+    static func respond(_ value: some Encodable, request: Request) -> Response {
+        guard let encoded = encode(value) else { return JSONResponse.make(value) }
+        return respond(encoded, request: request)
+    }
+
+    static func respond(_ encoded: Encoded, request: Request) -> Response {
+        var fields: HTTPFields = [.eTag: encoded.tag, .cacheControl: "no-cache"]
+        if let presented = request.headers[.ifNoneMatch], matches(presented, encoded.tag) {
             return Response(status: .notModified, headers: fields)
         }
         fields[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: .ok, headers: fields, body: .init(byteBuffer: encoded.body))
     }
 
     /// RFC 9110 §13.1.2: `*`, or any listed tag, compared weakly (a `W/` prefix ignored).

@@ -44,6 +44,8 @@ public final class EventHub: Sendable {
     }
 
     private let waiters = Mutex<[String: [ObjectIdentifier: Waiter]]>([:])
+    /// Settled job reads; a NOTIFY naming a job drops its entry.
+    let settledJobs = SettledJobCache()
 
     public init() {}
 
@@ -62,6 +64,7 @@ public final class EventHub: Sendable {
 
     /// Called for each NOTIFY on the events channel (its payload is the job's id).
     public func notify(_ jobID: String) {
+        settledJobs.remove(id: jobID)
         for waiter in waiters.withLock({ Array(($0[jobID] ?? [:]).values) }) { waiter.wake() }
     }
 }

@@ -14,12 +14,19 @@ struct JobRoutes {
         group.get("jobs") { request, context in try await list(request, context: context) }
         group.get("jobs/:id") { request, context in
             let wait = try JobWait.queried(request)
+            let tenant = try context.requireTenant()
+            let id = try context.parameters.require("id")
+            if let settled = environment.settledJobs.get(tenant: tenant, id: id) { return ConditionalGET.respond(settled, request: request) }
             var job = try await job(context)
             if let wait { job = try await JobWait.untilEnded(job, seconds: wait, environment: environment) }
             // Only an ended job has webhook messages (the outbox is filled as it ends).
             let deliveries = job.status.isFinal ? try await environment.store.webhookDeliveries(jobID: job.id) : []
-            return ConditionalGET.respond(JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback, deliveries: deliveries),
-                                          request: request)
+            let resource = JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback, deliveries: deliveries)
+            guard let encoded = ConditionalGET.encode(resource) else { return JSONResponse.make(resource) }
+            if job.status.isFinal && !deliveries.contains(where: { $0.status == .pending }) {
+                environment.settledJobs.put(tenant: tenant, id: job.id, encoded)
+            }
+            return ConditionalGET.respond(encoded, request: request)
         }
         group.post("jobs/:id/cancel") { _, context in
             let tenant = try context.requireTenant()

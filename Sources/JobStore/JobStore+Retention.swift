@@ -7,18 +7,23 @@ import PostgresNIO
 /// workers prune at once without deleting the same rows twice.
 extension JobStore {
     /// Deletes up to `limit` jobs that ended more than `seconds` ago, with their
-    /// events; returns their ids, whose files the caller deletes.
+    /// events; returns their ids, whose files the caller deletes. Each deleted
+    /// id is announced on the events channel, so API processes forget any
+    /// copy of the job they keep.
     public func pruneFinishedJobs(olderThan seconds: Double, limit: Int = 500) async throws -> [String] {
         let rows = try await client.query("""
-            DELETE FROM jobs WHERE id IN (
-                SELECT id FROM jobs
-                WHERE status IN ('succeeded', 'failed', 'canceled') AND finished_at < now() - make_interval(secs => \(seconds))
-                LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            WITH gone AS (
+                DELETE FROM jobs WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE status IN ('succeeded', 'failed', 'canceled') AND finished_at < now() - make_interval(secs => \(seconds))
+                    LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                )
+                RETURNING id
             )
-            RETURNING id
+            SELECT id, pg_notify(\(eventsChannel), id)::text FROM gone
             """, logger: logger)
         var ids: [String] = []
-        for try await id in rows.decode(String.self) { ids.append(id) }
+        for try await row in rows { ids.append(try row.makeRandomAccess()[0].decode(String.self)) }
         return ids
     }
 
