@@ -202,7 +202,7 @@ struct JobExecution: Sendable {
         state = OutputState(status: .succeeded, progress: 1, files: files, results: product.results, playableAt: recorded.state.playableAt)
         states[output.name] = state
         let written = endsJob
-            ? try await store.finishWithOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state)
+            ? try await store.finish(jobID: claim.id, token: claim.leaseToken, status: .succeeded, error: nil, output: (output.name, state))
             : try await store.updateOutput(jobID: claim.id, token: claim.leaseToken, name: output.name, state: state,
                                            jobProgress: JobLifecycle.progress(of: states))
         guard written else { throw StageError.stopped(.leaseLost) }

@@ -72,30 +72,20 @@ extension JobStore {
         return false
     }
 
-    /// Records the last output's final state and ends the job `succeeded`, in
-    /// one statement (one round trip instead of two, and no moment where every
-    /// output is done but the job is not). False when the lease is gone.
-    public func finishWithOutput(jobID: String, token: Int64, name: String, state: OutputState) async throws -> Bool {
-        let rows = try await client.query("""
-            UPDATE jobs SET
-                outputs = jsonb_set(outputs, ARRAY[\(name)]::text[], \(try encodeJSON(state))::jsonb, true),
-                status = 'succeeded', error = NULL, progress = 1,
-                lease_token = NULL, lease_owner = NULL, lease_until = NULL,
-                finished_at = now(), updated_at = now()
-            WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
-            RETURNING id
-            """, logger: logger)
-        for try await _ in rows { return true }
-        return false
-    }
-
     /// Ends the attempt: succeeded, failed or canceled. False when the lease is gone.
+    /// `output`: the last output's final state, recorded in the same statement
+    /// (one round trip instead of two, and no moment where every output is
+    /// done but the job is not).
     @discardableResult
-    public func finish(jobID: String, token: Int64, status: JobStatus, error: JobError?) async throws -> Bool {
+    public func finish(jobID: String, token: Int64, status: JobStatus, error: JobError?,
+                       output: (name: String, state: OutputState)? = nil) async throws -> Bool {
         precondition(status.isFinal)
         let errorJSON = try error.map { try encodeJSON($0) }
+        let outputJSON = try output.map { try encodeJSON($0.state) }
         let rows = try await client.query("""
             UPDATE jobs SET
+                outputs = CASE WHEN \(output?.name)::text IS NULL THEN outputs
+                               ELSE jsonb_set(outputs, ARRAY[\(output?.name)]::text[], \(outputJSON)::jsonb, true) END,
                 status = \(status.rawValue), error = \(errorJSON)::jsonb,
                 progress = CASE WHEN \(status.rawValue) = 'succeeded' THEN 1 ELSE progress END,
                 lease_token = NULL, lease_owner = NULL, lease_until = NULL,
