@@ -147,6 +147,7 @@ public struct Kiln: Sendable {
 
     /// The HTTP API, with workers in the same process when `withWorkers`.
     public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
+        OpenFileLimit.raise(logger: logger)
         var services: [any Service] = [client, migrationService(isServer: true)]
         services.append(EventListener(store: store, hub: events, logger: logger))
         if let endpoint = DatabaseURL.endpoint(configuration.databaseURL) {
@@ -166,7 +167,8 @@ public struct Kiln: Sendable {
 
     /// Workers only, for `kiln worker`.
     public func makeWorkerGroup() -> ServiceGroup {
-        ServiceGroup(configuration: .init(
+        OpenFileLimit.raise(logger: logger)
+        return ServiceGroup(configuration: .init(
             services: [
                 .init(service: client), .init(service: migrationService(isServer: false)),
                 .init(service: GatedService(gate: gate, service: worker)), .init(service: GatedService(gate: gate, service: webhookNotifier)),
