@@ -36,8 +36,11 @@ public struct Migrator: Sendable {
     public func migrate(schema: String? = nil) async throws -> [Int] {
         let migrations = try Self.bundled()
         return try await client.withTransaction(logger: logger) { connection in
-            // Key chosen once for Kiln; serialises migrators across processes.
-            try await connection.query("SELECT pg_advisory_xact_lock(7410510811)", logger: logger)
+            // Serialises migrators of one schema across processes. Keyed by the schema: a
+            // migrator of another schema (a test's, a second deployment's) need not wait,
+            // and with many starting at once a single key made the last ones wait for all.
+            let lock = "kiln-migrations/" + (schema ?? "public")
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(lock), 7410510811))", logger: logger)
             if let schema {
                 try await connection.query("CREATE SCHEMA IF NOT EXISTS \(unescaped: quoteIdentifier(schema))", logger: logger)
             }
