@@ -39,8 +39,9 @@ case "$cmd" in
     fi
     opts="-c listen_addresses='' -c unix_socket_directories='$sock' -c port=$PORT -c max_connections=200"
     if [ "$mode" = "--throwaway" ]; then
-      # Throwaway test clusters only: durability buys nothing there.
-      opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+      # Throwaway test clusters only: durability buys nothing there. The tests start
+      # dozens of Kiln instances at once (each a pool plus its LISTEN connections).
+      opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500"
     fi
     as_owner "$PGBIN/pg_ctl" -D "$data" -o "$opts" -l "$data/server.log" -w -t 60 start >/dev/null
     for db in kiln; do

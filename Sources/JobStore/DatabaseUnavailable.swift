@@ -9,9 +9,10 @@ extension JobStore {
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
                 return true
             case .server:
-                // Class 08: connection exception; 57: operator intervention (shutdown, starting up).
+                // Class 08: connection exception; 53: insufficient resources (too many
+                // connections, out of memory or disk); 57: operator intervention (shutdown, starting up).
                 let state = error.serverInfo?[.sqlState] ?? ""
-                return state.hasPrefix("08") || state.hasPrefix("57")
+                return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57")
             default:
                 return false
             }
