@@ -15,8 +15,9 @@ struct JobRoutes {
         group.get("jobs/:id") { request, context in
             let wait = try JobWait.queried(request)
             let tenant = try context.requireTenant()
-            let id = try context.parameters.require("id")
-            if let settled = environment.settledJobs.get(tenant: tenant, id: id) { return ConditionalGET.respond(settled, request: request) }
+            if let settled = environment.settledJobs.get(tenant: tenant, id: try context.parameters.require("id")) {
+                return ConditionalGET.respond(settled, request: request)
+            }
             var job = try await job(context)
             if let wait { job = try await JobWait.untilEnded(job, seconds: wait, environment: environment) }
             // Only an ended job has webhook messages (the outbox is filled as it ends).

@@ -36,6 +36,7 @@ public final class DatabasePool: Sendable {
         var waiters: [(id: Int, continuation: CheckedContinuation<Grant, any Error>)] = []
         var nextID = 0
         var lastConnectFailure: ContinuousClock.Instant?
+        var lastConnectError = ""
         var closed = false
         var shutdown: CheckedContinuation<Void, Never>?
     }
@@ -58,8 +59,6 @@ public final class DatabasePool: Sendable {
             }
         }
     }
-
-    private let lastConnectError = Mutex<String>("")
 
     public init(configuration: PostgresConnection.Configuration, size: Int, logger: Logger,
                 retryAfterFailure: Duration = .milliseconds(250),
@@ -182,7 +181,7 @@ public final class DatabasePool: Sendable {
             }
             if state.open < size {
                 if let failure = state.lastConnectFailure, ContinuousClock.now - failure < retryAfterFailure {
-                    return .fail(PoolError.unavailable(lastError: lastConnectError.withLock { $0 }))
+                    return .fail(PoolError.unavailable(lastError: state.lastConnectError))
                 }
                 state.open += 1
                 return .open
@@ -209,8 +208,10 @@ public final class DatabasePool: Sendable {
             state.withLock { $0.lastConnectFailure = nil }
             return connection
         } catch {
-            lastConnectError.withLock { $0 = "\(error)" }
-            state.withLock { $0.lastConnectFailure = .now }
+            state.withLock { state in
+                state.lastConnectFailure = .now
+                state.lastConnectError = "\(error)"
+            }
             releasePlace()
             throw error
         }

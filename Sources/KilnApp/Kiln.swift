@@ -147,7 +147,6 @@ public struct Kiln: Sendable {
 
     /// The HTTP API, with workers in the same process when `withWorkers`.
     public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
-        OpenFileLimit.raise(logger: logger)
         var services: [any Service] = [client, migrationService(isServer: true)]
         services.append(EventListener(store: store, hub: events, logger: logger))
         if let endpoint = DatabaseURL.endpoint(configuration.databaseURL) {
@@ -167,7 +166,6 @@ public struct Kiln: Sendable {
 
     /// Workers only, for `kiln worker`.
     public func makeWorkerGroup() -> ServiceGroup {
-        OpenFileLimit.raise(logger: logger)
         return ServiceGroup(configuration: .init(
             services: [
                 .init(service: client), .init(service: migrationService(isServer: false)),

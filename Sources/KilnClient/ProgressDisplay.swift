@@ -17,6 +17,7 @@ public struct ProgressDisplay {
     var jobStatus = "queued"
     var drawnLines = 0
     var lastPrinted: [String: String] = [:]
+    var lastPrintedStatus: String?
 
     public init(interactive: Bool = isatty(STDOUT_FILENO) == 1) {
         self.interactive = interactive
@@ -85,9 +86,9 @@ public struct ProgressDisplay {
                     lastPrinted[name] = text
                 }
             }
-            if lastPrinted["\u{0}job"] != jobStatus {
+            if lastPrintedStatus != jobStatus {
                 print("job: \(jobStatus)")
-                lastPrinted["\u{0}job"] = jobStatus
+                lastPrintedStatus = jobStatus
             }
         }
     }

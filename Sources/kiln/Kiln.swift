@@ -25,6 +25,7 @@ struct Serve: AsyncParsableCommand {
     var noWorkers = false
 
     func run() async throws {
+        OpenFileLimit.raise(logger: makeLogger())
         // Only the application is kept across the await; see Worker.run.
         let application = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger()).makeApplication(withWorkers: !noWorkers)
         try await application.runService()
@@ -39,6 +40,7 @@ struct Worker: AsyncParsableCommand {
         // there made the process die with SIGSEGV as it returned from a graceful shutdown,
         // in this function's resumption, once the configuration grew (Swift 6.3.1; not yet
         // reduced to a report).
+        OpenFileLimit.raise(logger: makeLogger())
         let workers = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger()).makeWorkerGroup()
         try await workers.run()
     }
