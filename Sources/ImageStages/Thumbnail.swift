@@ -64,17 +64,39 @@ public struct Thumbnail: Stage {
         geometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight).largestScale
     }
 
+    /// The largest JPEG shrink-on-load (8, 4 or 2) whose decode, libjpeg's size
+    /// rounded up, still covers the scaled image; nil when even 2 would not.
+    static func jpegShrink(width: Int, height: Int, covering scaledWidth: Int, _ scaledHeight: Int) -> Int? {
+        [8, 4, 2].first { shrink in
+            (width + shrink - 1) / shrink >= scaledWidth && (height + shrink - 1) / shrink >= scaledHeight
+        }
+    }
+
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         if case let .source(file) = input, file.kind == .video {
             let frame = try VideoFrameImage.grab(file, at: framePosition, context: context, operation: "thumbnail")
             return try run(.image(frame), context: context)
         }
-        let source = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
-        let box = geometry(sourceWidth: source.width, sourceHeight: source.height)
+        var header: VipsImage?
+        let source: (Int, Int)
+        if case let .source(file) = input {
+            let opened = try SourceImage.header(file, limits: context.limits)
+            header = opened
+            source = autoRotate && opened.orientation >= 5 ? (opened.height, opened.width) : (opened.width, opened.height)
+        } else {
+            let size = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
+            source = (size.width, size.height)
+        }
+        let box = geometry(sourceWidth: source.0, sourceHeight: source.1)
         try OutputBounds.check(width: box.scaledWidth, height: box.scaledHeight, limits: context.limits, operation: "thumbnail")
         let boxWidth = width ?? box.finalWidth, boxHeight = height ?? box.finalHeight
         return try withVips("thumbnail") {
             if case let .source(file) = input {
+                if header?.loader == "jpegload",
+                   let shrink = Self.jpegShrink(width: source.0, height: source.1, covering: box.scaledWidth, box.scaledHeight) {
+                    return .image(try VipsImage.thumbnailJPEG(path: file.path, shrink: shrink, width: boxWidth, height: boxHeight,
+                                                              fit: fit, autoRotate: autoRotate))
+                }
                 return .image(try VipsImage.thumbnail(path: file.path, width: boxWidth, height: boxHeight, fit: fit, autoRotate: autoRotate))
             }
             return .image(try input.vipsImage(limits: context.limits).thumbnail(width: boxWidth, height: boxHeight, fit: fit))

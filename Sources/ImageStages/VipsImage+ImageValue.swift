@@ -51,11 +51,26 @@ enum SourceImage {
     /// verdict, and anything else (a TIFF, an SVG, a matrix file) is refused.
     static let acceptedLoaders: Set<String> = ["jpegload", "pngload", "webpload", "gifload", "heifload"]
 
+    /// The loader for each type the upload sniffer reports.
+    static let loaderBySniffedType: [String: String] = [
+        "image/jpeg": "jpegload", "image/png": "pngload", "image/gif": "gifload", "image/webp": "webpload",
+        "image/avif": "heifload", "image/heic": "heifload", "image/heif": "heifload",
+    ]
+
     /// Opens the input's header and refuses unaccepted formats and decompression
     /// bombs before any pixel is decoded.
     static func header(_ file: SourceFile, limits: ProcessingLimits) throws(StageError) -> VipsImage {
         let image: VipsImage
-        do { image = try VipsImage.open(path: file.path) } catch {
+        do {
+            // The sniffed type names the loader. When it fails (or the sniffer named none),
+            // libvips' own choice decides, so a file that is not what it was taken for gets
+            // the decoder's verdict: another format (unsupported) or a broken one.
+            if let loader = loaderBySniffedType[file.contentType], let opened = try? VipsImage.open(path: file.path, loader: loader) {
+                image = opened
+            } else {
+                image = try VipsImage.open(path: file.path)
+            }
+        } catch {
             // Only the accepted loaders may run (`Vips.allowedLoaders`): a file none of them
             // takes is, for Kiln, a format it does not accept.
             if error.message.contains("is not a known file format") || error.message.contains("operation is blocked") {

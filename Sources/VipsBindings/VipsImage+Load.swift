@@ -12,6 +12,17 @@ extension VipsImage {
         return VipsImage(owning: image)
     }
 
+    /// Opens an image lazily through the named loader (`jpegload`, `pngload`, …),
+    /// without asking every loader whether the file is theirs.
+    public static func open(path: String, loader: String) throws(VipsError) -> VipsImage {
+        try Vips.start()
+        var failed: Int32 = 0
+        guard let image = kiln_vips_image_load_with(loader, path, &failed), failed == 0 else {
+            throw VipsError.fromBuffer(operation: loader)
+        }
+        return VipsImage(owning: image)
+    }
+
     /// Builds a solid image; used for tests and generated assets.
     public static func solid(width: Int, height: Int, bands: Int, value: Double) throws(VipsError) -> VipsImage {
         try Vips.start()

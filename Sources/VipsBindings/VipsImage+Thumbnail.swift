@@ -26,6 +26,18 @@ extension VipsImage {
         }
     }
 
+    /// A JPEG file thumbnailed from a decode at 1/`shrink` of its size (2, 4 or
+    /// 8; the caller makes sure the box is still covered at that scale).
+    public static func thumbnailJPEG(
+        path: String, shrink: Int, width: Int, height: Int, fit: ThumbnailFit, autoRotate: Bool = true
+    ) throws(VipsError) -> VipsImage {
+        try Vips.start()
+        let (size, crop) = fit.vipsOptions
+        return try produce("thumbnail") {
+            kiln_vips_thumbnail_jpeg(path, $0, Int32(shrink), Int32(width), Int32(height), size, crop, autoRotate ? 0 : 1)
+        }
+    }
+
     /// Thumbnails an image already in the pipeline (no shrink-on-load possible).
     public func thumbnail(width: Int, height: Int, fit: ThumbnailFit) throws(VipsError) -> VipsImage {
         let (size, crop) = fit.vipsOptions

@@ -54,6 +54,37 @@ func peakRSS() -> Double {
     return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
 }
 
+/// CPU seconds (user + system, every thread) this process has used so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+// `kiln-bench --thumbnail-cost PHOTO [WIDTH]`: what one 400 px (or WIDTH) JPEG thumbnail costs in
+// process, one at a time: the median wall time, and the mean CPU time over every
+// thread. The service bench divides the cores by the CPU time for the CPU limit
+// of thumbnails a second, and compares a job's in-job time with the wall time.
+if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "--thumbnail-cost" {
+    try Vips.start()
+    let input = CommandLine.arguments[2]
+    let directory = NSTemporaryDirectory() + "kiln-bench-\(getpid())"
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let local = LocalRun(pool: BlockingPool(threads: 8))
+    let library = try PipelineLibrary(directory: "Pipelines")
+    let width = CommandLine.arguments.count > 3 ? Double(CommandLine.arguments[3]) ?? 400 : 400
+    let request: JSONValue = ["operations": [["op": "thumbnail", "width": .number(width)], ["op": "encode", "format": "jpeg", "quality": 80]]]
+    for _ in 0..<5 { _ = try await local.run(input: input, request: request, pipelines: library, directory: directory) }
+    let runs = Int(ProcessInfo.processInfo.environment["KILN_BENCH_RUNS"] ?? "") ?? 40
+    let cpuBefore = cpuSeconds()
+    let wall = try await median(runs) { _ = try await local.run(input: input, request: request, pipelines: library, directory: directory) }
+    let cpu = (cpuSeconds() - cpuBefore) / Double(runs)
+    let (s, atto) = wall.components
+    print(String(format: "{\"wallMs\": %.2f, \"cpuMs\": %.2f}", Double(s) * 1000 + Double(atto) / 1e15, cpu * 1000))
+    exit(0)
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 guard arguments.count == 4 else {
     print("usage: kiln-bench PHOTO.jpg VIDEO.mp4 VIDEO1080.mp4 LADDER1080.mp4")

@@ -1,0 +1,416 @@
+#!/usr/bin/env python3
+"""`make bench`, the service half: release `kiln serve` processes on a throwaway
+PostgreSQL, driven over loopback HTTP, each figure beside its peer or target
+and measured in this run. Each section starts its own servers (a fresh schema
+each), so one section's state never slows another.
+
+    servicebench.py --kiln BIN --kiln-bench BIN --database-url URL --photo 4K.jpg --tiny SMALL.jpg
+                    --thumbor-venv DIR --work DIR [--sections thumbs,queue,reads,uploads,memory] [--json OUT]
+
+Sections:
+  thumbs   4K JPEG -> 400 px JPEG over HTTP at concurrency 8: Kiln (submit with
+           Prefer: wait, then fetch the file) against thumbor 7.8 (one process
+           per core, /unsafe/400x0/); the CPU limit (cores / the CPU time of one
+           in-process thumbnail, from `kiln-bench --thumbnail-cost`); one job at
+           a time: in-job time and submit -> succeeded against in-process wall time.
+  queue    tiny jobs (16 px thumbnail of a 320x240 JPEG) from 16 connections
+           (wrk, each request a submission with Prefer: wait) with 1 and with 4
+           `kiln worker` processes; enqueue -> start p50/p99 from one client
+           submitting one job at a time (workers idle).
+  reads    GET of a finished job and of a media record under wrk: req/s, p50, p99.
+  uploads  10,000 concurrent uploads (scripts/uploadflood.py): errors, seconds,
+           the server's peak RSS.
+  memory   8 concurrent jobs of the `product-photo` pipeline (six outputs) on the
+           4K photo, 8 worker slots: the server's peak RSS.
+"""
+import argparse
+import concurrent.futures
+import datetime
+import http.client
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+CORES = os.cpu_count() or 1
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid, field):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for {pid}")
+
+
+def parse_time(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection."""
+
+    def __init__(self, port, key=None):
+        self.port, self.key = port, key
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def request(self, method, path, body=None, headers=None):
+        all_headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        all_headers.update(headers or {})
+        self.connection.request(method, path, body=body, headers=all_headers)
+        response = self.connection.getresponse()
+        return response.status, response.read()
+
+    def json(self, method, path, body=None, headers=None):
+        status, data = self.request(method, path, json.dumps(body).encode() if body is not None else None,
+                                    dict({"Content-Type": "application/json"}, **(headers or {})))
+        if status >= 300:
+            raise RuntimeError(f"{method} {path}: {status} {data[:300]!r}")
+        return json.loads(data)
+
+
+class KilnProcess:
+    """A release `kiln serve` or `kiln worker` with its own environment."""
+
+    def __init__(self, bench, schema, command="serve", extra_env=None, port=None, args=()):
+        self.port = port or free_port()
+        env = dict(os.environ, DATABASE_URL=bench.database_url, KILN_DATABASE_SCHEMA=schema,
+                   KILN_API_KEYS=f"bench:{bench.key}", KILN_PORT=str(self.port),
+                   KILN_DATA_DIR=os.path.join(bench.work, schema), KILN_RATE_LIMIT="0", LOG_LEVEL="warning")
+        env.update(extra_env or {})
+        self.log = open(os.path.join(bench.work, f"{schema}-{command}-{self.port}.log"), "w")
+        self.process = subprocess.Popen([bench.kiln, command, *args], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        if command == "serve":
+            self.wait_healthy()
+
+    def wait_healthy(self):
+        for _ in range(300):
+            try:
+                if Client(self.port).request("GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"kiln on port {self.port} did not become healthy; see {self.log.name}")
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+class Bench:
+    def __init__(self, options):
+        self.kiln = options.kiln
+        self.kiln_bench = options.kiln_bench
+        self.database_url = options.database_url
+        self.photo = options.photo
+        self.tiny = options.tiny
+        self.thumbor_venv = options.thumbor_venv
+        self.work = options.work
+        self.key = "bench-" + os.urandom(8).hex()
+        self.rows = []
+        self.schemas = 0
+
+    def schema(self, name):
+        self.schemas += 1
+        return f"bench_{name}_{os.getpid()}_{self.schemas}"
+
+    def row(self, section, what, figure, target="", met=None):
+        self.rows.append({"section": section, "what": what, "figure": figure, "target": target,
+                          "met": met})
+        mark = "" if met is None else (" (met)" if met else " (NOT met)")
+        print(f"  {what}: {figure}{'  target ' + target if target else ''}{mark}", flush=True)
+
+    def upload(self, port, path):
+        with open(path, "rb") as f:
+            status, data = Client(port, self.key).request("POST", "/v1/uploads", f.read(), {"Content-Type": "application/octet-stream"})
+        if status != 201 and status != 200:
+            raise RuntimeError(f"upload failed: {status} {data[:200]!r}")
+        return json.loads(data)["id"]
+
+    # -- thumbs -------------------------------------------------------------
+
+    def thumbs(self):
+        print("thumbs: 4K JPEG -> 400 px JPEG q80 over HTTP, concurrency 8", flush=True)
+        cost = json.loads(subprocess.run([self.kiln_bench, "--thumbnail-cost", self.photo], check=True,
+                                         capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        cpu_limit = CORES / (cost["cpuMs"] / 1000)
+        request_count, concurrency = 240, 8
+        name = os.path.basename(self.photo)
+
+        thumbor = self.start_thumbor(os.path.dirname(os.path.abspath(self.photo)))
+        try:
+            def thumbor_one(client):
+                status, data = client.request("GET", f"/unsafe/400x0/{name}")
+                assert status == 200 and data[:2] == b"\xff\xd8", f"thumbor answered {status}"
+            thumbor_rate = self.closed_loop(lambda: Client(thumbor), thumbor_one, request_count, concurrency)
+        finally:
+            self.stop_thumbor()
+
+        server = KilnProcess(self, self.schema("thumbs"))
+        try:
+            media = self.upload(server.port, self.photo)
+            body = {"input": media, "operations": [{"op": "thumbnail", "width": 400}, {"op": "encode", "format": "jpeg", "quality": 80}]}
+
+            def kiln_one(client):
+                job = client.json("POST", "/v1/jobs", body, {"Prefer": "wait=60"})
+                assert job["status"] == "succeeded", job
+                url = urllib.parse.urlparse(job["outputs"]["default"]["files"][0]["url"])
+                status, data = client.request("GET", url.path)
+                assert status == 200 and data[:2] == b"\xff\xd8", f"kiln file answered {status}"
+                return job
+            kiln_rate = self.closed_loop(lambda: Client(server.port, self.key), kiln_one, request_count, concurrency)
+
+            # One at a time: where a lone job's time goes.
+            client = Client(server.port, self.key)
+            in_job, end_to_end = [], []
+            for _ in range(30):
+                began = time.time()
+                job = client.json("POST", "/v1/jobs", body, {"Prefer": "wait=60"})
+                end_to_end.append(time.time() - began)
+                in_job.append(parse_time(job["finishedAt"]) - parse_time(job["startedAt"]))
+        finally:
+            server.stop()
+
+        in_job_ms, e2e_ms = statistics.median(in_job) * 1000, statistics.median(end_to_end) * 1000
+        self.row("thumbs", "thumbor 7.8, thumbnails/s", f"{thumbor_rate:.1f}")
+        self.row("thumbs", f"CPU limit ({CORES} cores / {cost['cpuMs']:.1f} ms CPU each), thumbnails/s", f"{cpu_limit:.1f}")
+        self.row("thumbs", "Kiln, thumbnails/s (submit with Prefer: wait, then fetch)", f"{kiln_rate:.1f}")
+        self.row("thumbs", "Kiln / thumbor", f"{kiln_rate / thumbor_rate:.2f}x", ">= 1.0x", kiln_rate >= thumbor_rate)
+        self.row("thumbs", "Kiln / CPU limit", f"{kiln_rate / cpu_limit:.2f}x", ">= 0.9x", kiln_rate >= 0.9 * cpu_limit)
+        self.row("thumbs", f"one job at a time: in-job {in_job_ms:.1f} ms / in-process {cost['wallMs']:.1f} ms",
+                 f"{in_job_ms / cost['wallMs']:.2f}x", "<= 1.15x", in_job_ms <= 1.15 * cost["wallMs"])
+        self.row("thumbs", f"one job at a time: submit -> succeeded {e2e_ms:.1f} ms / in-process",
+                 f"{e2e_ms / cost['wallMs']:.2f}x", "<= 1.3x", e2e_ms <= 1.3 * cost["wallMs"])
+
+    def closed_loop(self, make_client, one, total, concurrency, warmup=16):
+        """`total` requests from `concurrency` clients, each sending its next as its last ends; per second."""
+        def worker(count):
+            client = make_client()
+            for _ in range(count):
+                one(client)
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(worker, [warmup // concurrency] * concurrency))
+            began = time.time()
+            list(pool.map(worker, [total // concurrency] * concurrency))
+            return (total // concurrency * concurrency) / (time.time() - began)
+
+    def start_thumbor(self, root):
+        self.thumbor_port = free_port()
+        config = os.path.join(self.work, "thumbor.conf")
+        with open(config, "w") as f:
+            f.write(f"LOADER = 'thumbor.loaders.file_loader'\nFILE_LOADER_ROOT_PATH = {root!r}\n"
+                    "STORAGE = 'thumbor.storages.no_storage'\nRESULT_STORAGE = None\nQUALITY = 80\n"
+                    "ALLOW_UNSAFE_URL = True\n")
+        self.thumbor_log = open(os.path.join(self.work, "thumbor.log"), "w")
+        self.thumbor = subprocess.Popen([os.path.join(self.thumbor_venv, "bin", "thumbor"), "-p", str(self.thumbor_port),
+                                         "-i", "127.0.0.1", "-c", config, "--processes", str(CORES), "-l", "error"],
+                                        stdout=self.thumbor_log, stderr=subprocess.STDOUT, start_new_session=True)
+        for _ in range(300):
+            try:
+                if Client(self.thumbor_port).request("GET", "/healthcheck")[0] == 200:
+                    return self.thumbor_port
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("thumbor did not start; see " + self.thumbor_log.name)
+
+    def stop_thumbor(self):
+        os.killpg(self.thumbor.pid, 15)
+        self.thumbor.wait(30)
+        self.thumbor_log.close()
+
+    # -- queue --------------------------------------------------------------
+
+    def wrk(self, port, path, seconds, connections, script=None, body=None):
+        args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {self.key}"]
+        if script:
+            args += ["-s", script]
+        out = subprocess.run(args + [f"http://127.0.0.1:{port}{path}"], check=True, capture_output=True, text=True).stdout
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        latency = {p: self.wrk_ms(re.search(rf"^\s+{p}%\s+(\S+)", out, re.M).group(1)) for p in ("50", "99")}
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        socket_errors = re.search(r"Socket errors: (.*)", out)
+        extra = re.search(r"^KILN (.*)$", out, re.M)
+        return {"rate": rate, "p50": latency["50"], "p99": latency["99"], "non2xx": int(errors.group(1)) if errors else 0,
+                "socketErrors": socket_errors.group(1) if socket_errors else "", "script": json.loads(extra.group(1)) if extra else None}
+
+    @staticmethod
+    def wrk_ms(text):
+        value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+    def submission_script(self, media):
+        path = os.path.join(self.work, "submit.lua")
+        body = json.dumps({"input": media, "operations": [{"op": "thumbnail", "width": 16}]})
+        with open(path, "w") as f:
+            f.write(f"""
+wrk.method = "POST"
+wrk.body = {json.dumps(body)}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Prefer"] = "wait=60"
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function init(args) succeeded = 0; other = 0 end
+function response(status, headers, body)
+  if status == 200 and body:find('"status":"succeeded"', 1, true) then succeeded = succeeded + 1 else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local s, o = 0, 0
+  for _, t in ipairs(threads) do s = s + t:get("succeeded"); o = o + t:get("other") end
+  io.write(string.format('KILN {{"succeeded": %d, "other": %d}}\\n', s, o))
+end
+""")
+        return path
+
+    def queue(self):
+        print("queue: tiny jobs (16 px thumbnail of a 320x240 JPEG), 16 connections submitting with Prefer: wait", flush=True)
+        for workers in (1, 4):
+            schema = self.schema(f"queue{workers}")
+            server = KilnProcess(self, schema, args=["--no-workers"])
+            worker_processes = [KilnProcess(self, schema, command="worker", port=server.port) for _ in range(workers)]
+            try:
+                media = self.upload(server.port, self.tiny)
+                script = self.submission_script(media)
+                self.wrk(server.port, "/v1/jobs", 3, 16, script)  # warm-up
+                result = self.wrk(server.port, "/v1/jobs", 10, 16, script)
+                counts = result["script"]
+                self.row("queue", f"{workers} worker process{'es' if workers > 1 else ''}: tiny jobs/s "
+                         f"(p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms; "
+                         f"{counts['succeeded']} succeeded, {counts['other']} not)",
+                         f"{result['rate']:.1f}", ">= 500" if workers == 1 else "", result["rate"] >= 500 if workers == 1 else None)
+                if workers == 1:
+                    client = Client(server.port, self.key)
+                    waits = []
+                    body = {"input": media, "operations": [{"op": "thumbnail", "width": 16}]}
+                    for _ in range(200):
+                        job = client.json("POST", "/v1/jobs", body, {"Prefer": "wait=60"})
+                        waits.append((parse_time(job["startedAt"]) - parse_time(job["createdAt"])) * 1000)
+                        time.sleep(0.005)
+                    p99 = percentile(waits, 99)
+                    self.row("queue", f"enqueue -> start, idle workers, 200 jobs one at a time: p50 {percentile(waits, 50):.1f} ms, p99",
+                             f"{p99:.1f} ms", "<= 50 ms", p99 <= 50)
+            finally:
+                for process in worker_processes:
+                    process.stop()
+                server.stop()
+
+    # -- reads --------------------------------------------------------------
+
+    def reads(self):
+        print("reads: status reads under wrk (2 threads, 32 connections, 10 s)", flush=True)
+        server = KilnProcess(self, self.schema("reads"))
+        try:
+            media = self.upload(server.port, self.tiny)
+            job = Client(server.port, self.key).json("POST", "/v1/jobs", {"input": media, "operations": [{"op": "thumbnail", "width": 16}]},
+                                                     {"Prefer": "wait=60"})
+            for what, path in (("GET /v1/jobs/{id}, finished", f"/v1/jobs/{job['id']}"), ("GET /v1/media/{id}", f"/v1/media/{media}")):
+                self.wrk(server.port, path, 2, 32)
+                result = self.wrk(server.port, path, 10, 32)
+                met = result["rate"] >= 10_000 and result["p99"] <= 10 and result["non2xx"] == 0
+                self.row("reads", f"{what}: req/s (p50 {result['p50']:.2f} ms, p99 {result['p99']:.2f} ms, non-2xx {result['non2xx']})",
+                         f"{result['rate']:.0f}", ">= 10,000 and p99 <= 10 ms", met)
+        finally:
+            server.stop()
+
+    # -- uploads ------------------------------------------------------------
+
+    def uploads(self, count=10_000):
+        print(f"uploads: {count} concurrent small uploads", flush=True)
+        server = KilnProcess(self, self.schema("uploads"))
+        try:
+            self.upload(server.port, self.tiny)
+            before = proc_status(server.pid, "VmRSS")
+            out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "uploadflood.py"), str(server.port), self.key,
+                                  self.tiny, str(count)], check=True, capture_output=True, text=True).stdout
+            result = eval(out.strip().splitlines()[-1], {})  # uploadflood prints a Python dict
+            peak = proc_status(server.pid, "VmHWM")
+            errors = sum(n for status, n in result["statuses"].items() if status != "201")
+            self.row("uploads", f"{count} uploads at once: {result['seconds']} s, statuses {result['statuses']}; errors",
+                     f"{errors}", "0", errors == 0)
+            self.row("uploads", f"server peak RSS (was {before:.0f} MB before)", f"{peak:.0f} MB", "<= 500 MB", peak <= 500)
+        finally:
+            server.stop()
+
+    # -- memory -------------------------------------------------------------
+
+    def memory(self):
+        print("memory: 8 concurrent product-photo jobs on the 4K photo, 8 worker slots", flush=True)
+        server = KilnProcess(self, self.schema("memory"), extra_env={"KILN_WORKER_CONCURRENCY": "8"})
+        try:
+            media = self.upload(server.port, self.photo)
+            before = proc_status(server.pid, "VmHWM")
+            began = time.time()
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                jobs = list(pool.map(lambda _: Client(server.port, self.key).json(
+                    "POST", "/v1/jobs", {"input": media, "pipeline": "product-photo"}, {"Prefer": "wait=60"}), range(8)))
+            elapsed = time.time() - began
+            failed = [j["id"] for j in jobs if j["status"] != "succeeded"]
+            if failed:
+                raise RuntimeError(f"product-photo jobs did not succeed: {failed}")
+            peak = proc_status(server.pid, "VmHWM")
+            self.row("memory", f"8 concurrent product-photo jobs ({elapsed:.1f} s wall; peak before {before:.0f} MB): server peak RSS",
+                     f"{peak:.0f} MB", "<= 300 MB", peak <= 300)
+        finally:
+            server.stop()
+
+    def table(self):
+        lines = ["| section | what | figure | target |", "| --- | --- | --- | --- |"]
+        for r in self.rows:
+            target = r["target"] + ("" if r["met"] is None else (" ✓" if r["met"] else " ✗"))
+            lines.append(f"| {r['section']} | {r['what']} | {r['figure']} | {target} |")
+        return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kiln", required=True)
+    parser.add_argument("--kiln-bench", required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--photo", required=True)
+    parser.add_argument("--tiny", required=True)
+    parser.add_argument("--thumbor-venv", required=True)
+    parser.add_argument("--work", default=None)
+    parser.add_argument("--sections", default="thumbs,queue,reads,uploads,memory")
+    parser.add_argument("--json", default=None, help="also write the rows here")
+    options = parser.parse_args()
+    options.work = options.work or tempfile.mkdtemp(prefix="kiln-servicebench.")
+    bench = Bench(options)
+    for section in options.sections.split(","):
+        getattr(bench, section)()
+    print()
+    print(bench.table())
+    if options.json:
+        with open(options.json, "w") as f:
+            json.dump(bench.rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
