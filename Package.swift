@@ -91,7 +91,7 @@ let package = Package(
         ),
         // Wiring: the one place that knows every stage, the configuration and the services.
         .target(name: "KilnApp", dependencies: [
-            "HTTPAPI", "JobRunner", "JobStore", "Storage", "PipelineEngine",
+            "HTTPAPI", "JobRunner", "CHeapStats", "JobStore", "Storage", "PipelineEngine",
             "ImageStages", "VideoStages", "VipsBindings", "FFmpegBindings",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),

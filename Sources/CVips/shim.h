@@ -46,16 +46,27 @@ static inline int kiln_vips_thumbnail(const char *path, VipsImage **out, int wid
  * for the rest. vips_thumbnail keeps a factor of two for its resize, so a 4K
  * JPEG going to 400 px is decoded at 960 px instead of 480 and resized 2.4x
  * instead of 1.2x: about a quarter more CPU. sharp's default (fastShrinkOnLoad)
- * and Pillow's draft mode make the same choice. */
-static inline int kiln_vips_thumbnail_jpeg(const char *path, VipsImage **out, int shrink, int width, int height,
-                                           VipsSize size, VipsInteresting crop, gboolean no_rotate) {
-    VipsImage *loaded = NULL;
+ * and Pillow's draft mode make the same choice.
+ * The resize is forced to scaled_width x scaled_height (what vips_thumbnail gives
+ * from the full-size image; the shrunk decode's rounded-up sides would round
+ * differently), then cropped to final_width x final_height when crop asks. */
+static inline int kiln_vips_thumbnail_jpeg(const char *path, VipsImage **out, int shrink,
+                                           int scaled_width, int scaled_height, int final_width, int final_height,
+                                           VipsInteresting crop, gboolean no_rotate) {
+    VipsImage *loaded = NULL, *resized = NULL;
     if (vips_jpegload(path, &loaded, "shrink", shrink, "access", VIPS_ACCESS_SEQUENTIAL,
                       "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
         return -1;
-    int result = vips_thumbnail_image(loaded, out, width, "height", height, "size", size, "crop", crop,
+    int result = vips_thumbnail_image(loaded, &resized, scaled_width, "height", scaled_height, "size", VIPS_SIZE_FORCE,
                                       "no_rotate", no_rotate, NULL);
     g_object_unref(loaded);
+    if (result) return result;
+    if (crop == VIPS_INTERESTING_NONE || (resized->Xsize == final_width && resized->Ysize == final_height)) {
+        *out = resized;
+        return 0;
+    }
+    result = vips_smartcrop(resized, out, final_width, final_height, "interesting", crop, NULL);
+    g_object_unref(resized);
     return result;
 }
 

@@ -97,13 +97,17 @@ public struct Encode: Stage {
         let stop = context.stop
         let report = context.reportProgress
         let watch = EvaluationWatch(progress: { report(Double($0) / 100) }, shouldStop: { stop.isStopped })
-        do {
-            try image.save(to: path, as: encoding(for: chosen), watch: watch)
-        } catch {
-            try? FileManager.default.removeItem(atPath: path)
-            if let reason = stop.reason { throw StageError.stopped(reason) }
-            throw StageError.invalidInput("encode \(chosen.rawValue): \(error.message)")
+        let encoding = encoding(for: chosen)
+        func save() throws(StageError) {
+            do {
+                try image.save(to: path, as: encoding, watch: watch)
+            } catch {
+                try? FileManager.default.removeItem(atPath: path)
+                if let reason = stop.reason { throw StageError.stopped(reason) }
+                throw StageError.invalidInput("encode \(chosen.rawValue): \(error.message)")
+            }
         }
+        if chosen == .avif { try AVIFEncodeSlots.withSlot(stop: stop, save) } else { try save() }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return .product(OutputProduct(files: [
             ProducedFile(name: name, contentType: chosen.contentType, size: size, width: image.width, height: image.height),

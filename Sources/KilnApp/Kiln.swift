@@ -158,7 +158,10 @@ public struct Kiln: Sendable {
         }
         let app = Application(
             router: try makeRouter(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln"),
+            // A burst of connections (10,000 clients uploading at once) overflows Hummingbird's
+            // default accept queue of 256: the kernel falls back to SYN cookies and resets
+            // some. The kernel caps this at net.core.somaxconn (4096 on Debian 12).
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kiln", backlog: 4096),
             services: services,
             logger: logger)
         return app

@@ -27,14 +27,18 @@ extension VipsImage {
     }
 
     /// A JPEG file thumbnailed from a decode at 1/`shrink` of its size (2, 4 or
-    /// 8; the caller makes sure the box is still covered at that scale).
+    /// 8; the caller makes sure that still covers `scaledWidth` x `scaledHeight`),
+    /// resized to exactly that size, then cropped to the final size for `cover`
+    /// and `attention`.
     public static func thumbnailJPEG(
-        path: String, shrink: Int, width: Int, height: Int, fit: ThumbnailFit, autoRotate: Bool = true
+        path: String, shrink: Int, scaledWidth: Int, scaledHeight: Int, finalWidth: Int, finalHeight: Int,
+        fit: ThumbnailFit, autoRotate: Bool = true
     ) throws(VipsError) -> VipsImage {
         try Vips.start()
-        let (size, crop) = fit.vipsOptions
+        let (_, crop) = fit.vipsOptions
         return try produce("thumbnail") {
-            kiln_vips_thumbnail_jpeg(path, $0, Int32(shrink), Int32(width), Int32(height), size, crop, autoRotate ? 0 : 1)
+            kiln_vips_thumbnail_jpeg(path, $0, Int32(shrink), Int32(scaledWidth), Int32(scaledHeight),
+                                     Int32(finalWidth), Int32(finalHeight), crop, autoRotate ? 0 : 1)
         }
     }
 

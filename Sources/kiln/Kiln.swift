@@ -26,6 +26,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         OpenFileLimit.raise(logger: makeLogger())
+        MallocTuning.apply()
         // Only the application is kept across the await; see Worker.run.
         let application = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger()).makeApplication(withWorkers: !noWorkers)
         try await application.runService()
@@ -41,6 +42,7 @@ struct Worker: AsyncParsableCommand {
         // in this function's resumption, once the configuration grew (Swift 6.3.1; not yet
         // reduced to a report).
         OpenFileLimit.raise(logger: makeLogger())
+        MallocTuning.apply()
         let workers = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger()).makeWorkerGroup()
         try await workers.run()
     }

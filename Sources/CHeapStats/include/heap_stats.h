@@ -9,4 +9,9 @@ static inline size_t kiln_live_heap_bytes(void) {
     struct mallinfo2 info = mallinfo2();
     return info.uordblks + info.hblkhd;
 }
+
+// Fixes glibc's mmap threshold (which also turns off its dynamic adjustment).
+static inline int kiln_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+}
 #endif

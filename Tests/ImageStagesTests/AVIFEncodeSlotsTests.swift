@@ -1,0 +1,41 @@
+import Foundation
+@testable import ImageStages
+import PipelineEngine
+import Synchronization
+import Testing
+
+@Suite struct AVIFEncodeSlotsTests {
+    @Test func noMoreEncodesRunAtOnceThanTheSlots() async throws {
+        let running = Mutex((now: 0, most: 0))
+        let jobs = AVIFEncodeSlots.capacity + 3
+        DispatchQueue.concurrentPerform(iterations: jobs) { _ in
+            try? AVIFEncodeSlots.withSlot(stop: StopToken()) { () throws(StageError) in
+                running.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                usleep(30_000)
+                running.withLock { $0.now -= 1 }
+            }
+        }
+        #expect(running.withLock { $0.most } == min(jobs, AVIFEncodeSlots.capacity))
+    }
+
+    @Test func aStoppedJobGivesUpWaitingForASlot() async throws {
+        let release = DispatchSemaphore(value: 0)
+        let held = DispatchGroup()
+        for _ in 0..<AVIFEncodeSlots.capacity {
+            held.enter()
+            Thread.detachNewThread {
+                try? AVIFEncodeSlots.withSlot(stop: StopToken()) { () throws(StageError) in
+                    held.leave()
+                    release.wait()
+                }
+            }
+        }
+        held.wait()
+        let stop = StopToken()
+        stop.stop(.canceled)
+        var ran = false
+        #expect(throws: StageError.self) { try AVIFEncodeSlots.withSlot(stop: stop) { () throws(StageError) in ran = true } }
+        #expect(!ran)
+        for _ in 0..<AVIFEncodeSlots.capacity { release.signal() }
+    }
+}

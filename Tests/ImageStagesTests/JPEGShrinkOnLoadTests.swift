@@ -1,0 +1,45 @@
+import Foundation
+@testable import ImageStages
+import KilnTestSupport
+import PipelineEngine
+import Testing
+import VipsBindings
+
+/// The thumbnail stage decodes JPEGs at the largest shrink-on-load that still
+/// covers the box; what it produces must match libvips' own vips_thumbnail
+/// (which keeps a factor of two for its resize) in size, and closely in pixels.
+@Suite struct JPEGShrinkOnLoadTests {
+    @Test func theShrinkIsTheLargestThatStillCoversTheBox() {
+        #expect(Thumbnail.jpegShrink(width: 3840, height: 2160, covering: 400, 225) == 8)
+        #expect(Thumbnail.jpegShrink(width: 3840, height: 2160, covering: 481, 271) == 4)
+        // libjpeg rounds a scaled side up: 3001 / 8 decodes as 376.
+        #expect(Thumbnail.jpegShrink(width: 3001, height: 2001, covering: 376, 251) == 8)
+        #expect(Thumbnail.jpegShrink(width: 640, height: 480, covering: 400, 300) == nil)
+    }
+
+    @Test(arguments: [(2999, 2001, 333, "inside"), (2048, 1365, 200, "cover"), (1537, 2049, 190, "inside")])
+    func matchesVipsThumbnail(_ width: Int, _ height: Int, _ box: Int, _ fit: String) async throws {
+        let source = NSTemporaryDirectory() + "shrink-\(UUID().uuidString).jpg"
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        // A natural photo at an awkward size, so the shrink's rounding shows.
+        try runVipsTool(["resize", Fixture.path("astronaut.jpg"), source + "[Q=92]", "\(Double(width) / 512)",
+                         "--vscale", "\(Double(height) / 512)"])
+        let thumbnailFit = ThumbnailFit(rawValue: fit)!
+        let reference = try VipsImage.thumbnail(path: source, width: box, height: box, fit: thumbnailFit).materialized()
+        let produced = try VipsImage.open(path: try await runOperations(
+            source, [["op": "thumbnail", "width": .number(Double(box)), "height": .number(Double(box)), "fit": .string(fit)],
+                     ["op": "encode", "format": "png"]])).materialized()
+        #expect(produced.width == reference.width && produced.height == reference.height,
+                "\(produced.width)x\(produced.height) against \(reference.width)x\(reference.height)")
+        var total = 0.0, samples = 0
+        for y in stride(from: 2, to: min(produced.height, reference.height) - 2, by: 9) {
+            for x in stride(from: 2, to: min(produced.width, reference.width) - 2, by: 9) {
+                let a = try produced.pixel(x: x, y: y), b = try reference.pixel(x: x, y: y)
+                total += zip(a, b).map { abs($0 - $1) }.reduce(0, +) / Double(a.count)
+                samples += 1
+            }
+        }
+        #expect(samples > 100)
+        #expect(total / Double(samples) < 4, "mean difference \(total / Double(samples)) of 255")
+    }
+}
