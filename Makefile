@@ -14,8 +14,10 @@ test:
 	@scripts/install-deps.sh --with-test-oracles
 	@scripts/test.sh
 
-# Kiln in-process against the vips and ffmpeg command-line tools, same inputs, same run.
-bench: deps
+# Kiln in-process against the vips and ffmpeg command-line tools; the service over
+# HTTP against thumbor and its targets; the soak. Same inputs, same run.
+bench:
+	@scripts/install-deps.sh --with-bench
 	@scripts/bench.sh
 
 # Every database-backed route driven hard against a release server; fails when

@@ -1,21 +1,68 @@
 #!/usr/bin/env bash
-# `make bench`: builds kiln-bench in release mode, makes its inputs with ffmpeg
-# (a detailed 3840x2160 JPEG of about 2 MB: a test pattern with film-grain noise,
-# which costs to decode what a photo costs; a 10 s 1280x720 H.264+AAC MP4; a
-# 10 s 1080p one for the transcode and a 30 s 1080p one for the HLS ladder), and
-# prints medians for Kiln in-process against the vips/ffmpeg command-line tools.
+# `make bench`, in three parts, each measured in this run:
+#  1. in-process: kiln-bench, Kiln's engine against the vips/ffmpeg command-line
+#     tools on the same inputs (medians and ratios);
+#  2. service: scripts/servicebench.py, release `kiln serve` processes on a
+#     throwaway PostgreSQL over loopback HTTP: thumbnails against thumbor 7.8
+#     and the CPU limit, the queue with 1 and 4 worker processes, status reads
+#     under wrk, 10,000 concurrent uploads, 8 concurrent 4K jobs' peak RSS;
+#  3. soak: scripts/soak.sh, 1,000,000 status reads and 10,000 jobs, failing when
+#     the server's RSS grows by more than 30 MB in a phase.
+# Inputs are made with ffmpeg: a detailed 3840x2160 JPEG of about 2 MB (a test
+# pattern with film-grain noise, which costs to decode what a photo costs), a
+# 10 s 1280x720 H.264+AAC MP4, a 10 s 1080p one for the transcode and a 30 s
+# 1080p one for the HLS ladder; the tiny jobs' input is a 320x240 JPEG.
+# KILN_BENCH_PARTS=inprocess,service,soak chooses parts; KILN_BENCH_SECTIONS
+# chooses the service sections (thumbs,queue,reads,uploads,memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+parts=${KILN_BENCH_PARTS:-inprocess,service,soak}
+has() { [[ ",$parts," == *",$1,"* ]]; }
+
 swift build -c release --product kiln-bench
+swift build -c release --product kiln
+bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d /tmp/kiln-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+chmod 755 "$work"
+cleanup() {
+  scripts/postgres.sh stop "$work/data" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 ffmpeg -v error -f lavfi -i "testsrc2=size=3840x2160,noise=alls=18:allf=t" -frames:v 1 -q:v 5 "$work/photo.jpg"
-ffmpeg -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -t 10 \
-  -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac "$work/video.mp4"
-# A 10 s 1080p30 H.264 + AAC source for the transcode section.
-ffmpeg -v error -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=8:allf=t" -f lavfi -i sine=frequency=440 -t 10 \
-  -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac "$work/video1080.mp4"
-# A 30 s 1080p30 source for the HLS ladder.
-ffmpeg -v error -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=8:allf=t" -f lavfi -i sine=frequency=440 -t 30 \
-  -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac "$work/ladder1080.mp4"
-"$(swift build -c release --show-bin-path)/kiln-bench" "$work/photo.jpg" "$work/video.mp4" "$work/video1080.mp4" "$work/ladder1080.mp4"
+
+if has inprocess; then
+  ffmpeg -v error -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -t 10 \
+    -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac "$work/video.mp4"
+  ffmpeg -v error -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=8:allf=t" -f lavfi -i sine=frequency=440 -t 10 \
+    -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac "$work/video1080.mp4"
+  ffmpeg -v error -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=8:allf=t" -f lavfi -i sine=frequency=440 -t 30 \
+    -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac "$work/ladder1080.mp4"
+  echo "== in-process: Kiln's engine against the command-line tools"
+  "$bin/kiln-bench" "$work/photo.jpg" "$work/video.mp4" "$work/video1080.mp4" "$work/ladder1080.mp4"
+fi
+
+if has service; then
+  # thumbor 7.8 in a virtual environment of its own (kept between runs).
+  venv=.kiln/bench/thumbor-venv
+  if ! "$venv/bin/thumbor" --version 2>/dev/null | grep -q "7.8.0"; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check thumbor==7.8.0
+  fi
+  vipsthumbnail Fixtures/astronaut.jpg -s 320x240 -o "$work/tiny.jpg[Q=90]"
+  scripts/postgres.sh start "$work/data" "$work/sock" --throwaway
+  echo
+  echo "== service: release kiln serve over loopback HTTP"
+  python3 scripts/servicebench.py --kiln "$bin/kiln" --kiln-bench "$bin/kiln-bench" \
+    --database-url "$(scripts/postgres.sh url "$work/sock" kiln)" \
+    --photo "$work/photo.jpg" --tiny "$work/tiny.jpg" --thumbor-venv "$venv" --work "$work/service" \
+    --sections "${KILN_BENCH_SECTIONS:-thumbs,queue,reads,uploads,memory}" --json "$work/service.json"
+  mkdir -p .kiln/bench && cp "$work/service.json" .kiln/bench/service.json
+  scripts/postgres.sh stop "$work/data"
+fi
+
+if has soak; then
+  echo
+  echo "== soak: 1,000,000 status reads and 10,000 jobs"
+  KILN_BIN="$bin/kiln" scripts/soak.sh
+fi

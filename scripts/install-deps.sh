@@ -15,6 +15,8 @@ with_oracles=false
 case "${1:-}" in
   --with-valgrind) packages+=(valgrind) ;;
   --with-soak) packages+=(wrk curl) ;;
+  # make bench: wrk drives the status reads and the queue; thumbor goes in a venv.
+  --with-bench) packages+=(wrk curl python3 python3-venv) ;;
   # The tests drive Kiln with Python clients (stdlib) and compare against Python oracles.
   --with-test-oracles) with_oracles=true; packages+=(python3 python3-pip) ;;
 esac

@@ -1,4 +1,4 @@
-/// Wakes idle worker loops when NOTIFY says a job is claimable; each wait also
+/// Wakes idle worker loops when NOTIFY says jobs are claimable; each wait also
 /// ends after a timeout, so a lost notification costs one poll interval at most,
 /// and at once when the waiting task is cancelled.
 actor WakeSignal {
@@ -29,6 +29,14 @@ actor WakeSignal {
 
     private func resume(_ id: Int) {
         waiters.removeValue(forKey: id)?.resume()
+    }
+
+    /// Wakes the longest-waiting idle loop, if any: one NOTIFY per submitted job,
+    /// so one claim per process instead of one per idle slot (the others found
+    /// nothing). A busy loop claims again when its job ends, so none is missed.
+    func wakeOne() {
+        guard let oldest = waiters.keys.min() else { return }
+        resume(oldest)
     }
 
     func wakeAll() {

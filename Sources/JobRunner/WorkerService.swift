@@ -135,8 +135,8 @@ public struct WorkerService: Service {
     }
 
     /// LISTENs on the store's channel on a connection of its own; reconnects on
-    /// error. An empty payload means a job became claimable; `cancel <id>`
-    /// stops that job if it runs here.
+    /// error. An empty payload means one job was submitted, `requeued` that jobs
+    /// became claimable again; `cancel <id>` stops that job if it runs here.
     private func listen(wake: WakeSignal, running: RunningJobs) async {
         while !Task.isCancelled {
             do {
@@ -148,8 +148,10 @@ public struct WorkerService: Service {
                         for try await notification in notifications {
                             if notification.payload.hasPrefix("cancel ") {
                                 running.stop(String(notification.payload.dropFirst("cancel ".count)), .canceled)
+                            } else if notification.payload.isEmpty {
+                                await wake.wakeOne()  // one job submitted
                             } else {
-                                await wake.wakeAll()
+                                await wake.wakeAll()  // jobs requeued, perhaps many
                             }
                         }
                     }

@@ -52,8 +52,9 @@ extension JobStore {
         throw JobStoreError.insertFailed
     }
 
+    /// Wakes every idle worker slot: jobs became claimable again (a hand-back, the reaper).
     public func notifyWorkers() async throws {
-        try await client.query("SELECT pg_notify(\(channel), '')", logger: logger)
+        try await client.query("SELECT pg_notify(\(channel), 'requeued')", logger: logger)
     }
 
     public func job(id: String, tenant: String) async throws -> Job? {
