@@ -1,3 +1,4 @@
+import JobStore
 import Synchronization
 
 /// Wakes the event streams of a job when NOTIFY says it has new events. A
@@ -5,39 +6,50 @@ import Synchronization
 /// notification delays an event by one wait at most.
 public final class EventHub: Sendable {
     final class Waiter: Sendable {
-        let state = Mutex<(pending: Bool, continuation: CheckedContinuation<Void, Never>?)>((false, nil))
+        /// `pending`: woken while not waiting; `needsRead`: some wake since the last
+        /// wait may have ended the job (its status was final, or not given).
+        let state = Mutex<(pending: Bool, needsRead: Bool, continuation: CheckedContinuation<Bool, Never>?)>((false, false, nil))
 
-        func wake() {
-            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                defer { state = (state.continuation == nil, nil) }
-                return state.continuation
+        func wake(status: JobStatus?) {
+            let (continuation, needsRead) = state.withLock { state -> (CheckedContinuation<Bool, Never>?, Bool) in
+                state.needsRead = state.needsRead || status.map(\.isFinal) ?? true
+                let continuation = state.continuation
+                let needsRead = state.needsRead
+                if continuation != nil { state.needsRead = false }
+                state.pending = continuation == nil
+                state.continuation = nil
+                return (continuation, needsRead)
             }
-            continuation?.resume()
+            continuation?.resume(returning: needsRead)
         }
 
-        /// Returns when woken (or woken before it was called), or after `seconds`.
-        func wait(seconds: Double) async {
+        /// Returns when woken (or woken before it was called), or after `seconds`:
+        /// false only when every wake named a status that is not final, so the
+        /// job has not ended and need not be read.
+        @discardableResult
+        func wait(seconds: Double) async -> Bool {
             await withCheckedContinuation { continuation in
-                let already = state.withLock { state -> Bool in
+                let already = state.withLock { state -> Bool? in
                     if state.pending {
                         state.pending = false
-                        return true
+                        defer { state.needsRead = false }
+                        return state.needsRead
                     }
                     state.continuation = continuation
-                    return false
+                    return nil
                 }
-                if already {
-                    continuation.resume()
+                if let already {
+                    continuation.resume(returning: already)
                     return
                 }
                 Task { [weak self] in
                     try? await Task.sleep(for: .seconds(seconds))
                     guard let self else { return }
-                    let timedOut = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                    let timedOut = self.state.withLock { state -> CheckedContinuation<Bool, Never>? in
                         defer { state.continuation = nil }
                         return state.continuation
                     }
-                    timedOut?.resume()
+                    timedOut?.resume(returning: true)
                 }
             }
         }
@@ -62,9 +74,14 @@ public final class EventHub: Sendable {
         }
     }
 
-    /// Called for each NOTIFY on the events channel (its payload is the job's id).
-    public func notify(_ jobID: String) {
+    /// Called for each NOTIFY on the events channel: the job's id, then its
+    /// status (`job_… succeeded`) when the change came from the jobs trigger.
+    public func notify(_ payload: String) {
+        let words = payload.split(separator: " ", maxSplits: 1)
+        guard let first = words.first else { return }
+        let jobID = String(first)
+        let status = words.count > 1 ? JobStatus(rawValue: String(words[1])) : nil
         settledJobs.remove(id: jobID)
-        for waiter in waiters.withLock({ Array(($0[jobID] ?? [:]).values) }) { waiter.wake() }
+        for waiter in waiters.withLock({ Array(($0[jobID] ?? [:]).values) }) { waiter.wake(status: status) }
     }
 }

@@ -47,7 +47,8 @@ enum JobWait {
             fresh = false
             let remaining = deadline - ContinuousClock.now
             if current.status.isFinal || remaining <= .zero { return current }
-            await waiter.wait(seconds: remaining / .seconds(1))
+            // Woken only by changes that did not end the job (queued, running): nothing to read yet.
+            fresh = await !waiter.wait(seconds: remaining / .seconds(1)) && ContinuousClock.now < deadline
         }
     }
 }
