@@ -39,7 +39,7 @@ public struct APIEnvironment: Sendable {
     /// Wakes event streams when NOTIFY announces a job's new events.
     public var events: EventHub
     /// Reads of jobs that can no longer change, kept encoded.
-    var settledJobs: SettledJobCache { events.settledJobs }
+    var settledJobs: ReadCache<ConditionalGET.Encoded> { events.settledJobs }
     /// Each API key's rate limit; nil: none.
     public var rateLimiter: RateLimiter?
 
@@ -60,5 +60,16 @@ public struct APIEnvironment: Sendable {
         self.uploadLimits = uploadLimits
         self.metrics = metrics
         self.readiness = readiness
+    }
+}
+
+extension APIEnvironment {
+    /// The tenant's media record, from memory when this process read it in the
+    /// last minute (records never change; a deletion's NOTIFY drops them).
+    func media(id: String, tenant: String) async throws -> MediaRecord? {
+        if let cached = events.media.get(tenant: tenant, id: id) { return cached }
+        guard let record = try await store.media(id: id, tenant: tenant) else { return nil }
+        events.media.put(tenant: tenant, id: id, record)
+        return record
     }
 }

@@ -56,8 +56,9 @@ public final class EventHub: Sendable {
     }
 
     private let waiters = Mutex<[String: [ObjectIdentifier: Waiter]]>([:])
-    /// Settled job reads; a NOTIFY naming a job drops its entry.
-    let settledJobs = SettledJobCache()
+    /// Settled job reads and media records; a NOTIFY naming one drops its entry.
+    let settledJobs = ReadCache<ConditionalGET.Encoded>()
+    let media = ReadCache<MediaRecord>()
 
     public init() {}
 
@@ -82,6 +83,7 @@ public final class EventHub: Sendable {
         let jobID = String(first)
         let status = words.count > 1 ? JobStatus(rawValue: String(words[1])) : nil
         settledJobs.remove(id: jobID)
+        media.remove(id: jobID)  // a media record's deletion NOTIFYs its id the same way
         for waiter in waiters.withLock({ Array(($0[jobID] ?? [:]).values) }) { waiter.wake(status: status) }
     }
 }

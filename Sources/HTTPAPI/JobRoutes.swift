@@ -74,7 +74,7 @@ struct JobRoutes {
         do {
             parsed = try JobRequest.parse(body, pipelines: environment.pipelines)
             guard Identifier.isValid(parsed.input, prefix: "med"),
-                  let found = try await environment.store.media(id: parsed.input, tenant: tenant) else {
+                  let found = try await environment.media(id: parsed.input, tenant: tenant) else {
                 throw ValidationError(code: "invalid_request", pointer: JSONPointer(["input"]), message: "No media \(parsed.input)")
             }
             media = found

@@ -17,7 +17,7 @@ struct LinkRoutes {
         group.post("media/:id/links") { request, context in
             let tenant = try context.requireTenant()
             let id = try context.parameters.require("id")
-            guard Identifier.isValid(id, prefix: "med"), try await environment.store.media(id: id, tenant: tenant) != nil else {
+            guard Identifier.isValid(id, prefix: "med"), try await environment.media(id: id, tenant: tenant) != nil else {
                 throw APIError.notFound("Media")
             }
             let (token, expires) = try await sign(tenant: tenant, subject: id, request: request, context: context)
@@ -44,7 +44,7 @@ struct LinkRoutes {
             guard let grant = environment.playback.verify(try context.parameters.require("token")), grant.subject.hasPrefix("med_") else {
                 throw APIError(.forbidden, code: "invalid_token", message: "The link is invalid or expired")
             }
-            guard let media = try await environment.store.media(id: grant.subject, tenant: grant.tenant) else { throw APIError.notFound("Media") }
+            guard let media = try await environment.media(id: grant.subject, tenant: grant.tenant) else { throw APIError.notFound("Media") }
             return try await BlobResponse.make(blobs: environment.blobs, key: media.storageKey, contentType: media.contentType, request: request,
                                                extraHeaders: OutputDelivery.cors)
         }

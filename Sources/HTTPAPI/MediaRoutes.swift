@@ -18,6 +18,7 @@ struct MediaRoutes {
             let tenant = try context.requireTenant()
             let id = try context.parameters.require("id")
             guard let media = try await environment.store.deleteMedia(id: id, tenant: tenant) else { throw APIError.notFound("Media") }
+            environment.events.media.remove(id: id)  // at once here; other processes when the NOTIFY arrives
             try await environment.blobs.deleteAll(prefix: media.storageKey)
             await Audit.record(environment, context, "media.delete", media.id)
             return Response(status: .noContent)
@@ -27,7 +28,7 @@ struct MediaRoutes {
     private func record(_ context: KilnRequestContext) async throws -> MediaRecord {
         let tenant = try context.requireTenant()
         let id = try context.parameters.require("id")
-        guard Identifier.isValid(id, prefix: "med"), let media = try await environment.store.media(id: id, tenant: tenant) else {
+        guard Identifier.isValid(id, prefix: "med"), let media = try await environment.media(id: id, tenant: tenant) else {
             throw APIError.notFound("Media")
         }
         return media

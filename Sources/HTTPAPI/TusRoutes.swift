@@ -15,6 +15,7 @@ import NIOFileSystem
 /// `POST /v1/uploads` makes, whose id comes back in `Kiln-Media-Id`.
 struct TusRoutes {
     let environment: APIEnvironment
+    let locks = TusUploadLocks()
     /// An unfinished upload is kept this long after its last PATCH.
     static let lifetime: TimeInterval = 24 * 3600
     static let version = "1.0.0"
@@ -44,9 +45,15 @@ struct TusRoutes {
             ])
         }
         group.post("uploads/tus") { request, context in try await create(request, context: context) }
-        group.on("uploads/tus/:id", method: .head) { request, context in try await head(request, context: context) }
-        group.patch("uploads/tus/:id") { request, context in try await patch(request, context: context) }
-        group.delete("uploads/tus/:id") { request, context in try await terminate(request, context: context) }
+        group.on("uploads/tus/:id", method: .head) { request, context in
+            try await locks.withLock(try context.parameters.require("id")) { try await head(request, context: context) }
+        }
+        group.patch("uploads/tus/:id") { request, context in
+            try await locks.withLock(try context.parameters.require("id")) { try await patch(request, context: context) }
+        }
+        group.delete("uploads/tus/:id") { request, context in
+            try await locks.withLock(try context.parameters.require("id")) { try await terminate(request, context: context) }
+        }
     }
 
     // MARK: Calls

@@ -31,16 +31,19 @@ extension JobStore {
     /// running job still reads; returns their storage keys.
     public func pruneUploads(olderThan seconds: Double, limit: Int = 500) async throws -> [String] {
         let rows = try await client.query("""
-            DELETE FROM media WHERE id IN (
-                SELECT m.id FROM media m
-                WHERE m.created_at < now() - make_interval(secs => \(seconds))
-                  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.input_media_id = m.id AND j.status IN ('queued', 'running'))
-                LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            WITH gone AS (
+                DELETE FROM media WHERE id IN (
+                    SELECT m.id FROM media m
+                    WHERE m.created_at < now() - make_interval(secs => \(seconds))
+                      AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.input_media_id = m.id AND j.status IN ('queued', 'running'))
+                    LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                )
+                RETURNING id, storage_key
             )
-            RETURNING storage_key
+            SELECT storage_key, pg_notify(\(eventsChannel), id)::text FROM gone
             """, logger: logger)
         var keys: [String] = []
-        for try await key in rows.decode(String.self) { keys.append(key) }
+        for try await (key, _) in rows.decode((String, String).self) { keys.append(key) }
         return keys
     }
 }

@@ -30,4 +30,29 @@ import Testing
             try await group.waitForAll()
         }
     }
+
+    /// Media records are read from memory once read (every submission reads its
+    /// input's); a deletion through one API process must reach the others'.
+    @Test func aMediaRecordDeletedThroughOneAPIProcessIsGoneFromAnothers() async throws {
+        let configuration = try TestEnvironment.configuration()
+        try await Harness.run(configuration: configuration, withWorkers: false) { a in
+            try await Harness.run(configuration: configuration, withWorkers: false) { b in
+                let id = try #require(try await a.upload("gradient.webp")["id"]?.stringValue)
+                #expect(try await b.request(.get, "/v1/media/\(id)").status == .ok)
+                #expect(try await b.request(.get, "/v1/media/\(id)").status == .ok, "answered from b's memory now")
+                #expect(try await a.request(.delete, "/v1/media/\(id)").status == .noContent)
+                #expect(try await a.request(.get, "/v1/media/\(id)").status == .notFound, "at once in the process that deleted it")
+                // In the other, once the deletion's NOTIFY arrives (not after the cache's minute).
+                let deadline = ContinuousClock.now + .seconds(5)
+                var status = try await b.request(.get, "/v1/media/\(id)").status
+                while status == .ok, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                    status = try await b.request(.get, "/v1/media/\(id)").status
+                }
+                #expect(status == .notFound)
+                let submitted = try await b.submit(["input": .string(id), "operations": [["op": "thumbnail", "width": 50]]])
+                #expect(submitted.status.code >= 400 && submitted.status.code < 500, "a submission names a deleted input: \(submitted.status)")
+            }
+        }
+    }
 }

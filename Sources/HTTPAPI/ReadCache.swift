@@ -1,17 +1,18 @@
 import Foundation
 import Synchronization
 
-/// Encoded reads of jobs that can no longer change: ended, with no webhook
-/// message still pending. A client polling a finished job (the common end of
-/// a poll loop) is answered from memory, without PostgreSQL. Bounded in
-/// entries; an entry lives `lifetime` seconds, so a job deleted by retention
-/// disappears from reads within that time at the latest; sooner, since
-/// retention NOTIFYs each deleted job's id and `EventHub` drops it here. Each
-/// API process keeps its own; settled jobs are the same everywhere.
-final class SettledJobCache: Sendable {
+/// Reads that can no longer change, kept in memory for a while: a settled
+/// job's encoded answer (ended, no webhook message pending; a client polling a
+/// finished job is answered without PostgreSQL) and media records (immutable
+/// until deleted; every submission reads its input's). Bounded in entries; an
+/// entry lives `lifetime` seconds at most, and a NOTIFY naming its id (a job's
+/// change, a deletion by a client or by retention) drops it at once through
+/// `EventHub`. Each API process keeps its own; what they hold is the same
+/// everywhere.
+final class ReadCache<Value: Sendable>: Sendable {
     private struct Entry {
         let tenant: String
-        let encoded: ConditionalGET.Encoded
+        let value: Value
         let expires: ContinuousClock.Instant
     }
 
@@ -31,23 +32,23 @@ final class SettledJobCache: Sendable {
         self.lifetime = lifetime
     }
 
-    func get(tenant: String, id: String) -> ConditionalGET.Encoded? {
+    func get(tenant: String, id: String) -> Value? {
         state.withLock { state in
             guard let entry = state.entries[id], entry.tenant == tenant else { return nil }
             if entry.expires < .now {
                 state.entries[id] = nil
                 return nil
             }
-            return entry.encoded
+            return entry.value
         }
     }
 
-    /// Forgets a job (it changed or was deleted).
+    /// Forgets an entry (it changed or was deleted).
     func remove(id: String) {
         _ = state.withLock { $0.entries.removeValue(forKey: id) }
     }
 
-    func put(tenant: String, id: String, _ encoded: ConditionalGET.Encoded) {
+    func put(tenant: String, id: String, _ value: Value) {
         let key = id
         state.withLock { state in
             if state.entries[key] == nil {
@@ -62,7 +63,7 @@ final class SettledJobCache: Sendable {
                     state.head = 0
                 }
             }
-            state.entries[key] = Entry(tenant: tenant, encoded: encoded, expires: .now + lifetime)
+            state.entries[key] = Entry(tenant: tenant, value: value, expires: .now + lifetime)
         }
     }
 }
