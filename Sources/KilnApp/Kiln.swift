@@ -156,8 +156,11 @@ public struct Kiln: Sendable {
             services.append(GatedService(gate: gate, service: worker))
             services.append(GatedService(gate: gate, service: webhookNotifier))
         }
+        let admission = RequestAdmission(limit: configuration.maxRequestsInFlight)
         let app = Application(
             router: try makeRouter(),
+            // At most KILN_MAX_REQUESTS_IN_FLIGHT requests held in memory at once.
+            server: .http1(configuration: .init(additionalChannelHandlers: [admission.handler()])),
             // A burst of connections (10,000 clients uploading at once) overflows Hummingbird's
             // default accept queue of 256: the kernel falls back to SYN cookies and resets
             // some. The kernel caps this at net.core.somaxconn (4096 on Debian 12).

@@ -28,6 +28,8 @@ public struct KilnConfiguration: Sendable {
     /// Requests a second each API key may make on average (0: no limit), and at once.
     public var rateLimit: Double = 500
     public var rateBurst: Double = 1000
+    /// Requests one process holds at once (`RequestAdmission`); more wait unread in the kernel.
+    public var maxRequestsInFlight = 1024
 
     public enum ConfigurationError: Error, CustomStringConvertible {
         case missing(String)
@@ -133,6 +135,7 @@ public struct KilnConfiguration: Sendable {
             configuration.rateBurst = rate * 2
         }
         configuration.rateBurst = try double("KILN_RATE_BURST", configuration.rateBurst)
+        configuration.maxRequestsInFlight = max(1, try int("KILN_MAX_REQUESTS_IN_FLIGHT", configuration.maxRequestsInFlight))
         return configuration
     }
 

@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+
+/// Bounds how many requests one process works on at once. A request in
+/// flight costs ~40 KB (its async frames through the middleware chain and the
+/// route, and its body read so far: heaptrack, 2,000 pending uploads), an idle
+/// connection ~11 KB; 10,000 uploads at once peaked at 600-890 MB. Beyond
+/// `limit`, a request's head is held here, unhandled, and its connection is not
+/// read from (the rest of its body waits in the kernel's socket buffer) until
+/// a request ends and hands over its place. Long-lived requests (event
+/// streams, long polls) are not counted: a crowd of watchers must not stall
+/// the API.
+final class RequestAdmission: Sendable {
+    let limit: Int
+    private struct State {
+        var inFlight = 0
+        var parked: [(EventLoop, @Sendable () -> Void)] = []
+    }
+    private let state = Mutex(State())
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    var inFlight: Int { state.withLock { $0.inFlight } }
+
+    /// Takes a place now (true), or parks `resume`, which runs on `loop` once a
+    /// place is handed over to it (false).
+    func enterOrPark(on loop: EventLoop, _ resume: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { state in
+            if state.inFlight < limit {
+                state.inFlight += 1
+                return true
+            }
+            state.parked.append((loop, resume))
+            return false
+        }
+    }
+
+    /// Gives a place back, or hands it to the oldest parked request.
+    func leave() {
+        let next = state.withLock { state -> (EventLoop, @Sendable () -> Void)? in
+            if state.parked.isEmpty {
+                state.inFlight -= 1
+                return nil
+            }
+            return state.parked.removeFirst()
+        }
+        if let (loop, resume) = next { loop.execute(resume) }
+    }
+
+    /// One per connection, after the HTTP codec.
+    func handler() -> RequestAdmissionHandler { RequestAdmissionHandler(admission: self) }
+
+    /// Requests that stay open for long: `…/events` streams and `wait` long polls.
+    static func isLongLived(_ request: HTTPRequest) -> Bool {
+        let parts = (request.path ?? "").split(separator: "?", maxSplits: 1)
+        if parts.first?.hasSuffix("/events") == true { return true }
+        if parts.count > 1, parts[1].split(separator: "&").contains(where: { $0.hasPrefix("wait=") }) { return true }
+        return request.headerFields[HTTPField.Name("Prefer")!]?.lowercased().contains("wait=") == true
+    }
+}
+
+final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    let admission: RequestAdmission
+    /// Requests passed on whose response has not ended (more than one when
+    /// pipelined), and whether each holds a place.
+    private var open: [Bool] = []
+    /// A request waiting for a place: its parts so far.
+    private var parked: [NIOAny]?
+    private var readHeld = false
+
+    init(admission: RequestAdmission) { self.admission = admission }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if parked != nil {
+            parked?.append(data)
+            return
+        }
+        if case let .head(request) = unwrapInboundIn(data) {
+            let counts = !RequestAdmission.isLongLived(request)
+            if counts {
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let admitted = admission.enterOrPark(on: context.eventLoop) {
+                    let (handler, context) = loopBound.value
+                    handler.admitted(context: context)
+                }
+                if !admitted {
+                    parked = [data]
+                    return
+                }
+            }
+            open.append(counts)
+        }
+        context.fireChannelRead(data)
+    }
+
+    /// A place was handed over to the parked request.
+    private func admitted(context: ChannelHandlerContext) {
+        guard let parts = parked else { return admission.leave() }
+        parked = nil
+        guard context.channel.isActive else { return admission.leave() }
+        open.append(true)
+        for part in parts { context.fireChannelRead(part) }
+        context.fireChannelReadComplete()
+        if readHeld {
+            readHeld = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if parked != nil {
+            readHeld = true
+            return
+        }
+        context.read()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data), !open.isEmpty, open.removeFirst() {
+            admission.leave()
+        }
+        context.write(data, promise: promise)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // A parked request holds no place yet; when one is handed to it, `admitted` gives it back.
+        for counts in open where counts { admission.leave() }
+        open.removeAll()
+        context.fireChannelInactive()
+    }
+}
