@@ -27,6 +27,8 @@ scripts/postgres.sh start "$dir/data" "$dir/sock" --throwaway
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 key="soak-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export DATABASE_URL=$(scripts/postgres.sh url "$dir/sock" kiln)
+# No rate limit: the soak drives one key far beyond the default 500 requests a second.
+export KILN_RATE_LIMIT=0
 export KILN_API_KEYS="soak:$key" KILN_PORT=$port KILN_DATA_DIR="$dir/kiln" LOG_LEVEL=${LOG_LEVEL:-warning}
 "$bin" serve > "$dir/kiln.log" 2>&1 &
 pid=$!

@@ -107,7 +107,11 @@ public struct Encode: Stage {
                 throw StageError.invalidInput("encode \(chosen.rawValue): \(error.message)")
             }
         }
-        if chosen == .avif { try AVIFEncodeSlots.withSlot(stop: stop, save) } else { try save() }
+        if let slots = EncodeSlots.slots(for: chosen, pixels: image.width * image.height) {
+            try slots.withSlot(stop: stop, save)
+        } else {
+            try save()
+        }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return .product(OutputProduct(files: [
             ProducedFile(name: name, contentType: chosen.contentType, size: size, width: image.width, height: image.height),
