@@ -10,7 +10,7 @@ import Testing
 @Suite struct RetentionTests {
     @Test func finishedJobsAndOldUploadsArePrunedWithTheirFiles() async throws {
         var configuration = try TestEnvironment.configuration()
-        configuration.worker.jobRetentionSeconds = 2
+        configuration.worker.jobRetentionSeconds = 5  // long enough for a loaded run to check the files first
         configuration.worker.uploadRetentionSeconds = 2
         configuration.worker.pruneSeconds = 0.5
         try await Harness.run(configuration: configuration) { h in
@@ -20,7 +20,7 @@ import Testing
             let media = try #require(job["input"]?.stringValue)
             #expect(try await h.request(.get, "/v1/jobs/\(id)").status == .ok, "kept until its retention ends")
             #expect(try await !h.kiln.blobs.list(prefix: "jobs/\(id)/").isEmpty)
-            let deadline = ContinuousClock.now + .seconds(15)
+            let deadline = ContinuousClock.now + .seconds(25)
             while try await h.request(.get, "/v1/jobs/\(id)").status == .ok && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(200))
             }
