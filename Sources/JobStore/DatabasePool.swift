@@ -81,6 +81,16 @@ public final class DatabasePool: Sendable {
         }
     }
 
+    /// Runs a named prepared statement (prepared once per connection) and collects its rows.
+    public func execute<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws -> [Statement.Row]
+        where Statement.Row: Sendable {
+        try await withConnection { connection in
+            var rows: [Statement.Row] = []
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
     /// Lends a pooled connection to `body`; a connection that closed meanwhile is dropped, not reused.
     public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let connection = try await lease()

@@ -58,9 +58,7 @@ extension JobStore {
     }
 
     public func job(id: String, tenant: String) async throws -> Job? {
-        let rows = try await client.query("SELECT \(unescaped: Self.jobColumns) FROM jobs WHERE id = \(id) AND tenant = \(tenant)", logger: logger)
-        for try await row in rows { return try Self.decodeJob(row) }
-        return nil
+        try await client.execute(Prepared.Job(id: id, tenant: tenant), logger: logger).first.map { try Self.decodeJob($0) }
     }
 
     /// Newest first. The cursor is the last seen job's sequence number, so pages

@@ -13,11 +13,7 @@ extension JobStore {
 
     /// The tenant's media record; another tenant's id reads as absent.
     public func media(id: String, tenant: String) async throws -> MediaRecord? {
-        let rows = try await client.query("""
-            SELECT id, tenant, kind, content_type, size, sha256, width, height, duration, storage_key, created_at
-            FROM media WHERE id = \(id) AND tenant = \(tenant)
-            """, logger: logger)
-        for try await row in rows {
+        for row in try await client.execute(Prepared.Media(id: id, tenant: tenant), logger: logger) {
             let (id, tenant, kind, contentType, size, sha, width, height, duration, key, created) = try row.decode(
                 (String, String, String, String, Int64, String, Int32?, Int32?, Double?, String, Date).self)
             return MediaRecord(id: id, tenant: tenant, kind: MediaKind(rawValue: kind) ?? .image, contentType: contentType,

@@ -12,22 +12,8 @@ extension JobStore {
     /// whose video slots are full takes image jobs only); nil takes any.
     public func claim(owner: String, leaseSeconds: Double, kinds: [MediaKind]? = nil) async throws -> ClaimedJob? {
         let allowed = (kinds ?? MediaKind.allCases).map(\.rawValue)
-        let rows = try await client.query("""
-            UPDATE jobs SET
-                status = 'running', attempt = attempt + 1,
-                lease_token = nextval('job_lease_tokens'), lease_owner = \(owner),
-                lease_until = now() + make_interval(secs => \(leaseSeconds)),
-                started_at = coalesce(started_at, now()), updated_at = now()
-            WHERE id = (
-                SELECT id FROM jobs
-                WHERE status = 'queued' AND run_after <= now() AND input_kind = ANY(\(allowed))
-                ORDER BY run_after, seq
-                FOR UPDATE SKIP LOCKED
-                LIMIT 1
-            )
-            RETURNING id, tenant, lease_token, attempt, max_attempts, plan::text, input_kind, input_key, input_content_type, outputs::text
-            """, logger: logger)
-        for try await row in rows {
+        let rows = try await client.execute(Prepared.Claim(owner: owner, leaseSeconds: leaseSeconds, kinds: allowed), logger: logger)
+        for row in rows {
             let (id, tenant, token, attempt, maxAttempts, plan, kind, key, contentType, outputs) = try row.decode(
                 (String, String, Int64, Int32, Int32, String, String, String, String, String).self)
             return ClaimedJob(
@@ -82,19 +68,9 @@ extension JobStore {
         precondition(status.isFinal)
         let errorJSON = try error.map { try encodeJSON($0) }
         let outputJSON = try output.map { try encodeJSON($0.state) }
-        let rows = try await client.query("""
-            UPDATE jobs SET
-                outputs = CASE WHEN \(output?.name)::text IS NULL THEN outputs
-                               ELSE jsonb_set(outputs, ARRAY[\(output?.name)]::text[], \(outputJSON)::jsonb, true) END,
-                status = \(status.rawValue), error = \(errorJSON)::jsonb,
-                progress = CASE WHEN \(status.rawValue) = 'succeeded' THEN 1 ELSE progress END,
-                lease_token = NULL, lease_owner = NULL, lease_until = NULL,
-                finished_at = now(), updated_at = now()
-            WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
-            RETURNING id
-            """, logger: logger)
-        for try await _ in rows { return true }
-        return false
+        let rows = try await client.execute(Prepared.Finish(outputName: output?.name, outputJSON: outputJSON, status: status.rawValue,
+                                                            errorJSON: errorJSON, jobID: jobID, token: token), logger: logger)
+        return !rows.isEmpty
     }
 
     /// Puts the job back in the queue after a transient failure, or ends it

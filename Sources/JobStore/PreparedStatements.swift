@@ -1,0 +1,122 @@
+import PostgresNIO
+
+/// The statements every job runs, as named prepared statements: prepared once
+/// per connection, then only bound and executed. As unnamed statements (what
+/// `query` sends) PostgreSQL parsed and planned each one every time, and its
+/// log showed parse + bind costing as much as the execution itself.
+/// Parameters are declared text (or their exact type) so the casts in the SQL
+/// (`$3::jsonb`) read them as they are written.
+enum Prepared {
+    /// A job by id, within a tenant.
+    struct Job: PostgresPreparedStatement {
+        static let name = "kiln_job_by_id"
+        static let sql = "SELECT \(JobStore.jobColumns) FROM jobs WHERE id = $1 AND tenant = $2"
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text]
+        typealias Row = PostgresRow
+        var id: String
+        var tenant: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(id)
+            bindings.append(tenant)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    }
+
+    /// A media record by id, within a tenant.
+    struct Media: PostgresPreparedStatement {
+        static let name = "kiln_media_by_id"
+        static let sql = """
+            SELECT id, tenant, kind, content_type, size, sha256, width, height, duration, storage_key, created_at
+            FROM media WHERE id = $1 AND tenant = $2
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text]
+        typealias Row = PostgresRow
+        var id: String
+        var tenant: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(id)
+            bindings.append(tenant)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    }
+
+    /// The oldest runnable job of the allowed kinds, claimed (see `JobStore.claim`).
+    struct Claim: PostgresPreparedStatement {
+        static let name = "kiln_claim"
+        static let sql = """
+            UPDATE jobs SET
+                status = 'running', attempt = attempt + 1,
+                lease_token = nextval('job_lease_tokens'), lease_owner = $1,
+                lease_until = now() + make_interval(secs => $2),
+                started_at = coalesce(started_at, now()), updated_at = now()
+            WHERE id = (
+                SELECT id FROM jobs
+                WHERE status = 'queued' AND run_after <= now() AND input_kind = ANY($3)
+                ORDER BY run_after, seq
+                FOR UPDATE SKIP LOCKED
+                LIMIT 1
+            )
+            RETURNING id, tenant, lease_token, attempt, max_attempts, plan::text, input_kind, input_key, input_content_type, outputs::text
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.text, .float8, .textArray]
+        typealias Row = PostgresRow
+        var owner: String
+        var leaseSeconds: Double
+        var kinds: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(owner)
+            bindings.append(leaseSeconds)
+            bindings.append(kinds)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    }
+
+    /// Ends an attempt, with the last output's state when given (see `JobStore.finish`).
+    struct Finish: PostgresPreparedStatement {
+        static let name = "kiln_finish"
+        static let sql = """
+            UPDATE jobs SET
+                outputs = CASE WHEN $1::text IS NULL THEN outputs
+                               ELSE jsonb_set(outputs, ARRAY[$1::text], $2::jsonb, true) END,
+                status = $3, error = $4::jsonb,
+                progress = CASE WHEN $3 = 'succeeded' THEN 1 ELSE progress END,
+                lease_token = NULL, lease_owner = NULL, lease_until = NULL,
+                finished_at = now(), updated_at = now()
+            WHERE id = $5 AND lease_token = $6 AND status = 'running'
+            RETURNING id
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .text, .text, .text, .int8]
+        typealias Row = String
+        var outputName: String?
+        var outputJSON: String?
+        var status: String
+        var errorJSON: String?
+        var jobID: String
+        var token: Int64
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 6)
+            if let outputName { bindings.append(outputName) } else { bindings.appendNull() }
+            if let outputJSON { bindings.append(outputJSON) } else { bindings.appendNull() }
+            bindings.append(status)
+            if let errorJSON { bindings.append(errorJSON) } else { bindings.appendNull() }
+            bindings.append(jobID)
+            bindings.append(token)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> String { try row.decode(String.self) }
+    }
+}
