@@ -22,25 +22,10 @@ extension JobStore {
     /// second insert returns the first job (same body) or a conflict (different body).
     public func insertJob(_ job: NewJob, audit: AuditEntry? = nil) async throws -> InsertResult {
         let outputs = Dictionary(uniqueKeysWithValues: job.plan.outputs.map { ($0.name, OutputState()) })
-        let rows = try await client.query("""
-            WITH inserted AS (
-                INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs,
-                                  max_attempts, webhook, metadata, idempotency_key, request_hash)
-                VALUES (\(job.id), \(job.tenant), 'queued', \(job.input.id), \(job.input.kind.rawValue), \(job.input.storageKey),
-                        \(job.input.contentType), \(job.plan.normalized.encodedString)::jsonb, \(try encodeJSON(outputs))::jsonb,
-                        \(Int32(job.maxAttempts)), \(job.webhook), \(job.metadata?.encodedString)::jsonb, \(job.idempotencyKey), \(job.requestHash))
-                ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                RETURNING \(unescaped: Self.jobColumns)
-            ), audited AS (
-                INSERT INTO audit_log (tenant, key_id, action, object, client, detail)
-                SELECT tenant, \(audit?.keyID), \(audit?.action ?? ""), id, \(audit?.client), \(audit?.detail?.encodedString)::jsonb
-                FROM inserted WHERE \(audit != nil)
-            )
-            SELECT *, pg_notify(\(channel), '')::text FROM inserted
-            """, logger: logger)
-        for try await row in rows {
-            return .created(try Self.decodeJob(row))
-        }
+        let rows = try await client.execute(Prepared.InsertJob(job: job, planJSON: job.plan.normalized.encodedString,
+                                                               outputsJSON: try encodeJSON(outputs), audit: audit, channel: channel),
+                                            logger: logger)
+        if let row = rows.first { return .created(try Self.decodeJob(row)) }
         guard let key = job.idempotencyKey else { throw JobStoreError.insertFailed }
         let existing = try await client.query("""
             SELECT request_hash, \(unescaped: Self.jobColumns) FROM jobs WHERE tenant = \(job.tenant) AND idempotency_key = \(key)

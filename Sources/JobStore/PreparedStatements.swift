@@ -119,4 +119,61 @@ enum Prepared {
 
         func decodeRow(_ row: PostgresRow) throws -> String { try row.decode(String.self) }
     }
+
+    /// A queued job, its audit entry and the workers' NOTIFY in one statement
+    /// (see `JobStore.insertJob`).
+    struct InsertJob: PostgresPreparedStatement {
+        static let name = "kiln_insert_job"
+        static let sql = """
+            WITH inserted AS (
+                INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs,
+                                  max_attempts, webhook, metadata, idempotency_key, request_hash)
+                VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11::jsonb, $12, $13)
+                ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING \(JobStore.jobColumns)
+            ), audited AS (
+                INSERT INTO audit_log (tenant, key_id, action, object, client, detail)
+                SELECT tenant, $14, $15, id, $16, $17::jsonb
+                FROM inserted WHERE $18
+            )
+            SELECT *, pg_notify($19, '')::text FROM inserted
+            """
+        static let bindingDataTypes: [PostgresDataType] = [
+            .text, .text, .text, .text, .text, .text, .text, .text, .int4, .text, .text, .text, .text,
+            .text, .text, .text, .text, .bool, .text,
+        ]
+        typealias Row = PostgresRow
+        var job: NewJob
+        var planJSON: String
+        var outputsJSON: String
+        var audit: AuditEntry?
+        var channel: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 19)
+            func append(_ value: String?) { if let value { bindings.append(value) } else { bindings.appendNull() } }
+            append(job.id)
+            append(job.tenant)
+            append(job.input.id)
+            append(job.input.kind.rawValue)
+            append(job.input.storageKey)
+            append(job.input.contentType)
+            append(planJSON)
+            append(outputsJSON)
+            bindings.append(Int32(job.maxAttempts))
+            append(job.webhook)
+            append(job.metadata?.encodedString)
+            append(job.idempotencyKey)
+            append(job.requestHash)
+            append(audit?.keyID)
+            append(audit?.action ?? "")
+            append(audit?.client)
+            append(audit?.detail?.encodedString)
+            bindings.append(audit != nil)
+            append(channel)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    }
 }
