@@ -27,20 +27,7 @@ public struct APIKeys: Sendable {
     }
 
     /// SHA-256 of a key as hex, the form kept in the database.
-    public static func digestHex(_ key: String) -> String { hex(digest(key)) }
-
-    /// Lower-case hex. Not `String(format: "%02x")` per byte: the key id is made on
-    /// every request, and that was 3% of a cached status read's CPU (perf).
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(64)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
+    public static func digestHex(_ key: String) -> String { Hex.encode(digest(key)) }
 
     /// Parses `KILN_API_KEYS`: comma-separated `tenant:key`, or a bare key for `default`.
     public init(parsing specification: String) {
@@ -96,7 +83,7 @@ public struct APIKeys: Sendable {
 
     /// A key's public name: `key_` and the first 12 hex digits of its SHA-256.
     /// Safe to store and show (it reveals nothing usable of a random key).
-    public static func keyID(_ key: String) -> String { "key_" + hex(digest(key).prefix(6)) }
+    public static func keyID(_ key: String) -> String { "key_" + Hex.encode(digest(key).prefix(6)) }
 
     static func digest(_ key: String) -> [UInt8] { Array(SHA256.hash(data: Data(key.utf8))) }
 

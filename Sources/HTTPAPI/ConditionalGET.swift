@@ -16,7 +16,7 @@ enum ConditionalGET {
 
     static func encode(_ value: some Encodable) -> Encoded? {
         guard let data = try? JSONResponse.encoder.encode(value) else { return nil }
-        let tag = "\"" + SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        let tag = "\"" + Hex.encode(SHA256.hash(data: data).prefix(12)) + "\""
         return Encoded(body: ByteBuffer(bytes: data), tag: tag)
     }
 

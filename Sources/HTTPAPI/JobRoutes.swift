@@ -86,7 +86,7 @@ struct JobRoutes {
         if let key = idempotencyKey, key.isEmpty || key.count > 255 {
             throw APIError(.badRequest, code: "invalid_idempotency_key", message: "Idempotency-Key must be 1 to 255 characters")
         }
-        let hash = SHA256.hash(data: body.encoded()).map { String(format: "%02x", $0) }.joined()
+        let hash = Hex.encode(SHA256.hash(data: body.encoded()))
         let newJob = NewJob(tenant: tenant, input: media, plan: plan, webhook: parsed.webhook, metadata: parsed.metadata,
                             idempotencyKey: idempotencyKey, requestHash: hash)
         // Waiting for the end: subscribed before the insert, so no end can slip between the two.

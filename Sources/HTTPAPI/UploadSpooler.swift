@@ -55,7 +55,7 @@ struct UploadSpooler {
                 guard size > 0 else { throw APIError(.badRequest, code: "empty_upload", message: "The upload has no bytes") }
                 let result = try sniffed ?? Self.decide(prefix)
                 if size > limits.limit(for: result.kind) { throw Self.tooLarge(result.kind.rawValue, limits.limit(for: result.kind)) }
-                let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                let digest = Hex.encode(hasher.finalize())
                 return Spooled(path: path, size: size, sha256: digest, sniffed: result)
             }
         } catch {
