@@ -17,7 +17,8 @@ final class RequestAdmission: Sendable {
     let limit: Int
     private struct State {
         var inFlight = 0
-        var parked: [(EventLoop, @Sendable () -> Void)] = []
+        /// A ring buffer: during a burst thousands wait here, and each place given back takes the oldest.
+        var parked = CircularBuffer<(EventLoop, @Sendable () -> Void)>()
     }
     private let state = Mutex(State())
 
