@@ -7,7 +7,7 @@ import JobStore
 /// long poll) and `Prefer: wait=N` (RFC 7240) on `POST /v1/jobs`. The answer
 /// comes the moment the job ends, woken by the NOTIFY its final change sends
 /// (from this process or any other), or with the current state after N seconds.
-enum JobWait {
+public enum JobWait {
     static let maxSeconds = 60.0
 
     /// `wait=N` from a `Prefer` header (`respond-async, wait=10`); nil if absent.
@@ -20,6 +20,15 @@ enum JobWait {
             }
         }
         return nil
+    }
+
+    /// Whether a request will stay open for long: an events stream, or a wait
+    /// (`Prefer: wait=N` or `?wait=N`). Request admission does not count these.
+    public static func staysOpen(_ request: HTTPRequest) -> Bool {
+        let parts = (request.path ?? "").split(separator: "?", maxSplits: 1)
+        if parts.first?.hasSuffix("/events") == true { return true }
+        if parts.count > 1, parts[1].split(separator: "&").contains(where: { $0.hasPrefix("wait=") }) { return true }
+        return preferred(request.headerFields) != nil
     }
 
     /// `?wait=N`: nil if absent; 400 if not a number of seconds.

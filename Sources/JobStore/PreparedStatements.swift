@@ -8,48 +8,26 @@ import PostgresNIO
 /// (`$3::jsonb`) read them as they are written.
 enum Prepared {
     /// A job by id, within a tenant.
-    struct Job: PostgresPreparedStatement {
+    struct Job: TenantLookup {
         static let name = "kiln_job_by_id"
         static let sql = "SELECT \(JobStore.jobColumns) FROM jobs WHERE id = $1 AND tenant = $2"
-        static let bindingDataTypes: [PostgresDataType] = [.text, .text]
-        typealias Row = PostgresRow
         var id: String
         var tenant: String
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 2)
-            bindings.append(id)
-            bindings.append(tenant)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
     }
 
     /// A media record by id, within a tenant.
-    struct Media: PostgresPreparedStatement {
+    struct Media: TenantLookup {
         static let name = "kiln_media_by_id"
         static let sql = """
             SELECT id, tenant, kind, content_type, size, sha256, width, height, duration, storage_key, created_at
             FROM media WHERE id = $1 AND tenant = $2
             """
-        static let bindingDataTypes: [PostgresDataType] = [.text, .text]
-        typealias Row = PostgresRow
         var id: String
         var tenant: String
-
-        func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 2)
-            bindings.append(id)
-            bindings.append(tenant)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
     }
 
     /// The oldest runnable job of the allowed kinds, claimed (see `JobStore.claim`).
-    struct Claim: PostgresPreparedStatement {
+    struct Claim: RowStatement {
         static let name = "kiln_claim"
         static let sql = """
             UPDATE jobs SET
@@ -67,7 +45,6 @@ enum Prepared {
             RETURNING id, tenant, lease_token, attempt, max_attempts, plan::text, input_kind, input_key, input_content_type, outputs::text
             """
         static let bindingDataTypes: [PostgresDataType] = [.text, .float8, .textArray]
-        typealias Row = PostgresRow
         var owner: String
         var leaseSeconds: Double
         var kinds: [String]
@@ -80,7 +57,6 @@ enum Prepared {
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
     }
 
     /// Ends an attempt, with the last output's state when given (see `JobStore.finish`).
@@ -122,7 +98,7 @@ enum Prepared {
 
     /// A queued job, its audit entry and the workers' NOTIFY in one statement
     /// (see `JobStore.insertJob`).
-    struct InsertJob: PostgresPreparedStatement {
+    struct InsertJob: RowStatement {
         static let name = "kiln_insert_job"
         static let sql = """
             WITH inserted AS (
@@ -142,7 +118,6 @@ enum Prepared {
             .text, .text, .text, .text, .text, .text, .text, .text, .int4, .text, .text, .text, .text,
             .text, .text, .text, .text, .bool, .text,
         ]
-        typealias Row = PostgresRow
         var job: NewJob
         var planJSON: String
         var outputsJSON: String
@@ -174,6 +149,30 @@ enum Prepared {
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    }
+}
+
+/// A statement whose rows go to the store's existing decoders as they are.
+protocol RowStatement: PostgresPreparedStatement where Row == PostgresRow {}
+
+extension RowStatement {
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+
+/// A row by `id` within a `tenant` ($1, $2).
+protocol TenantLookup: RowStatement {
+    var id: String { get }
+    var tenant: String { get }
+}
+
+extension TenantLookup {
+    static var bindingDataTypes: [PostgresDataType] { [.text, .text] }
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(id)
+        bindings.append(tenant)
+        return bindings
     }
 }

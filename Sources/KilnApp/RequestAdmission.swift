@@ -1,4 +1,5 @@
 import Foundation
+import HTTPAPI
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
@@ -25,6 +26,15 @@ final class RequestAdmission: Sendable {
     init(limit: Int) { self.limit = max(1, limit) }
 
     var inFlight: Int { state.withLock { $0.inFlight } }
+
+    /// Takes a place if there is one: the common case, with nothing allocated.
+    func tryEnter() -> Bool {
+        state.withLock { state in
+            guard state.inFlight < limit else { return false }
+            state.inFlight += 1
+            return true
+        }
+    }
 
     /// Takes a place now (true), or parks `resume`, which runs on `loop` once a
     /// place is handed over to it (false).
@@ -53,14 +63,6 @@ final class RequestAdmission: Sendable {
 
     /// One per connection, after the HTTP codec.
     func handler() -> RequestAdmissionHandler { RequestAdmissionHandler(admission: self) }
-
-    /// Requests that stay open for long: `…/events` streams and `wait` long polls.
-    static func isLongLived(_ request: HTTPRequest) -> Bool {
-        let parts = (request.path ?? "").split(separator: "?", maxSplits: 1)
-        if parts.first?.hasSuffix("/events") == true { return true }
-        if parts.count > 1, parts[1].split(separator: "&").contains(where: { $0.hasPrefix("wait=") }) { return true }
-        return request.headerFields[HTTPField.Name("Prefer")!]?.lowercased().contains("wait=") == true
-    }
 }
 
 final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -85,8 +87,8 @@ final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandl
             return
         }
         if case let .head(request) = unwrapInboundIn(data) {
-            let counts = !RequestAdmission.isLongLived(request)
-            if counts {
+            let counts = !JobWait.staysOpen(request)
+            if counts, !admission.tryEnter() {
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 let admitted = admission.enterOrPark(on: context.eventLoop) {
                     let (handler, context) = loopBound.value
