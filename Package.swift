@@ -54,8 +54,13 @@ let package = Package(
         .target(name: "ImageStages", dependencies: ["PipelineEngine", "VipsBindings", "CFaceDetect", "FFmpegBindings"]),
         // Frames become images the image stages continue with.
         .target(name: "VideoStages", dependencies: ["PipelineEngine", "FFmpegBindings", "VipsBindings", "ImageStages"]),
+        // S3: SigV4 (swift-crypto) over async-http-client.
         .target(name: "Storage", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "_NIOFileSystem", package: "swift-nio"),
         ]),
@@ -122,7 +127,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .target(name: "KilnTestSupport", dependencies: ["KilnApp", "JobRunner", .product(name: "Logging", package: "swift-log")],
+        .target(name: "KilnTestSupport", dependencies: ["KilnApp", "JobRunner", "Storage", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/KilnTestSupport"),
         .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings", "KilnTestSupport"]),
         .testTarget(name: "ImageStagesTests", dependencies: ["ImageStages", "KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),
@@ -131,7 +136,8 @@ let package = Package(
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "KilnApp", "JobStore", "KilnTestSupport"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "KilnApp", "KilnTestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio")]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport", "KilnClient",

@@ -40,13 +40,15 @@ fi
 # reference client); after apt, which brings pip. --break-system-packages:
 # Debian's Python refuses pip installs otherwise (PEP 668).
 python_packages=()
-$with_oracles && python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84 standardwebhooks==1.1.0 tuspy==1.1.0)
+# moto's server is the S3-compatible store the S3 tests talk to.
+$with_oracles && python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84 standardwebhooks==1.1.0 tuspy==1.1.0 "moto[server]==5.2.1")
 python_missing=()
 for p in "${python_packages[@]+"${python_packages[@]}"}"; do
   module=${p%%=*}
   case "$module" in
     opencv-python-headless) module=cv2 ;;
     tuspy) module=tusclient ;;
+    "moto[server]") module="moto.server" ;;
   esac
   python3 -c "import $module" 2>/dev/null || python_missing+=("$p")
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: a throwaway PostgreSQL on a private socket, the whole suite,
-# then the cluster is removed. Extra arguments go to `swift test`.
+# `make test`: a throwaway PostgreSQL on a private socket and an S3 server on
+# loopback, the whole suite, then both are removed. Extra arguments go to `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,10 +9,16 @@ swift build --build-tests
 dir=$(mktemp -d /tmp/kiln-test.XXXXXX)
 chmod 755 "$dir"
 cleanup() {
+  scripts/s3server.sh stop "$dir/s3"
   scripts/postgres.sh stop "$dir/data"
   rm -rf "$dir"
 }
 trap cleanup EXIT
 scripts/postgres.sh start "$dir/data" "$dir/sock" --throwaway
 export KILN_TEST_DATABASE_URL=$(scripts/postgres.sh url "$dir/sock" kiln)
+# An S3-compatible server (moto, signatures checked) for the S3 store's tests.
+scripts/s3server.sh start "$dir/s3"
+export KILN_TEST_S3_ENDPOINT=$(sed -n 's/^S3_ENDPOINT=//p' "$dir/s3/env")
+export KILN_TEST_S3_ACCESS_KEY_ID=$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' "$dir/s3/env")
+export KILN_TEST_S3_SECRET_ACCESS_KEY=$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$dir/s3/env")
 swift test --skip-build "$@"

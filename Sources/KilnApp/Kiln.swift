@@ -21,7 +21,7 @@ public struct Kiln: Sendable {
     public let logger: Logger
     public let client: DatabasePool
     public let store: JobStore
-    public let blobs: LocalBlobStore
+    public let blobs: any BlobStore
     let pool: BlockingPool
     let gate = MigrationGate()
     let keyRing = APIKeyRing()
@@ -43,7 +43,11 @@ public struct Kiln: Sendable {
                                          poolSize: configuration.databasePoolSize, logger: logger)
         let channel = configuration.databaseSchema.map { "kiln_jobs_\($0)" } ?? "kiln_jobs"
         store = JobStore(client: client, logger: logger, channel: channel, schema: configuration.databaseSchema)
-        blobs = try LocalBlobStore(root: configuration.storageRoot)
+        if let s3 = configuration.s3 {
+            blobs = try S3BlobStore(location: s3, stagingDirectory: configuration.storageRoot)
+        } else {
+            blobs = try LocalBlobStore(root: configuration.storageRoot)
+        }
         // libvips' warnings repeat the errors a job already reports ("error in
         // tile …" for every tile of a truncated file): debug level, not stderr.
         _ = Self.libraryLogsRouted
@@ -84,7 +88,16 @@ public struct Kiln: Sendable {
     /// setting and shows generated secrets; a `kiln worker` leaves both alone.
     private func migrationService(isServer: Bool) -> MigrationService {
         MigrationService(migrator: Migrator(client: client, logger: logger), schema: configuration.databaseSchema, gate: gate, logger: logger) {
-            [configuration, store, keyRing, playback, webhookSigner, readiness] in
+            [configuration, store, keyRing, playback, webhookSigner, readiness, blobs, logger] in
+            if let bucket = blobs as? S3BlobStore {
+                // A wrong bucket or key fails start-up, not the first upload.
+                do {
+                    try await bucket.checkBucket()
+                } catch {
+                    logger.critical("the S3 bucket cannot be used", metadata: ["bucket": .string(bucket.location.bucket), "error": "\(error)"])
+                    throw error
+                }
+            }
             var keys = APIKeys(parsing: configuration.apiKeys)
             if keys.isEmpty {
                 // No keys configured: make one, keep only its digest, show it once.

@@ -2,6 +2,7 @@ import Foundation
 import HTTPAPI
 import JobRunner
 import PipelineEngine
+import Storage
 
 /// Everything Kiln reads from its environment, with the defaults SPEC.md gives.
 public struct KilnConfiguration: Sendable {
@@ -10,7 +11,10 @@ public struct KilnConfiguration: Sendable {
     public var databaseSchema: String?
     /// PostgreSQL connections this process keeps open (all of them, always: see DatabaseClient).
     public var databasePoolSize: Int
+    /// The local store's directory; with `s3` set, where files are staged before they go up.
     public var storageRoot: String
+    /// Outputs and uploads in an S3-compatible bucket (`KILN_STORAGE=s3://bucket/prefix`), shared by every host.
+    public var s3: S3Location?
     public var apiKeys: String
     /// Signs playback tokens; nil: one is made once and kept in PostgreSQL, shared by every process.
     public var signingSecret: String?
@@ -83,9 +87,15 @@ public struct KilnConfiguration: Sendable {
             return value
         }
         let dataDirectory = env["KILN_DATA_DIR"] ?? ".kiln"
-        var storage = env["KILN_STORAGE"] ?? dataDirectory + "/storage"
+        var storage = env["KILN_STORAGE"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/storage"
+        var s3: S3Location?
         if storage.hasPrefix("s3://") {
-            throw ConfigurationError.invalid("KILN_STORAGE", "S3 storage is not built yet; use a local directory")
+            do {
+                s3 = try S3Location.parse(storage, environment: env)
+            } catch let S3Location.ConfigurationError.invalid(name, why) {
+                throw ConfigurationError.invalid(name, why)
+            }
+            storage = env["KILN_STAGING_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? dataDirectory + "/staging"
         }
         if storage.hasPrefix("file://") { storage = String(storage.dropFirst(7)) }
         let defaults = UploadLimits()
@@ -129,6 +139,7 @@ public struct KilnConfiguration: Sendable {
             webhookURL: env["KILN_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 },
             webhookSecret: env["KILN_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 })
         configuration.webhooks = webhooks
+        configuration.s3 = s3
         if let raw = env["KILN_RATE_LIMIT"], !raw.isEmpty {
             guard let rate = Double(raw), rate >= 0 else { throw ConfigurationError.invalid("KILN_RATE_LIMIT", "expected requests per second (0: no limit), got \(raw)") }
             configuration.rateLimit = rate

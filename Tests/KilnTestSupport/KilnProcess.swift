@@ -23,6 +23,14 @@ public final class KilnProcess: @unchecked Sendable {
         env["DATABASE_URL"] = configuration.databaseURL
         env["KILN_DATABASE_SCHEMA"] = configuration.databaseSchema
         env["KILN_STORAGE"] = configuration.storageRoot
+        if let s3 = configuration.s3 {
+            env["KILN_STORAGE"] = s3.url
+            env["KILN_STAGING_DIR"] = configuration.storageRoot + "/" + name
+            env["S3_ENDPOINT"] = s3.endpoint
+            env["AWS_ACCESS_KEY_ID"] = s3.credentials.accessKeyID
+            env["AWS_SECRET_ACCESS_KEY"] = s3.credentials.secretAccessKey
+            env["AWS_REGION"] = s3.region
+        }
         env["KILN_SCRATCH_DIR"] = configuration.worker.scratchDirectory + "/" + name
         env["KILN_API_KEYS"] = configuration.apiKeys
         env["KILN_PIPELINES_DIR"] = configuration.pipelinesDirectory

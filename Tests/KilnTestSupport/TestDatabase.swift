@@ -2,6 +2,7 @@ import Foundation
 import JobRunner
 import KilnApp
 import Logging
+import Storage
 
 /// Settings for tests that need PostgreSQL. `make test` starts a throwaway
 /// cluster and exports `KILN_TEST_DATABASE_URL`; each test gets its own schema
@@ -30,6 +31,30 @@ public enum TestEnvironment {
             databaseURL: url, databaseSchema: uniqueSchema(), databasePoolSize: 4, storageRoot: root + "/storage", apiKeys: apiKeys,
             host: "127.0.0.1", port: 0, publicURL: "http://kiln.test", pipelinesDirectory: Fixture.repositoryRoot + "/Pipelines",
             worker: workerConfiguration)
+    }
+
+    /// The same configuration with its outputs and uploads in a fresh bucket on the
+    /// S3 server `make test` starts (moto, signatures checked); the bucket is created.
+    public static func s3Configuration(apiKeys: String = "tenant-a:key-a,tenant-b:key-b", worker: WorkerConfiguration? = nil) async throws -> KilnConfiguration {
+        var configuration = try configuration(apiKeys: apiKeys, worker: worker)
+        let location = try s3Location()
+        configuration.s3 = location
+        configuration.storageRoot = (configuration.storageRoot as NSString).deletingLastPathComponent + "/staging"
+        try await S3BlobStore(location: location, stagingDirectory: configuration.storageRoot).createBucketIfMissing()
+        return configuration
+    }
+
+    public static func s3Location(bucket: String = "kiln-test-" + UUID().uuidString.prefix(8).lowercased()) throws -> S3Location {
+        let env = ProcessInfo.processInfo.environment
+        guard let endpoint = env["KILN_TEST_S3_ENDPOINT"], let key = env["KILN_TEST_S3_ACCESS_KEY_ID"],
+              let secret = env["KILN_TEST_S3_SECRET_ACCESS_KEY"] else { throw MissingS3() }
+        return try S3Location.parse("s3://\(bucket)/kiln", environment: [
+            "S3_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1",
+        ])
+    }
+
+    public struct MissingS3: Error, CustomStringConvertible {
+        public var description: String { "KILN_TEST_S3_ENDPOINT is not set; run the suite with `make test` (it starts an S3 server)" }
     }
 
     public struct MissingDatabase: Error, CustomStringConvertible {
