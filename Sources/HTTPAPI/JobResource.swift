@@ -13,7 +13,7 @@ struct JobResource: Encodable {
     var deliveries: [WebhookDelivery]? = nil
 
     enum Keys: String, CodingKey {
-        case id, status, progress, attempt, input, outputs, error, metadata, webhook, webhookDeliveries, createdAt, updatedAt, startedAt, finishedAt, firstPlayableAt
+        case id, status, progress, attempt, input, outputs, error, metadata, webhook, webhookDeliveries, createdAt, updatedAt, startedAt, finishedAt, firstPlayableAt, reusedFrom
     }
 
     struct Delivery: Encodable {
@@ -92,6 +92,7 @@ struct JobResource: Encodable {
         try c.encode(job.startedAt, forKey: .startedAt)
         try c.encode(job.finishedAt, forKey: .finishedAt)
         try c.encode(job.outputs.values.compactMap(\.playableAt).min(), forKey: .firstPlayableAt)
+        try c.encode(job.reusedFrom, forKey: .reusedFrom)
     }
 }
 

@@ -88,7 +88,7 @@ struct JobRoutes {
         }
         let hash = Hex.encode(SHA256.hash(data: body.encoded()))
         let newJob = NewJob(tenant: tenant, input: media, plan: plan, webhook: parsed.webhook, metadata: parsed.metadata,
-                            idempotencyKey: idempotencyKey, requestHash: hash)
+                            idempotencyKey: idempotencyKey, requestHash: hash, reuse: parsed.reuse)
         // Waiting for the end: subscribed before the insert, so no end can slip between the two.
         let wait = JobWait.preferred(request.headers)
         let waiter = wait != nil ? environment.events.subscribe(newJob.id) : nil

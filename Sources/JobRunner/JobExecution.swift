@@ -69,6 +69,22 @@ struct JobExecution: Sendable {
         }
         var phase = PhaseClock()
         defer { phase.end("prepare") }
+        if let earlier = claim.reusable {
+            do {
+                switch try await WorkReuse(store: store, blobs: blobs, logger: logger).take(from: earlier, for: claim) {
+                case let .reused(files):
+                    logger.info("identical work reused", metadata: ["reusedFrom": .string(earlier)])
+                    Counter(label: "kiln_jobs_reused_total").increment()
+                    return .success(Completion(recorded: true, files: files))
+                case .leaseLost:
+                    return .failure(StageError.stopped(.leaseLost))
+                case .unavailable:
+                    break
+                }
+            } catch {
+                return .failure(StageError(code: "storage_unavailable", message: "reusing \(earlier): \(error)", retryable: true))
+            }
+        }
         let inputPath: String
         do {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)

@@ -92,6 +92,8 @@ public struct Job: Sendable {
     public var startedAt: Date?
     public var finishedAt: Date?
     public var sequence: Int64
+    /// The earlier job whose identical outputs this one took instead of running.
+    public var reusedFrom: String?
 }
 
 /// What a worker holds after a claim: the job and its fencing token. Every write
@@ -107,6 +109,8 @@ public struct ClaimedJob: Sendable {
     public var inputKey: String
     public var inputContentType: String
     public var outputs: [String: OutputState]
+    /// An earlier succeeded job that made what this one asks for, when this one allows reuse.
+    public var reusable: String?
 }
 
 /// A new job, validated, ready to insert.
@@ -120,9 +124,12 @@ public struct NewJob: Sendable {
     public var idempotencyKey: String?
     public var requestHash: String?
     public var maxAttempts: Int
+    /// Whether an earlier job's identical outputs may stand in for running this one.
+    public var reuse: Bool
 
     public init(id: String = Identifier.make(prefix: "job"), tenant: String, input: MediaRecord, plan: JobPlan,
-                webhook: String?, metadata: JSONValue?, idempotencyKey: String?, requestHash: String?, maxAttempts: Int = 5) {
+                webhook: String?, metadata: JSONValue?, idempotencyKey: String?, requestHash: String?, maxAttempts: Int = 5, reuse: Bool = true) {
+        self.reuse = reuse
         self.id = id
         self.tenant = tenant
         self.input = input

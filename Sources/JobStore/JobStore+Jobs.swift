@@ -5,7 +5,7 @@ import PostgresNIO
 extension JobStore {
     static let jobColumns = """
         id, tenant, status, input_media_id, input_kind, plan::text, outputs::text, progress, attempt, max_attempts,
-        error::text, webhook, metadata::text, created_at, updated_at, started_at, finished_at, seq
+        error::text, webhook, metadata::text, created_at, updated_at, started_at, finished_at, seq, reused_from
         """
 
     public enum InsertResult: Sendable {
@@ -124,7 +124,8 @@ extension JobStore {
             updatedAt: try col(14, Date.self),
             startedAt: try col(15, Date?.self),
             finishedAt: try col(16, Date?.self),
-            sequence: try col(17, Int64.self)
+            sequence: try col(17, Int64.self),
+            reusedFrom: try col(18, String?.self)
         )
     }
 }

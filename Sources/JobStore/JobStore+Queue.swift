@@ -14,13 +14,13 @@ extension JobStore {
         let allowed = (kinds ?? MediaKind.allCases).map(\.rawValue)
         let rows = try await client.execute(Prepared.Claim(owner: owner, leaseSeconds: leaseSeconds, kinds: allowed), logger: logger)
         for row in rows {
-            let (id, tenant, token, attempt, maxAttempts, plan, kind, key, contentType, outputs) = try row.decode(
-                (String, String, Int64, Int32, Int32, String, String, String, String, String).self)
+            let (id, tenant, token, attempt, maxAttempts, plan, kind, key, contentType, outputs, reusable) = try row.decode(
+                (String, String, Int64, Int32, Int32, String, String, String, String, String, String?).self)
             return ClaimedJob(
                 id: id, tenant: tenant, leaseToken: token, attempt: Int(attempt), maxAttempts: Int(maxAttempts),
                 plan: try JSONValue.decode(Data(plan.utf8)), inputKind: MediaKind(rawValue: kind) ?? .image,
                 inputKey: key, inputContentType: contentType,
-                outputs: try decodeJSON([String: OutputState].self, from: outputs))
+                outputs: try decodeJSON([String: OutputState].self, from: outputs), reusable: reusable)
         }
         return nil
     }
@@ -71,6 +71,20 @@ extension JobStore {
         let rows = try await client.execute(Prepared.Finish(outputName: output?.name, outputJSON: outputJSON, status: status.rawValue,
                                                             errorJSON: errorJSON, jobID: jobID, token: token), logger: logger)
         return !rows.isEmpty
+    }
+
+    /// Ends an attempt that took an earlier job's identical outputs (`outputs`,
+    /// its files already copied under this attempt) instead of running.
+    public func finishReused(jobID: String, token: Int64, outputs: [String: OutputState], from earlier: String) async throws -> Bool {
+        let rows = try await client.query("""
+            UPDATE jobs SET
+                outputs = \(try encodeJSON(outputs))::jsonb, status = 'succeeded', progress = 1, error = NULL, reused_from = \(earlier),
+                lease_token = NULL, lease_owner = NULL, lease_until = NULL, finished_at = now(), updated_at = now()
+            WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
+            RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
     }
 
     /// Puts the job back in the queue after a transient failure, or ends it

@@ -42,7 +42,13 @@ enum Prepared {
                 FOR UPDATE SKIP LOCKED
                 LIMIT 1
             )
-            RETURNING id, tenant, lease_token, attempt, max_attempts, plan::text, input_kind, input_key, input_content_type, outputs::text
+            RETURNING id, tenant, lease_token, attempt, max_attempts, plan::text, input_kind, input_key, input_content_type, outputs::text,
+                -- The latest succeeded job that made what this one would (no extra round trip when there is none).
+                CASE WHEN reuse AND work_key IS NOT NULL THEN (
+                    SELECT earlier.id FROM jobs earlier
+                    WHERE earlier.tenant = jobs.tenant AND earlier.work_key = jobs.work_key AND earlier.status = 'succeeded'
+                    ORDER BY earlier.finished_at DESC LIMIT 1
+                ) END
             """
         static let bindingDataTypes: [PostgresDataType] = [.text, .float8, .textArray]
         var owner: String
@@ -103,8 +109,9 @@ enum Prepared {
         static let sql = """
             WITH inserted AS (
                 INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs,
-                                  max_attempts, webhook, metadata, idempotency_key, request_hash)
-                VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11::jsonb, $12, $13)
+                                  max_attempts, webhook, metadata, idempotency_key, request_hash, work_key, reuse)
+                VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11::jsonb, $12, $13,
+                        encode(sha256(convert_to($20 || E'\n' || $7, 'UTF8')), 'hex'), $21)
                 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING \(JobStore.jobColumns)
             ), audited AS (
@@ -116,7 +123,7 @@ enum Prepared {
             """
         static let bindingDataTypes: [PostgresDataType] = [
             .text, .text, .text, .text, .text, .text, .text, .text, .int4, .text, .text, .text, .text,
-            .text, .text, .text, .text, .bool, .text,
+            .text, .text, .text, .text, .bool, .text, .text, .bool,
         ]
         var job: NewJob
         var planJSON: String
@@ -125,7 +132,7 @@ enum Prepared {
         var channel: String
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 19)
+            var bindings = PostgresBindings(capacity: 21)
             func append(_ value: String?) { if let value { bindings.append(value) } else { bindings.appendNull() } }
             append(job.id)
             append(job.tenant)
@@ -146,6 +153,8 @@ enum Prepared {
             append(audit?.detail?.encodedString)
             bindings.append(audit != nil)
             append(channel)
+            append(job.input.sha256)
+            bindings.append(job.reuse)
             return bindings
         }
 

@@ -8,9 +8,11 @@ public struct JobRequest: Sendable {
     public var source: OutputsSource
     public var webhook: String?
     public var metadata: JSONValue?
+    /// `"reuse": false` runs the job even when an earlier one made the same outputs from the same bytes.
+    public var reuse = true
 
     public static let maxOutputs = 32
-    static let allowedKeys: Set<String> = ["input", "outputs", "operations", "pipeline", "webhook", "metadata"]
+    static let allowedKeys: Set<String> = ["input", "outputs", "operations", "pipeline", "webhook", "metadata", "reuse"]
 
     /// Reads the request's shape; the operations themselves are checked by
     /// `JobPlan.init`, once the input's kind is known.
@@ -49,6 +51,12 @@ public struct JobRequest: Sendable {
                 throw ValidationError(code: "invalid_request", pointer: JSONPointer(["webhook"]), message: "webhook must be an http(s) URL")
             }
             request.webhook = url
+        }
+        if let reuse = object["reuse"] {
+            guard case let .bool(allowed) = reuse else {
+                throw ValidationError(code: "invalid_request", pointer: JSONPointer(["reuse"]), message: "reuse must be true or false")
+            }
+            request.reuse = allowed
         }
         if let metadata = request.metadata, metadata.encoded().count > 16 * 1024 {
             throw ValidationError(code: "invalid_request", pointer: JSONPointer(["metadata"]), message: "metadata is limited to 16 KiB")

@@ -28,6 +28,11 @@ public protocol BlobStore: Sendable {
 
     /// Deletes one object; nothing happens when it does not exist.
     func delete(key: String) async throws
+
+    /// A copy of `source` under `destination`, made inside the store (no bytes
+    /// through this process when the store can avoid it). Throws `notFound`
+    /// when `source` does not exist.
+    func copy(from source: String, to destination: String) async throws
 }
 
 public enum BlobStoreError: Error, Equatable {

@@ -102,4 +102,17 @@ public struct LocalBlobStore: BlobStore {
         let path = try path(for: key)
         if unlink(path) != 0 && errno != ENOENT { throw BlobStoreError.notFound(key) }
     }
+
+    /// A hard link: the same bytes under a second name, no copy; deleting one name leaves the other.
+    public func copy(from source: String, to destination: String) async throws {
+        let from = try path(for: source), to = try path(for: destination)
+        guard FileManager.default.fileExists(atPath: from) else { throw BlobStoreError.notFound(source) }
+        try FileManager.default.createDirectory(atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        unlink(to)
+        if link(from, to) != 0 {
+            let staged = stagingDirectory + "/copy-" + UUID().uuidString
+            try FileManager.default.copyItem(atPath: from, toPath: staged)
+            try await put(key: destination, file: staged)
+        }
+    }
 }

@@ -234,3 +234,31 @@ public struct S3Error: Error, CustomStringConvertible, Equatable {
         "S3 \(operation) \(key): \(status) \(code)\(message.isEmpty ? "" : ": " + message)"
     }
 }
+
+extension S3BlobStore {
+    /// CopyObject: S3 copies inside the bucket. One request copies up to 5 GiB;
+    /// a larger object comes down and goes up again in parts.
+    public func copy(from source: String, to destination: String) async throws {
+        try Self.validate(source)
+        try Self.validate(destination)
+        guard let size = try await size(key: source) else { throw BlobStoreError.notFound(source) }
+        guard size <= 5 << 30 else {
+            let scratch = stagingDirectory + "/copy-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            try await put(key: destination, file: try await localFile(key: source, scratch: scratch))
+            return
+        }
+        let copySource = "/" + location.bucket + "/" + S3Signer.uriEncode(location.prefix + source, keepSlash: true)
+        let response = try await send(.PUT, key: destination, headers: [("x-amz-copy-source", copySource)])
+        if response.status == .notFound {
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            throw BlobStoreError.notFound(source)
+        }
+        let answer = try await expect("COPY", source, response, [200])
+        // Like CompleteMultipartUpload, a copy can fail after its 200: the error is in the body.
+        if let failure = S3XML.error(Data(buffer: answer)) {
+            throw S3Error(operation: "COPY", key: source, status: 200, code: failure.code, message: failure.message)
+        }
+    }
+}
