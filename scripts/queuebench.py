@@ -36,7 +36,7 @@ def main():
     parser.add_argument("--width", type=int, default=16)
     args = parser.parse_args()
     url = urllib.parse.urlparse(args.base)
-    body = json.dumps({"input": args.media, "operations": [{"op": "thumbnail", "width": args.width}]}).encode()
+    body = json.dumps({"input": args.media, "reuse": False, "operations": [{"op": "thumbnail", "width": args.width}]}).encode()
 
     def one(_):
         connection = http.client.HTTPConnection(url.hostname, url.port, timeout=120)

@@ -184,7 +184,7 @@ class Bench:
         server = KilnProcess(self, self.schema("thumbs"))
         try:
             media = self.upload(server.port, self.photo)
-            body = {"input": media, "operations": [{"op": "thumbnail", "width": 400}, {"op": "encode", "format": "jpeg", "quality": 80}]}
+            body = {"input": media, "reuse": False, "operations": [{"op": "thumbnail", "width": 400}, {"op": "encode", "format": "jpeg", "quality": 80}]}
 
             def kiln_one(client):
                 job = client.json("POST", "/v1/jobs", body, {"Prefer": "wait=60"})
@@ -275,7 +275,7 @@ class Bench:
 
     def submission_script(self, media):
         path = os.path.join(self.work, "submit.lua")
-        body = json.dumps({"input": media, "operations": [{"op": "thumbnail", "width": 16}]})
+        body = json.dumps({"input": media, "reuse": False, "operations": [{"op": "thumbnail", "width": 16}]})
         with open(path, "w") as f:
             f.write(f"""
 wrk.method = "POST"
@@ -315,7 +315,7 @@ end
                 if workers == 1:
                     client = Client(server.port, self.key)
                     waits = []
-                    body = {"input": media, "operations": [{"op": "thumbnail", "width": 16}]}
+                    body = {"input": media, "reuse": False, "operations": [{"op": "thumbnail", "width": 16}]}
                     for _ in range(200):
                         job = client.json("POST", "/v1/jobs", body, {"Prefer": "wait=60"})
                         waits.append((parse_time(job["startedAt"]) - parse_time(job["createdAt"])) * 1000)
@@ -335,7 +335,7 @@ end
         server = KilnProcess(self, self.schema("reads"))
         try:
             media = self.upload(server.port, self.tiny)
-            job = Client(server.port, self.key).json("POST", "/v1/jobs", {"input": media, "operations": [{"op": "thumbnail", "width": 16}]},
+            job = Client(server.port, self.key).json("POST", "/v1/jobs", {"input": media, "reuse": False, "operations": [{"op": "thumbnail", "width": 16}]},
                                                      {"Prefer": "wait=60"})
             for what, path in (("GET /v1/jobs/{id}, finished", f"/v1/jobs/{job['id']}"), ("GET /v1/media/{id}", f"/v1/media/{media}")):
                 self.wrk(server.port, path, 2, 32)
@@ -370,10 +370,10 @@ end
     def memory(self):
         print("memory: 8 concurrent jobs on the 4K photo, 8 worker slots, a fresh server for each kind of job", flush=True)
         workloads = [
-            ("400 px JPEG thumbnail + 1920 px WebP", {"outputs": {
+            ("400 px JPEG thumbnail + 1920 px WebP", {"reuse": False, "outputs": {
                 "thumb": [{"op": "thumbnail", "width": 400}, {"op": "encode", "format": "jpeg", "quality": 80}],
                 "large": [{"op": "resize", "width": 1920}, {"op": "encode", "format": "webp", "quality": 80}]}}),
-            ("product-photo pipeline (six outputs, AVIF among them)", {"pipeline": "product-photo"}),
+            ("product-photo pipeline (six outputs, AVIF among them)", {"reuse": False, "pipeline": "product-photo"}),
         ]
         for name, request in workloads:
             server = KilnProcess(self, self.schema("memory"), extra_env={"KILN_WORKER_CONCURRENCY": "8"})

@@ -172,7 +172,7 @@ class Soak:
         o = self.options
         photo = os.path.join(o.fixtures, "photo-exif6.jpg")
         media = self.upload(self.client, photo)
-        job_body = {"input": media["id"], "outputs": {"thumb": [{"op": "thumbnail", "width": 64}, {"op": "encode", "format": "jpeg"}]}}
+        job_body = {"input": media["id"], "reuse": False, "outputs": {"thumb": [{"op": "thumbnail", "width": 64}, {"op": "encode", "format": "jpeg"}]}}
         job = self.client.json("POST", "/v1/jobs", job_body, expect=(202,))
         self.wait_finished([job["id"]], 60)
         job = self.client.json("GET", f"/v1/jobs/{job['id']}")

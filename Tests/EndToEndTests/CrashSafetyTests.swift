@@ -227,7 +227,8 @@ import Testing
             var succeeded = 0
             var killedMidJob = 0
             for round in 1...rounds {
-                let submitted = try await h.submit(["input": try #require(media["id"]), "outputs": ["video": [
+                // Each round the same transcode, run again (not reused): a round must be under way to be killed.
+                let submitted = try await h.submit(["input": try #require(media["id"]), "reuse": false, "outputs": ["video": [
                     ["op": "transcode", "height": 240, "preset": "veryfast"],
                 ]]])
                 let id = try #require(try h.json(submitted)["id"]?.stringValue)
