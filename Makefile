@@ -1,7 +1,7 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 # Each installs what it needs first (Debian packages, build).
 
-.PHONY: run test deps bench soak leakcheck clean
+.PHONY: run test test-cluster deps bench soak leakcheck clean
 
 deps:
 	@scripts/install-deps.sh
@@ -13,6 +13,13 @@ run: deps
 test:
 	@scripts/install-deps.sh --with-test-oracles
 	@scripts/test.sh
+
+# Many hosts on one machine (network namespaces, as root): PostgreSQL, an S3
+# server, an API host and 3 worker hosts; 300 mixed jobs, one worker host killed midway.
+test-cluster:
+	@scripts/install-deps.sh --with-test-oracles
+	@swift build
+	@python3 scripts/cluster.py test
 
 # Kiln in-process against the vips and ffmpeg command-line tools; the service over
 # HTTP against thumbor and its targets; the soak. Same inputs, same run.

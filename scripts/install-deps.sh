@@ -10,6 +10,7 @@ packages=(
   postgresql-15
   libopencv-objdetect-dev libopencv-imgproc-dev opencv-data
   fonts-dejavu-core
+  iproute2
 )
 with_oracles=false
 case "${1:-}" in

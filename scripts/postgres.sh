@@ -5,6 +5,8 @@
 #   postgres.sh start DATA_DIR SOCKET_DIR [--throwaway]   (creates the cluster once)
 #   postgres.sh stop DATA_DIR
 #   postgres.sh url SOCKET_DIR DATABASE
+# PG_LISTEN=ADDRESS PG_TRUST_NETWORK=CIDR also listen on TCP there and trust that
+# network (the multi-host test's private network of namespaces; nothing else).
 set -euo pipefail
 
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)}
@@ -37,7 +39,11 @@ case "$cmd" in
       prepare_dir "$data"
       as_owner "$PGBIN/initdb" -D "$data" -U "$SUPERUSER" --auth=trust --encoding=UTF8 --no-instructions >/dev/null
     fi
-    opts="-c listen_addresses='' -c unix_socket_directories='$sock' -c port=$PORT -c max_connections=200"
+    listen=${PG_LISTEN:-}
+    if [ -n "${PG_TRUST_NETWORK:-}" ] && ! grep -q "$PG_TRUST_NETWORK" "$data/pg_hba.conf"; then
+      echo "host all all $PG_TRUST_NETWORK trust" >>"$data/pg_hba.conf"
+    fi
+    opts="-c listen_addresses='$listen' -c unix_socket_directories='$sock' -c port=$PORT -c max_connections=200"
     if [ "$mode" = "--throwaway" ]; then
       # Throwaway test clusters only: durability buys nothing there. The tests start
       # dozens of Kiln instances at once (each a pool plus its LISTEN connections).

@@ -7,6 +7,7 @@
 #
 #   scripts/s3server.sh start DIR [ADDRESS]   start; writes DIR/env (S3_ENDPOINT, AWS_*)
 #   scripts/s3server.sh stop DIR
+# S3_BUCKET=NAME also creates that bucket.
 set -euo pipefail
 
 command=${1:?start or stop}
@@ -24,9 +25,9 @@ start)
     python3 -c "import urllib.request; urllib.request.urlopen('$endpoint/moto-api/', timeout=1)" 2>/dev/null && break
     sleep 0.1
   done
-  python3 - "$endpoint" "$dir/env" <<'PY'
+  python3 - "$endpoint" "$dir/env" "${S3_BUCKET:-}" <<'PY'
 import json, sys, boto3
-endpoint, env_path = sys.argv[1], sys.argv[2]
+endpoint, env_path, bucket = sys.argv[1], sys.argv[2], sys.argv[3]
 iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                    aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
 iam.create_user(UserName="kiln")
@@ -34,6 +35,9 @@ key = iam.create_access_key(UserName="kiln")["AccessKey"]
 policy = iam.create_policy(PolicyName="kiln-all", PolicyDocument=json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
 iam.attach_user_policy(UserName="kiln", PolicyArn=policy["Policy"]["Arn"])
+if bucket:
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                 aws_secret_access_key=key["SecretAccessKey"]).create_bucket(Bucket=bucket)
 with open(env_path, "w") as f:
     f.write(f"S3_ENDPOINT={endpoint}\nAWS_ACCESS_KEY_ID={key['AccessKeyId']}\n"
             f"AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}\nAWS_REGION=us-east-1\n")
