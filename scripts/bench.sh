@@ -6,17 +6,20 @@
 #     throwaway PostgreSQL over loopback HTTP: thumbnails against thumbor 7.8
 #     and the CPU limit, the queue with 1 and 4 worker processes, status reads
 #     under wrk, 10,000 concurrent uploads, 8 concurrent 4K jobs' peak RSS;
-#  3. soak: scripts/soak.sh, 1,000,000 status reads and 10,000 jobs, failing when
+#  3. scale-out: scripts/cluster.py bench (as root), jobs a second with 1, 2 and 3
+#     worker hosts of the multi-host test (network namespaces, S3 storage);
+#  4. soak: scripts/soak.sh, 1,000,000 status reads and 10,000 jobs, failing when
 #     the server's RSS grows by more than 30 MB in a phase.
+# Then scripts/benchreport.py writes BENCHMARKS.md from what this run measured.
 # Inputs are made with ffmpeg: a detailed 3840x2160 JPEG of about 2 MB (a test
 # pattern with film-grain noise, which costs to decode what a photo costs), a
 # 10 s 1280x720 H.264+AAC MP4, a 10 s 1080p one for the transcode and a 30 s
 # 1080p one for the HLS ladder; the tiny jobs' input is a 320x240 JPEG.
-# KILN_BENCH_PARTS=inprocess,service,soak chooses parts; KILN_BENCH_SECTIONS
+# KILN_BENCH_PARTS=inprocess,service,scaleout,soak chooses parts; KILN_BENCH_SECTIONS
 # chooses the service sections (thumbs,queue,reads,uploads,memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-parts=${KILN_BENCH_PARTS:-inprocess,service,soak}
+parts=${KILN_BENCH_PARTS:-inprocess,service,scaleout,soak}
 has() { [[ ",$parts," == *",$1,"* ]]; }
 
 swift build -c release --product kiln-bench
@@ -39,7 +42,7 @@ if has inprocess; then
   ffmpeg -v error -f lavfi -i "testsrc2=size=1920x1080:rate=30,noise=alls=8:allf=t" -f lavfi -i sine=frequency=440 -t 30 \
     -c:v libx264 -preset veryfast -crf 20 -pix_fmt yuv420p -c:a aac "$work/ladder1080.mp4"
   echo "== in-process: Kiln's engine against the command-line tools"
-  "$bin/kiln-bench" "$work/photo.jpg" "$work/video.mp4" "$work/video1080.mp4" "$work/ladder1080.mp4"
+  "$bin/kiln-bench" "$work/photo.jpg" "$work/video.mp4" "$work/video1080.mp4" "$work/ladder1080.mp4" | tee "$work/inprocess.md"
 fi
 
 if has service; then
@@ -61,8 +64,24 @@ if has service; then
   scripts/postgres.sh stop "$work/data"
 fi
 
+if has scaleout; then
+  echo
+  echo "== scale-out: jobs a second with 1, 2 and 3 worker hosts"
+  if [ "$(id -u)" -eq 0 ]; then
+    python3 scripts/cluster.py bench --kiln "$bin/kiln" --photo "$work/photo.jpg" --json "$work/scaleout.json"
+  else
+    echo "skipped: the hosts are network namespaces, which need root"
+  fi
+fi
+
+soak_status=0
 if has soak; then
   echo
   echo "== soak: 1,000,000 status reads and 10,000 jobs"
-  KILN_BIN="$bin/kiln" scripts/soak.sh
+  KILN_BIN="$bin/kiln" scripts/soak.sh | tee "$work/soak.md" || soak_status=$?
 fi
+
+echo
+python3 scripts/benchreport.py --inprocess "$work/inprocess.md" --service "$work/service.json" \
+  --scaleout "$work/scaleout.json" --soak "$work/soak.md"
+exit "$soak_status"

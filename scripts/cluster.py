@@ -74,6 +74,18 @@ class Network:
         out = sh("ip", "netns", "pids", self.ns(host), check=False, capture_output=True, text=True).stdout
         return [int(p) for p in out.split()]
 
+    def cpu_seconds(self, host):
+        """CPU time (user + system) of the host's live processes so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids(host):
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / ticks
+            except (OSError, IndexError, ValueError):
+                pass
+        return total
+
     def power_off(self, host):
         """The host vanishes: its link goes down first (peers see silence, not resets), then every process dies."""
         sh("ip", "-n", self.ns(host), "link", "set", "eth0", "down", check=False)
@@ -362,11 +374,12 @@ def run_test(args):
 
 
 def run_throughput(args):
-    """Jobs a second: `--jobs` distinct small image thumbnails, submitted at once, timed to the last end."""
+    """Jobs a second: `--jobs` thumbnails of `--photo` (each run, not reused), submitted at once, timed to the last end."""
     api = args.api
-    photo = upload(api, "astronaut.jpg")
-    bodies = [{"input": photo, "reuse": False, "operations": [{"op": "thumbnail", "width": 64 + i % 200}, {"op": "encode", "format": "jpeg"}]}
-              for i in range(args.jobs)]
+    status, body = request(api, "POST", "/v1/uploads", open(args.photo, "rb").read())
+    photo = json.loads(body)["id"]
+    bodies = [{"input": photo, "reuse": False, "operations": [{"op": "thumbnail", "width": 400}, {"op": "encode", "format": "jpeg", "quality": 80}]}
+              for _ in range(args.jobs)]
     began = time.time()
 
     def submit_and_wait(body):
@@ -390,6 +403,7 @@ def client_main(argv):
     parser.add_argument("--database", required=True)
     parser.add_argument("--jobs", type=int, default=300)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--photo", default=f"{ROOT}/Fixtures/astronaut.jpg")
     parser.add_argument("--victim-ns")
     parser.add_argument("--victim-pid")
     parser.add_argument("--log", action="append", default=[], help="HOST=PATH of a worker's log")
@@ -416,6 +430,7 @@ def main():
     parser.add_argument("mode", choices=["test", "bench"])
     parser.add_argument("--kiln", default=default_kiln())
     parser.add_argument("--jobs", type=int)
+    parser.add_argument("--photo", help="bench: the JPEG each job makes a 400 px thumbnail of")
     parser.add_argument("--json", help="bench: also write the figures here")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -431,8 +446,13 @@ def main():
         for workers in (1, 2, 3):
             # One job at a time per worker host: each host adds one core's worth of work, until the machine has none left.
             with Cluster(args.kiln, workers=workers, concurrency=1) as cluster:
-                figure = json.loads(cluster.client("throughput", "--jobs", str(args.jobs or 300), capture=True).strip().splitlines()[-1])
+                hosts = ["db", "s3", "api"] + cluster.workers
+                before = {h: cluster.net.cpu_seconds(h) for h in hosts}
+                figure = json.loads(cluster.client("throughput", "--jobs", str(args.jobs or 120), "--photo", args.photo or f"{ROOT}/Fixtures/astronaut.jpg",
+                                                   capture=True).strip().splitlines()[-1])
                 figure["workerHosts"] = workers
+                # Where the machine's CPU went: PostgreSQL, the S3 server, the API host, the workers.
+                figure["cpuSeconds"] = {h: round(cluster.net.cpu_seconds(h) - before[h], 2) for h in hosts}
                 results.append(figure)
                 print(json.dumps(figure), flush=True)
         if args.json:
