@@ -121,7 +121,7 @@ def main():
     missing = [name for name, data in [("in-process", inprocess), ("service", service), ("scale-out", scaleout), ("soak", soak)] if not data]
     if missing:
         out += ["", f"Not run this time: {', '.join(missing)}."]
-    out += ["", "## How to run it again", "", "```", "make bench                                   # everything, about 30 minutes on 2 cores",
+    out += ["", "## How to run it again", "", "```", "make bench                                   # everything, about 15 minutes on 2 cores",
             "KILN_BENCH_PARTS=inprocess,service make bench  # parts: inprocess, service, scaleout, soak",
             "KILN_BENCH_SECTIONS=thumbs,queue make bench    # service sections: thumbs, queue, reads, uploads, memory", "```", "",
             "- **in-process** (`kiln-bench`): Kiln's engine, called in-process, against `vips`/`vipsthumbnail` and `ffmpeg` on the same files; medians.",
