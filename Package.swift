@@ -83,11 +83,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        // The web console: static HTML, CSS and ES modules, served by HTTPAPI at `/`.
+        .target(name: "Console", resources: [.copy("Resources")]),
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "JobStore", "Storage", "PipelineEngine",
+                "JobStore", "Storage", "PipelineEngine", "Console",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -19,7 +19,8 @@ case "${1:-}" in
   # make bench: wrk drives the status reads and the queue; thumbor goes in a venv.
   --with-bench) packages+=(wrk curl python3 python3-venv) ;;
   # The tests drive Kiln with Python clients (stdlib) and compare against Python oracles.
-  --with-test-oracles) with_oracles=true; packages+=(python3 python3-pip) ;;
+  # Chromium and its driver run the console's browser test.
+  --with-test-oracles) with_oracles=true; packages+=(python3 python3-pip chromium chromium-driver) ;;
 esac
 
 missing=()
@@ -42,7 +43,7 @@ fi
 # Debian's Python refuses pip installs otherwise (PEP 668).
 python_packages=()
 # moto's server is the S3-compatible store the S3 tests talk to.
-$with_oracles && python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84 standardwebhooks==1.1.0 tuspy==1.1.0 "moto[server]==5.2.1")
+$with_oracles && python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84 standardwebhooks==1.1.0 tuspy==1.1.0 "moto[server]==5.2.1" selenium==4.27.1)
 python_missing=()
 for p in "${python_packages[@]+"${python_packages[@]}"}"; do
   module=${p%%=*}

@@ -22,3 +22,5 @@ export KILN_TEST_S3_ENDPOINT=$(sed -n 's/^S3_ENDPOINT=//p' "$dir/s3/env")
 export KILN_TEST_S3_ACCESS_KEY_ID=$(sed -n 's/^AWS_ACCESS_KEY_ID=//p' "$dir/s3/env")
 export KILN_TEST_S3_SECRET_ACCESS_KEY=$(sed -n 's/^AWS_SECRET_ACCESS_KEY=//p' "$dir/s3/env")
 swift test --skip-build "$@"
+# The web console in a real browser (Chromium, headless), against a kiln serve.
+if [ $# -eq 0 ]; then scripts/console-test.sh; fi

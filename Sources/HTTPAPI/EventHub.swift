@@ -1,4 +1,6 @@
 import JobStore
+import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// Wakes the event streams of a job when NOTIFY says it has new events. A
@@ -62,6 +64,9 @@ public final class EventHub: Sendable {
 
     public init() {}
 
+    /// Subscribed under this name, a waiter is woken by every job's NOTIFY (a tenant's event stream).
+    static let everyJob = "*"
+
     func subscribe(_ jobID: String) -> Waiter {
         let waiter = Waiter()
         waiters.withLock { $0[jobID, default: [:]][ObjectIdentifier(waiter)] = waiter }
@@ -84,6 +89,22 @@ public final class EventHub: Sendable {
         let status = words.count > 1 ? JobStatus(rawValue: String(words[1])) : nil
         settledJobs.remove(id: jobID)
         media.remove(id: jobID)  // a media record's deletion NOTIFYs its id the same way
-        for waiter in waiters.withLock({ Array(($0[jobID] ?? [:]).values) }) { waiter.wake(status: status) }
+        for waiter in waiters.withLock({ Array(($0[jobID] ?? [:]).values) + Array(($0[Self.everyJob] ?? [:]).values) }) {
+            waiter.wake(status: status)
+        }
+    }
+}
+
+extension EventHub.Waiter {
+    /// Waits as `wait` does, but a graceful shutdown (SIGTERM) wakes it at once, and then
+    /// it returns true. Event streams end on it, so they do not hold a stopping server open
+    /// until a keep-alive finally finds the client gone.
+    func waitUnlessShuttingDown(seconds: Double) async -> Bool {
+        await withGracefulShutdownHandler {
+            _ = await wait(seconds: seconds)
+        } onGracefulShutdown: {
+            self.wake(status: nil)
+        }
+        return Task.isShuttingDownGracefully
     }
 }

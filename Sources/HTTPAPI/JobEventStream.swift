@@ -34,7 +34,7 @@ struct JobEventStream {
                 // Done once the job has ended and its last event was sent.
                 if events.last.map(Self.endsJob) ?? false { break }
                 if events.isEmpty, let current = try await store.job(id: job.id, tenant: job.tenant), current.status.isFinal { break }
-                await waiter.wait(seconds: Self.keepAliveSeconds)
+                if await waiter.waitUnlessShuttingDown(seconds: Self.keepAliveSeconds) { break }
                 try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
             }
             try await writer.finish(nil)

@@ -13,7 +13,7 @@ struct JobResource: Encodable {
     var deliveries: [WebhookDelivery]? = nil
 
     enum Keys: String, CodingKey {
-        case id, status, progress, attempt, input, outputs, error, metadata, webhook, webhookDeliveries, createdAt, updatedAt, startedAt, finishedAt, firstPlayableAt, reusedFrom
+        case id, status, progress, attempt, input, outputs, error, metadata, webhook, webhookDeliveries, createdAt, updatedAt, startedAt, finishedAt, firstPlayableAt, reusedFrom, plan
     }
 
     struct Delivery: Encodable {
@@ -93,6 +93,8 @@ struct JobResource: Encodable {
         try c.encode(job.finishedAt, forKey: .finishedAt)
         try c.encode(job.outputs.values.compactMap(\.playableAt).min(), forKey: .firstPlayableAt)
         try c.encode(job.reusedFrom, forKey: .reusedFrom)
+        // Each output's operations with defaults filled: sent back as `outputs`, it runs the same job again.
+        try c.encode(job.plan, forKey: .plan)
     }
 }
 

@@ -40,6 +40,9 @@ struct JobRoutes {
             await Audit.record(environment, context, "job.cancel", job.id)
             return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted)
         }
+        group.get("events") { request, context in
+            try await TenantEventStream(environment: environment).response(tenant: try context.requireTenant(), request: request)
+        }
         group.get("jobs/:id/events") { request, context in
             JobEventStream(environment: environment).response(for: try await job(context), request: request)
         }

@@ -73,7 +73,13 @@ public struct KilnAPIClient: Sendable {
     /// The job's events as they happen, from the start (or after `lastEventID`),
     /// until the server ends the stream once the job has ended.
     public func events(_ id: String, lastEventID: String? = nil, _ handle: (ServerSentEvent) async throws -> Void) async throws {
-        var request = request(.GET, "/v1/jobs/\(id)/events")
+        try await stream("/v1/jobs/\(id)/events", lastEventID: lastEventID, handle)
+    }
+
+    /// Any event stream of the API (`/v1/events`: every job of the key's tenant), until the
+    /// server ends it or `handle` throws.
+    public func stream(_ path: String, lastEventID: String? = nil, _ handle: (ServerSentEvent) async throws -> Void) async throws {
+        var request = request(.GET, path)
         request.headers.add(name: "Accept", value: "text/event-stream")
         if let lastEventID { request.headers.add(name: "Last-Event-ID", value: lastEventID) }
         let response = try await http.execute(request, timeout: .hours(24))
