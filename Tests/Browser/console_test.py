@@ -45,6 +45,50 @@ def console_errors(driver):
             and not ("/v1/jobs" in entry["message"] and "422" in entry["message"])]
 
 
+CONTRAST = """
+const channel = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); };
+const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+const rgba = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+function background(node) {
+  for (; node; node = node.parentElement) {
+    const c = rgba(getComputedStyle(node).backgroundColor);
+    if (c.length >= 3 && (c.length === 3 || c[3] > 0.5)) return c.slice(0, 3);
+  }
+  return [255, 255, 255];
+}
+const failures = [];
+let checked = 0;
+for (const node of document.querySelectorAll('body *')) {
+  const text = [...node.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim()).join('');
+  const style = getComputedStyle(node);
+  if (!text || node.closest('[hidden], .visually-hidden') || node.disabled || style.visibility === 'hidden' || !node.getClientRects().length) continue;
+  const fg = rgba(style.color).slice(0, 3), bg = background(node);
+  const [a, b] = [luminance(fg), luminance(bg)].sort((x, y) => y - x);
+  const ratio = (a + 0.05) / (b + 0.05);
+  if (!(ratio >= 1)) { failures.push(`${node.tagName}: colours not read (${style.color} on ${bg})`); continue; }
+  checked++;
+  const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+  if (ratio < (large ? 3 : 4.5)) failures.push(`${node.tagName}.${node.className} "${text.slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+}
+return {checked, failures};
+"""
+
+
+def keyboard_reaches(driver, target_id, presses=60):
+    """From the first link of the page (the skip link), Tab until `target_id` has the focus;
+    the ids passed on the way, or None."""
+    from selenium.webdriver.common.keys import Keys
+    driver.execute_script("window.scrollTo(0, 0); document.querySelector('a.skip').focus();")
+    seen = []
+    for _ in range(presses):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        focused = driver.execute_script("return document.activeElement.id || document.activeElement.tagName;")
+        seen.append(focused)
+        if focused == target_id:
+            return seen
+    return None
+
+
 def run(driver, url, key, out):
     problems = []
     driver.get(url)
@@ -77,6 +121,17 @@ def run(driver, url, key, out):
         problems.append(f"the editor's error does not name its pointer: {error!r}")
     if driver.find_element(By.ID, "run-operations").get_attribute("aria-invalid") != "true":
         problems.append("the editor is not marked invalid")
+
+    # Text meets WCAG AA contrast (4.5:1, 3:1 for large text) everywhere on the page as it is now.
+    contrast = driver.execute_script(CONTRAST)
+    print(f"contrast: {contrast['checked']} text elements checked", flush=True)
+    if contrast["failures"] or contrast["checked"] < 20:
+        problems.append(f"text below WCAG AA contrast: {contrast['failures'][:10]} ({contrast['checked']} checked)")
+
+    # The keyboard alone reaches the key field, the drop zone and the Run button, in that order.
+    order = keyboard_reaches(driver, "run-submit")
+    if not order or not ("api-key" in order and "drop-zone" in order and order.index("api-key") < order.index("drop-zone")):
+        problems.append(f"Tab does not reach the key, the drop zone and Run in order: {order}")
 
     # A pipeline on each upload.
     form.find_element(By.CSS_SELECTOR, "input[value=pipeline]").click()
