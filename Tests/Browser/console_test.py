@@ -9,6 +9,7 @@ them succeeded, check every image output loaded and the HLS stream plays past
 Any console error fails the test. Screenshots go to --out."""
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -103,6 +104,18 @@ def run(driver, url, key, out):
     driver.find_element(By.ID, "file-input").send_keys("\n".join(files))
     wait(driver, 30, "both uploads", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#upload-list li[data-media]")) == 2)
 
+    # A file above 8 MiB goes through tus, in 4 MiB PATCHes.
+    large = os.path.abspath(os.path.join(out, "large.mp4"))
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "4",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "20M", "-pix_fmt", "yuv420p", large], check=True)
+    driver.find_element(By.ID, "file-input").send_keys(large)
+    wait(driver, 60, "the tus upload", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#upload-list li[data-media]")) == 3)
+    patches = driver.execute_script("return performance.getEntriesByType('resource').filter(e => e.name.includes('/v1/uploads/tus/')).length;")
+    print(f"tus: {os.path.getsize(large)} bytes in {patches} requests to the upload", flush=True)
+    if os.path.getsize(large) <= 8 << 20 or patches < 3:
+        problems.append(f"the large file did not go through tus in parts ({os.path.getsize(large)} bytes, {patches} requests)")
+    os.remove(large)
+
     def choose_input(name):
         select = Select(driver.find_element(By.ID, "run-input"))
         option = next(o for o in select.options if o.text.startswith(name))
@@ -192,6 +205,14 @@ def run(driver, url, key, out):
     wait(driver, 45, "the HLS stream to play past 2 s", lambda d: d.execute_script("return arguments[0].currentTime;", video) > 2)
     print("video currentTime:", driver.execute_script("return arguments[0].currentTime;", video), flush=True)
     driver.find_element(By.ID, "result").screenshot(os.path.join(out, "console-result-video.png"))
+
+    # Resubmit the image job: it runs again (not reused) and shows up first.
+    image_job = driver.find_elements(By.CSS_SELECTOR, "#job-list li[data-status=succeeded]")[1]
+    image_job.find_element(By.XPATH, ".//button[text()='Resubmit']").click()
+    wait(driver, 60, "the resubmitted job to succeed", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#job-list li[data-status=succeeded]")) >= 3)
+    newest = driver.find_element(By.CSS_SELECTOR, "#job-list > li")
+    if newest.get_attribute("data-job") in (image_job.get_attribute("data-job"),) or "reused" in newest.text:
+        problems.append(f"resubmit did not run a new job: {newest.text[:200]}")
 
     weight = driver.execute_script(
         "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
