@@ -83,7 +83,9 @@ public struct S3BlobStore: BlobStore {
     /// Downloaded into `scratch`: C libraries open local files only.
     public func localFile(key: String, scratch: String) async throws -> String {
         try Self.validate(key)
-        let path = scratch + "/blob-" + key.replacingOccurrences(of: "/", with: "_")
+        // Distinct keys, distinct files (a digest of the whole key), and plain names for the C libraries.
+        let digest = S3Signer.hex(SHA256.hash(data: Array(key.utf8)).prefix(8))
+        let path = scratch + "/blob-" + digest + "-" + (key.split(separator: "/").last.map(String.init) ?? "object")
         do {
             try await download(key: key, to: path)
         } catch {
