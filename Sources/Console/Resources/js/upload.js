@@ -40,14 +40,18 @@ function patch(url, chunk, offset, onProgress) {
   });
 }
 
-async function tus(file, onProgress) {
+async function uploadOffset(url) {
+  const head = await fetch(url, { method: "HEAD", headers: headers({ "Tus-Resumable": "1.0.0" }) });
+  if (!head.ok) throw new Error("the upload is gone: HTTP " + head.status);
+  return { offset: Number(head.headers.get("Upload-Offset")), media: head.headers.get("Kiln-Media-Id") };
+}
+
+async function tus(file, onProgress, onResume) {
   const remembered = "kiln.tus." + [file.name, file.size, file.lastModified].join(":");
   let url = sessionStorage.getItem(remembered);
   let offset = 0;
   if (url) {
-    const head = await fetch(url, { method: "HEAD", headers: headers({ "Tus-Resumable": "1.0.0" }) });
-    if (head.ok) offset = Number(head.headers.get("Upload-Offset"));
-    else url = null;
+    try { offset = (await uploadOffset(url)).offset; } catch { url = null; }
   }
   if (!url) {
     const meta = "filename " + btoa(unescape(encodeURIComponent(file.name)));
@@ -66,19 +70,17 @@ async function tus(file, onProgress) {
       media = answer.media || media;
       failures = 0;
     } catch (error) {
-      // Resume from what the server kept.
-      if (++failures > 5) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1000 * failures));
-      const head = await fetch(url, { method: "HEAD", headers: headers({ "Tus-Resumable": "1.0.0" }) });
-      if (!head.ok) throw error;
-      offset = Number(head.headers.get("Upload-Offset"));
+      // The connection dropped (or the offset was stale): ask the server what it kept, resume from there.
+      if (++failures > 8) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * failures, 4000)));
+      try {
+        offset = (await uploadOffset(url)).offset;
+        onResume(offset);
+      } catch { /* still unreachable: the next round asks again */ }
     }
   }
   sessionStorage.removeItem(remembered);
-  if (!media) {
-    const head = await fetch(url, { method: "HEAD", headers: headers({ "Tus-Resumable": "1.0.0" }) });
-    media = head.headers.get("Kiln-Media-Id");
-  }
+  media = media || (await uploadOffset(url)).media;
   const response = await fetch("/v1/media/" + media, { headers: headers() });
   return response.json();
 }
@@ -94,9 +96,14 @@ export function setUpUploads({ onUploaded }) {
     const row = el("li", { class: "upload" }, el("span", { class: "name" }, file.name), status, el("div", { class: "full" }, bar));
     list.prepend(row);
     try {
-      const media = await (file.size > TUS_ABOVE ? tus : post)(file, (fraction) => { bar.value = fraction; });
+      let resumes = 0;
+      const media = await (file.size > TUS_ABOVE ? tus : post)(file, (fraction) => { bar.value = fraction; }, (offset) => {
+        row.dataset.resumes = String(++resumes);
+        row.dataset.resumedAt = String(offset);
+        status.textContent = `connection dropped; resumed at ${bytes(offset)}`;
+      });
       bar.value = 1;
-      status.textContent = `${media.kind} ${media.width ? media.width + "×" + media.height : ""} ${media.duration ? media.duration.toFixed(1) + " s" : ""} · ${media.id}`;
+      status.textContent = (resumes ? `resumed ${resumes}× · ` : "") + `${media.kind} ${media.width ? media.width + "×" + media.height : ""} ${media.duration ? media.duration.toFixed(1) + " s" : ""} · ${media.id}`;
       row.dataset.media = media.id;
       onUploaded(media, file.name);
     } catch (error) {
