@@ -5,8 +5,15 @@ import Storage
 /// Serves a stored object with `Range` support: one byte range per request
 /// (206 + Content-Range), 416 when unsatisfiable, the whole object otherwise.
 enum BlobResponse {
-    static func make(blobs: any BlobStore, key: String, contentType: String, request: Request, extraHeaders: HTTPFields = [:]) async throws -> Response {
-        guard let size = try await blobs.size(key: key) else { throw APIError.notFound("File") }
+    /// `size`: the object's size as its record gives it, when the record guarantees the object
+    /// exists (objects are never replaced, so the size is exact). It saves asking the store
+    /// first: a round trip to S3 for every segment a player fetches. Without it, the store is
+    /// asked, and a missing object is a 404.
+    static func make(blobs: any BlobStore, key: String, size known: Int? = nil, contentType: String, request: Request,
+                     extraHeaders: HTTPFields = [:]) async throws -> Response {
+        let found: Int?
+        if let known { found = known } else { found = try await blobs.size(key: key) }
+        guard let size = found else { throw APIError.notFound("File") }
         var headers = extraHeaders
         headers[.contentType] = contentType
         headers[.acceptRanges] = "bytes"

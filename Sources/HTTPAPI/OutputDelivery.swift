@@ -40,7 +40,10 @@ enum OutputDelivery {
         // A running output's playlists grow (EVENT); its segments, and every file of a finished output, never change.
         let changing = output.status != .succeeded && file.contentType == "application/vnd.apple.mpegurl"
         headers[.cacheControl] = changing ? "no-cache" : "\(audience.rawValue), max-age=31536000, immutable"
-        return try await BlobResponse.make(blobs: blobs, key: file.storageKey(jobID: job.id), contentType: file.contentType, request: request,
+        // A succeeded job's files exist while its record does (retention deletes the row first,
+        // then the files), so the recorded size is used as it is; a canceled or failed job's
+        // record may name files already collected, and the store is asked (404 when gone).
+        return try await BlobResponse.make(blobs: blobs, key: file.storageKey(jobID: job.id), size: job.status == .succeeded ? file.size : nil, contentType: file.contentType, request: request,
                                            extraHeaders: headers)
     }
 }
