@@ -3,7 +3,8 @@
 a private bridge (10.77.0.0/24; no route anywhere else), joined by veth pairs.
 
   db      10.77.0.1    PostgreSQL (the queue and the record)
-  s3      10.77.0.2    an S3-compatible server (moto, signatures checked)
+  s3      10.77.0.2    an S3-compatible server (moto, signatures checked), addressed
+                       virtual-hosted as AWS is (kiln.s3.cluster, from each host's /etc/hosts)
   api     10.77.0.3    kiln serve --no-workers
   w1..wN  10.77.0.11+  kiln worker, one per host
   client  10.77.0.100  this script's client half: uploads, submits, checks
@@ -95,11 +96,19 @@ class Network:
             except ProcessLookupError:
                 pass
 
+    def resolve(self, host, names):
+        """/etc/hosts for one host: `ip netns exec` binds /etc/netns/NS/hosts over /etc/hosts."""
+        directory = f"/etc/netns/{self.ns(host)}"
+        os.makedirs(directory, exist_ok=True)
+        with open(f"{directory}/hosts", "w") as f:
+            f.write("127.0.0.1 localhost\n" + "".join(f"{address} {' '.join(aliases)}\n" for address, aliases in names.items()))
+
     def destroy(self):
         for host in self.hosts:
             self.power_off(host)
         for host in list(self.hosts) + ["net"]:
             sh("ip", "netns", "del", f"{self.prefix}-{host}", check=False, stderr=subprocess.DEVNULL)
+            shutil.rmtree(f"/etc/netns/{self.prefix}-{host}", ignore_errors=True)
 
 
 class Cluster:
@@ -135,6 +144,13 @@ class Cluster:
         sh("ip", "netns", "exec", self.net.ns("s3"), "env", "S3_BUCKET=kiln",
            f"{ROOT}/scripts/s3server.sh", "start", f"{self.work}/s3", self.net.address("s3"))
         s3 = dict(line.split("=", 1) for line in open(f"{self.work}/s3/env").read().split())
+        # The bucket is addressed as AWS addresses it, virtual-hosted (kiln.s3.cluster): every
+        # Kiln host resolves those names to the S3 host through its own /etc/hosts.
+        port = s3["S3_ENDPOINT"].rsplit(":", 1)[1]
+        s3["S3_ENDPOINT"] = f"http://s3.cluster:{port}"
+        s3["S3_FORCE_PATH_STYLE"] = "false"
+        for host in ["api"] + self.workers:
+            self.net.resolve(host, {self.net.address("s3"): ["s3.cluster", "kiln.s3.cluster"]})
         self.env = dict(os.environ, **s3, **{
             "DATABASE_URL": f"postgres://kiln@{self.net.address('db')}:5432/kiln?sslmode=disable",
             "KILN_STORAGE": "s3://kiln/cluster",
