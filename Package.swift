@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "KilnApp", "JobStore", "KilnTestSupport"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "KilnApp", "KilnTestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio")]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", .product(name: "NIOCore", package: "swift-nio"),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "KilnTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "EndToEndTests", dependencies: [

@@ -6,7 +6,6 @@ import argparse
 import datetime
 import json
 import os
-import re
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

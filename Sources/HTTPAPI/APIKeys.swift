@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Storage
 
 /// The accepted API keys and the tenant each belongs to. Keys are kept only as
 /// SHA-256 digests and compared in constant time, so neither memory dumps nor

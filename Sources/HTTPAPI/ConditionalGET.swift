@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Storage
 
 /// `ETag` and `If-None-Match` for JSON resources (jobs, media): the tag is a
 /// digest of the bytes the client would get, so it is right whatever changed

@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Storage
 
 /// `/` and `/console/…`: the web console, unauthenticated (the page asks for
 /// the key and sends it with its own API calls). A strict Content Security

@@ -1,6 +1,5 @@
 import JobStore
 import ServiceLifecycle
-import ServiceLifecycle
 import Synchronization
 
 /// Wakes the event streams of a job when NOTIFY says it has new events. A

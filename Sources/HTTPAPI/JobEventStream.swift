@@ -12,36 +12,17 @@ import PipelineEngine
 /// every 15 s keeps proxies from closing it.
 struct JobEventStream {
     let environment: APIEnvironment
-    static let keepAliveSeconds = 15.0
 
     func response(for job: Job, request: Request) -> Response {
-        let after = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } ?? 0
         let jobURL = environment.publicURL + "/v1/jobs/" + job.id
         let store = environment.store
-        let hub = environment.events
-        let body = ResponseBody { writer in
-            let waiter = hub.subscribe(job.id)
-            defer { hub.unsubscribe(job.id, waiter) }
-            var last = after
-            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-            while true {
-                let events = try await store.events(jobID: job.id, after: last)
-                for event in events {
-                    try await writer.write(ByteBuffer(string: Self.frame(event, jobURL: jobURL)))
-                    last = event.id
-                }
-                if events.count == 200 { continue }
-                // Done once the job has ended and its last event was sent.
-                if events.last.map(Self.endsJob) ?? false { break }
-                if events.isEmpty, let current = try await store.job(id: job.id, tenant: job.tenant), current.status.isFinal { break }
-                if await waiter.waitUnlessShuttingDown(seconds: Self.keepAliveSeconds) { break }
-                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-            }
-            try await writer.finish(nil)
+        return EventStreamLoop.response(hub: environment.events, subject: job.id, after: EventStreamLoop.lastEventID(request) ?? 0) { after in
+            let events = try await store.events(jobID: job.id, after: after, limit: EventStreamLoop.pageSize)
+            // Done once the job has ended and its last event was sent.
+            var done = events.last.map(Self.endsJob) ?? false
+            if events.isEmpty, let current = try await store.job(id: job.id, tenant: job.tenant) { done = current.status.isFinal }
+            return (events.map { ($0.id, Self.frame($0, jobURL: jobURL)) }, done)
         }
-        return Response(status: .ok, headers: [
-            .contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no",
-        ], body: body)
     }
 
     static func endsJob(_ event: JobEvent) -> Bool {

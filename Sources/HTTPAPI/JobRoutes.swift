@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import JobStore
 import PipelineEngine
+import Storage
 
 /// Submitting, reading, listing and cancelling jobs, and serving their files.
 struct JobRoutes {

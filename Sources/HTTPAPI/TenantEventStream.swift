@@ -12,39 +12,21 @@ struct TenantEventStream {
     let environment: APIEnvironment
 
     func response(tenant: String, request: Request) async throws -> Response {
-        let given = request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
         let start: Int64
-        if let given { start = given } else { start = try await environment.store.latestEventID() }
+        if let given = EventStreamLoop.lastEventID(request) { start = given } else { start = try await environment.store.latestEventID() }
         let store = environment.store
-        let hub = environment.events
         let publicURL = environment.publicURL
-        let body = ResponseBody { writer in
-            let waiter = hub.subscribe(EventHub.everyJob)
-            defer { hub.unsubscribe(EventHub.everyJob, waiter) }
-            var last = start
-            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-            while true {
-                let events = try await store.events(tenant: tenant, after: last)
-                for (jobID, event) in events {
-                    var withJob = event
-                    if case var .object(data) = event.data {
-                        data["jobId"] = .string(jobID)
-                        withJob.data = .object(data)
-                    }
-                    try await writer.write(ByteBuffer(string: JobEventStream.frame(withJob, jobURL: publicURL + "/v1/jobs/" + jobID)))
-                    last = event.id
+        // Every job's NOTIFY wakes this stream, other tenants' too: a burst is gathered into one read.
+        return EventStreamLoop.response(hub: environment.events, subject: EventHub.everyJob, after: start, gather: .milliseconds(200)) { after in
+            let events = try await store.events(tenant: tenant, after: after, limit: EventStreamLoop.pageSize)
+            return (events.map { jobID, event in
+                var withJob = event
+                if case var .object(data) = event.data {
+                    data["jobId"] = .string(jobID)
+                    withJob.data = .object(data)
                 }
-                if events.count == 200 { continue }
-                if await waiter.waitUnlessShuttingDown(seconds: JobEventStream.keepAliveSeconds) { break }
-                // Every job's NOTIFY wakes this stream, other tenants' too: gather a burst into one read.
-                try await Task.sleep(for: .milliseconds(200))
-                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-            }
-            // Shutting down: the client reconnects (to another server) with Last-Event-ID.
-            try await writer.finish(nil)
+                return (event.id, JobEventStream.frame(withJob, jobURL: publicURL + "/v1/jobs/" + jobID))
+            }, false)
         }
-        return Response(status: .ok, headers: [
-            .contentType: "text/event-stream", .cacheControl: "no-cache", .init("X-Accel-Buffering")!: "no",
-        ], body: body)
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import NIOFileSystem
 import PipelineEngine
+import Storage
 
 /// Writes an upload to a staging file as it arrives, hashing and sniffing on
 /// the way, so memory use does not grow with the upload's size.

@@ -89,14 +89,11 @@ public struct Kiln: Sendable {
     private func migrationService(isServer: Bool) -> MigrationService {
         MigrationService(migrator: Migrator(client: client, logger: logger), schema: configuration.databaseSchema, gate: gate, logger: logger) {
             [configuration, store, keyRing, playback, webhookSigner, readiness, blobs, logger] in
-            if let bucket = blobs as? S3BlobStore {
-                // A wrong bucket or key fails start-up, not the first upload.
-                do {
-                    try await bucket.checkBucket()
-                } catch {
-                    logger.critical("the S3 bucket cannot be used", metadata: ["bucket": .string(bucket.location.bucket), "error": "\(error)"])
-                    throw error
-                }
+            do {
+                try await blobs.checkAccess()
+            } catch {
+                logger.critical("the blob store cannot be used", metadata: ["error": "\(error)"])
+                throw error
             }
             var keys = APIKeys(parsing: configuration.apiKeys)
             if keys.isEmpty {

@@ -56,12 +56,15 @@ struct MigrationService: Service {
 
     /// A server that answered with an error (bad SQL, no permission) will not
     /// fix itself: that fails start-up. Anything else is worth a retry.
+    /// Besides what the store counts as unavailable, it was the pool's own fast refusal
+    /// ("the last connect failed moments ago") that this missed: under load a start-up
+    /// met it, failed, and the process stopped (seen as a reset connection in a test).
     static func isUnreachable(_ error: any Error) -> Bool {
-        if let error = error as? PSQLError { return error.code != .server }
+        if let error = error as? PSQLError { return error.code != .server || JobStore.isUnavailable(error) }
         if let error = error as? PostgresTransactionError {
             return [error.beginError, error.closureError, error.commitError].compactMap { $0 }.allSatisfy(isUnreachable)
         }
-        return false
+        return JobStore.isUnavailable(error)
     }
 }
 

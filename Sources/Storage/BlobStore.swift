@@ -33,6 +33,10 @@ public protocol BlobStore: Sendable {
     /// through this process when the store can avoid it). Throws `notFound`
     /// when `source` does not exist.
     func copy(from source: String, to destination: String) async throws
+
+    /// Whether the store can be used at all (a bucket that exists, credentials it accepts),
+    /// asked once at start-up so a wrong setting fails there, not at the first upload.
+    func checkAccess() async throws
 }
 
 public enum BlobStoreError: Error, Equatable {
@@ -41,6 +45,9 @@ public enum BlobStoreError: Error, Equatable {
 }
 
 extension BlobStore {
+    /// A local directory, created when the store was, needs no check.
+    public func checkAccess() async throws {}
+
     /// Rejects keys that could escape the store's root.
     static func validate(_ key: String) throws {
         let parts = key.split(separator: "/", omittingEmptySubsequences: false)

@@ -84,7 +84,7 @@ public struct S3BlobStore: BlobStore {
     public func localFile(key: String, scratch: String) async throws -> String {
         try Self.validate(key)
         // Distinct keys, distinct files (a digest of the whole key), and plain names for the C libraries.
-        let digest = S3Signer.hex(SHA256.hash(data: Array(key.utf8)).prefix(8))
+        let digest = Hex.encode(SHA256.hash(data: Array(key.utf8)).prefix(8))
         let path = scratch + "/blob-" + digest + "-" + (key.split(separator: "/").last.map(String.init) ?? "object")
         do {
             try await download(key: key, to: path)
@@ -238,26 +238,28 @@ public struct S3Error: Error, CustomStringConvertible, Equatable {
 }
 
 extension S3BlobStore {
-    /// CopyObject: S3 copies inside the bucket. One request copies up to 5 GiB;
-    /// a larger object comes down and goes up again in parts.
+    /// CopyObject: S3 copies inside the bucket, in one request (not preceded by a HEAD:
+    /// reusing an HLS ladder copies every segment). S3 copies up to 5 GiB so; a larger
+    /// source is refused with `InvalidRequest`, and then comes down and goes up in parts.
     public func copy(from source: String, to destination: String) async throws {
         try Self.validate(source)
         try Self.validate(destination)
-        guard let size = try await size(key: source) else { throw BlobStoreError.notFound(source) }
-        guard size <= 5 << 30 else {
-            let scratch = stagingDirectory + "/copy-" + UUID().uuidString
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: scratch) }
-            try await put(key: destination, file: try await localFile(key: source, scratch: scratch))
-            return
-        }
         let copySource = "/" + location.bucket + "/" + S3Signer.uriEncode(location.prefix + source, keepSlash: true)
         let response = try await send(.PUT, key: destination, headers: [("x-amz-copy-source", copySource)])
         if response.status == .notFound {
             _ = try? await response.body.collect(upTo: 64 * 1024)
             throw BlobStoreError.notFound(source)
         }
-        let answer = try await expect("COPY", source, response, [200])
+        let answer: ByteBuffer
+        do {
+            answer = try await expect("COPY", source, response, [200])
+        } catch let error as S3Error where error.status == 400 && error.code == "InvalidRequest" {
+            let scratch = stagingDirectory + "/copy-" + UUID().uuidString
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            try await put(key: destination, file: try await localFile(key: source, scratch: scratch))
+            return
+        }
         // Like CompleteMultipartUpload, a copy can fail after its 200: the error is in the body.
         if let failure = S3XML.error(Data(buffer: answer)) {
             throw S3Error(operation: "COPY", key: source, status: 200, code: failure.code, message: failure.message)

@@ -3,8 +3,7 @@ import NIOCore
 
 extension S3BlobStore {
     /// Whether the bucket exists and these credentials may use it: HEAD on the bucket.
-    /// Start-up asks once, so a wrong bucket or key fails at once, not at the first upload.
-    public func checkBucket() async throws {
+    public func checkAccess() async throws {
         try await expect("HEAD", location.bucket, try await send(.HEAD, key: nil), [200])
     }
 

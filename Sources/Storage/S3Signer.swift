@@ -31,7 +31,7 @@ public struct S3Signer: Sendable {
     public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
     public static func payloadHash(_ bytes: some DataProtocol) -> String {
-        hex(SHA256.hash(data: bytes))
+        Hex.encode(SHA256.hash(data: bytes))
     }
 
     /// The `Authorization` header's value. `path` is the canonical URI (already
@@ -58,7 +58,7 @@ public struct S3Signer: Sendable {
         let day = String(amzDate.prefix(8))
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = ["AWS4-HMAC-SHA256", amzDate, scope, Self.payloadHash(Array(canonicalRequest.utf8))].joined(separator: "\n")
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(day: day)))
+        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(day: day)))
         return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
     }
 
@@ -102,14 +102,5 @@ public struct S3Signer: Sendable {
     /// Header values are signed trimmed, with runs of spaces as one.
     static func trimmed(_ value: String) -> String {
         value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-    }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(hexDigits[Int(byte >> 4)] | 0x20)  // lower case: set the ASCII case bit (digits already have it)
-            text.append(hexDigits[Int(byte & 0x0F)] | 0x20)
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -44,12 +44,14 @@ public enum TestEnvironment {
         return configuration
     }
 
-    public static func s3Location(bucket: String = "kiln-test-" + UUID().uuidString.prefix(8).lowercased()) throws -> S3Location {
+    /// A fresh bucket (under a key prefix, so prefixes are exercised too) on the test S3 server;
+    /// `secret` replaces the real secret key, for tests of refused signatures.
+    public static func s3Location(bucket: String = "kiln-test-" + UUID().uuidString.prefix(8).lowercased(), secret: String? = nil) throws -> S3Location {
         let env = ProcessInfo.processInfo.environment
         guard let endpoint = env["KILN_TEST_S3_ENDPOINT"], let key = env["KILN_TEST_S3_ACCESS_KEY_ID"],
-              let secret = env["KILN_TEST_S3_SECRET_ACCESS_KEY"] else { throw MissingS3() }
-        return try S3Location.parse("s3://\(bucket)/kiln", environment: [
-            "S3_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1",
+              let secretKey = env["KILN_TEST_S3_SECRET_ACCESS_KEY"] else { throw MissingS3() }
+        return try S3Location.parse("s3://\(bucket)/under/a-prefix", environment: [
+            "S3_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret ?? secretKey, "AWS_REGION": "us-east-1",
         ])
     }
 

@@ -80,6 +80,20 @@ import Testing
         await #expect(throws: BlobStoreError.notFound("media/t/none")) { _ = try await store.localFile(key: "media/t/none", scratch: scratch) }
     }
 
+    /// What reuse of identical work stands on: a copy reads back whole and outlives its source.
+    @Test(arguments: StoreKind.allCases)
+    func copiesAreWholeAndIndependent(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        try await store.put(key: "jobs/a/1/out/x.webp", file: try stage(store, "the earlier job's file"))
+        try await store.copy(from: "jobs/a/1/out/x.webp", to: "jobs/b/7/out/x.webp")
+        try await store.deleteAll(prefix: "jobs/a/")
+        #expect(try await read(store, "jobs/b/7/out/x.webp") == "the earlier job's file")
+        await #expect(throws: BlobStoreError.notFound("jobs/a/1/out/x.webp")) {
+            try await store.copy(from: "jobs/a/1/out/x.webp", to: "jobs/c/1/out/x.webp")
+        }
+        #expect(try await store.size(key: "jobs/c/1/out/x.webp") == nil)
+    }
+
     @Test(arguments: StoreKind.allCases)
     func keysCannotEscapeTheRoot(kind: StoreKind) async throws {
         let store = try await kind.make()

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import NIOCore
+import KilnTestSupport
 @testable import Storage
 import Testing
 
@@ -21,7 +22,7 @@ import Testing
     /// 12.5 MiB with 5 MiB parts: three parts, the last short; read back whole and across part edges.
     @Test func largeFilesGoUpInPartsAndReadBackExactly() async throws {
         let root = NSTemporaryDirectory() + "kiln-s3-" + UUID().uuidString
-        let store = try S3BlobStore(location: try TestS3.location(), stagingDirectory: root, partSize: 5 << 20)
+        let store = try S3BlobStore(location: try TestEnvironment.s3Location(), stagingDirectory: root, partSize: 5 << 20)
         try await store.createBucketIfMissing()
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<(12 << 20) + 512 * 1024).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -40,10 +41,10 @@ import Testing
     }
 
     @Test func aWrongSecretIsRefusedBySignature() async throws {
-        let good = try S3BlobStore(location: try TestS3.location(), stagingDirectory: NSTemporaryDirectory() + "kiln-s3-" + UUID().uuidString)
+        let good = try S3BlobStore(location: try TestEnvironment.s3Location(), stagingDirectory: NSTemporaryDirectory() + "kiln-s3-" + UUID().uuidString)
         try await good.createBucketIfMissing()
         // HEAD answers carry no body, so S3's code comes with a GET.
-        let bad = try S3BlobStore(location: try TestS3.location(bucket: good.location.bucket, secret: "not-the-secret"),
+        let bad = try S3BlobStore(location: try TestEnvironment.s3Location(bucket: good.location.bucket, secret: "not-the-secret"),
                                   stagingDirectory: good.stagingDirectory)
         do {
             _ = try await read(bad, "anything")
@@ -52,13 +53,13 @@ import Testing
             #expect(error.status == 403)
             #expect(error.code == "SignatureDoesNotMatch")
         }
-        await #expect(throws: S3Error.self) { try await bad.checkBucket() }
-        try await good.checkBucket()
+        await #expect(throws: S3Error.self) { try await bad.checkAccess() }
+        try await good.checkAccess()
     }
 
     /// More keys than one listing page (1,000) and one batch delete (1,000) hold.
     @Test func listingAndDeletingPageThroughThousands() async throws {
-        let store = try S3BlobStore(location: try TestS3.location(), stagingDirectory: NSTemporaryDirectory() + "kiln-s3-" + UUID().uuidString)
+        let store = try S3BlobStore(location: try TestEnvironment.s3Location(), stagingDirectory: NSTemporaryDirectory() + "kiln-s3-" + UUID().uuidString)
         try await store.createBucketIfMissing()
         let keys = (0..<1_100).map { "jobs/many/seg_\($0).ts" }
         try await withThrowingTaskGroup(of: Void.self) { group in

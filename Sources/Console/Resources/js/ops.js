@@ -45,13 +45,14 @@ export function setUpOperations() {
     const depth = value("kiln_queue_depth");
     const oldest = value("kiln_queue_oldest_seconds");
     const byStatus = samples.filter((s) => s.name === "kiln_jobs").map((s) => [s.labels.status, String(s.value)]);
-    // Stage timings: the change in each op's histogram sum and count over the window.
-    const first = readings[0].samples;
+    // Stage timings: the change in each op's histogram sum and count over the window; with
+    // one reading only, the window starts at zero, which is since the server started.
+    const baseline = readings.length > 1 ? readings[0].samples : [];
     const stat = (list, op, suffix) => list.find((s) => s.name === "kiln_stage_seconds" + suffix && s.labels.op === op)?.value ?? 0;
     const ops = [...new Set(samples.filter((s) => s.name === "kiln_stage_seconds_count").map((s) => s.labels.op))].sort();
     const stages = ops.map((op) => {
-      const count = stat(samples, op, "_count") - (readings.length > 1 ? stat(first, op, "_count") : 0);
-      const sum = stat(samples, op, "_sum") - (readings.length > 1 ? stat(first, op, "_sum") : 0);
+      const count = stat(samples, op, "_count") - stat(baseline, op, "_count");
+      const sum = stat(samples, op, "_sum") - stat(baseline, op, "_sum");
       return [op, String(count), count ? (sum / count * 1000).toFixed(1) + " ms" : "–"];
     }).filter((row) => row[1] !== "0");
     const minutes = Math.max(1, Math.round((now - readings[0].at) / 60000));
@@ -59,10 +60,7 @@ export function setUpOperations() {
       table("Queue", ["", "value"], [["jobs waiting", String(depth)], ["oldest waiting", oldest.toFixed(1) + " s"]]),
       table("Jobs by state", ["state", "jobs"], byStatus),
       table(readings.length > 1 ? `Stages, last ${minutes} min (this server's workers)` : "Stages since the server started (this server's workers)",
-            ["operation", "runs", "mean"], readings.length > 1 ? stages : ops.map((op) => {
-              const count = stat(samples, op, "_count"), sum = stat(samples, op, "_sum");
-              return [op, String(count), count ? (sum / count * 1000).toFixed(1) + " ms" : "–"];
-            })));
+            ["operation", "runs", "mean"], stages));
   }
 
   read();

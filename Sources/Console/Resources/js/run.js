@@ -118,11 +118,5 @@ export function setUpRun({ onSubmitted }) {
       if (preferred && pipelines.some((p) => p.name === preferred)) { pipeline.value = preferred; describe(); }
     },
     renderInputs,
-    prefill(job) {
-      input.value = job.input;
-      form.querySelector("input[value=operations]").checked = true;
-      showMode();
-      operations.value = JSON.stringify(job.plan ?? {}, null, 2);
-    },
   };
 }
