@@ -135,6 +135,8 @@ let package = Package(
         .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings", "KilnTestSupport"]),
         .testTarget(name: "ImageStagesTests", dependencies: ["ImageStages", "KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),
         .testTarget(name: "VideoStagesTests", dependencies: ["VideoStages", "KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),
+        // Every operation over the real-media corpus (scripts/corpus.py), outputs decoded and checked.
+        .testTarget(name: "ConformanceTests", dependencies: ["KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),
         .testTarget(name: "FFmpegBindingsTests", dependencies: ["FFmpegBindings", "KilnTestSupport"]),
         .testTarget(name: "PipelineEngineTests", dependencies: ["PipelineEngine", "KilnApp", "JobStore", "KilnTestSupport"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "KilnApp", "KilnTestSupport",

@@ -65,8 +65,13 @@ static inline int kiln_vips_thumbnail_jpeg(const char *path, VipsImage **out, in
         *out = resized;
         return 0;
     }
-    result = vips_smartcrop(resized, out, final_width, final_height, "interesting", crop, NULL);
-    g_object_unref(resized);
+    /* The smart crop scores the image, then cuts it: two reads of a pipeline that
+     * was opened for one top-to-bottom pass. Render the (small) resized image once. */
+    VipsImage *rendered = crop == VIPS_INTERESTING_CENTRE ? resized : vips_image_copy_memory(resized);
+    if (rendered != resized) g_object_unref(resized);
+    if (rendered == NULL) return -1;
+    result = vips_smartcrop(rendered, out, final_width, final_height, "interesting", crop, NULL);
+    g_object_unref(rendered);
     return result;
 }
 

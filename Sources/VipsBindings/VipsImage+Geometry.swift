@@ -72,7 +72,9 @@ extension VipsImage {
     /// Applies the EXIF orientation tag to the pixels and removes the tag.
     public func autoRotated() throws(VipsError) -> VipsImage {
         guard orientation != 1 else { return self }
-        return try VipsImage.produce("autorot") { kiln_vips_autorot(pointer, $0) }
+        // 2 mirrors each row in place and streams; every other orientation reads the source out of order.
+        let source = orientation == 2 ? self : try randomAccessible()
+        return try VipsImage.produce("autorot") { kiln_vips_autorot(source.pointer, $0) }
     }
 
     public func resized(xScale: Double, yScale: Double, kernel: ResizeKernel = .lanczos3) throws(VipsError) -> VipsImage {
@@ -91,8 +93,10 @@ extension VipsImage {
         return try VipsImage.produce("extract_area") { kiln_vips_extract_area(pointer, $0, Int32(x), Int32(y), Int32(width), Int32(height)) }
     }
 
+    /// Reads the image several times (to score regions), so from a random-access copy.
     public func smartCropped(width: Int, height: Int, interesting: Interesting) throws(VipsError) -> VipsImage {
-        try VipsImage.produce("smartcrop") { kiln_vips_smartcrop(pointer, $0, Int32(width), Int32(height), interesting.vips) }
+        let source = try randomAccessible()
+        return try VipsImage.produce("smartcrop") { kiln_vips_smartcrop(source.pointer, $0, Int32(width), Int32(height), interesting.vips) }
     }
 
     /// Places the image on a `width` x `height` canvas filled with `background`
@@ -118,16 +122,20 @@ extension VipsImage {
         default: VIPS_ANGLE_D0
         }
         if angle == VIPS_ANGLE_D0 { return self }
-        return try VipsImage.produce("rot") { kiln_vips_rot(pointer, $0, angle) }
+        let source = try randomAccessible()
+        return try VipsImage.produce("rot") { kiln_vips_rot(source.pointer, $0, angle) }
     }
 
     /// Rotates by any angle clockwise; the corners it uncovers get `background`.
     public func rotated(degrees: Double, background: [Double]) throws(VipsError) -> VipsImage {
-        try VipsImage.produce("rotate") { kiln_vips_rotate(pointer, $0, degrees, background, Int32(background.count)) }
+        let source = try randomAccessible()
+        return try VipsImage.produce("rotate") { kiln_vips_rotate(source.pointer, $0, degrees, background, Int32(background.count)) }
     }
 
     /// Mirrors left-right (`horizontal`) or top-bottom.
     public func mirrored(horizontal: Bool) throws(VipsError) -> VipsImage {
-        try VipsImage.produce("flip") { kiln_vips_flip(pointer, $0, horizontal ? VIPS_DIRECTION_HORIZONTAL : VIPS_DIRECTION_VERTICAL) }
+        // Left-right keeps each row where it is; top-bottom asks for the last row first.
+        let source = horizontal ? self : try randomAccessible()
+        return try VipsImage.produce("flip") { kiln_vips_flip(source.pointer, $0, horizontal ? VIPS_DIRECTION_HORIZONTAL : VIPS_DIRECTION_VERTICAL) }
     }
 }

@@ -54,6 +54,22 @@ extension VipsImage {
     public func materialized() throws(VipsError) -> VipsImage {
         try VipsImage.produce("copy_memory") { kiln_vips_copy_memory(pointer, $0) }
     }
+
+    /// This image, readable in any order.
+    ///
+    /// Inputs are opened for sequential access: a loader decodes rows top to
+    /// bottom as the pipeline pulls them and keeps only a few, which is what lets
+    /// a 50 MP JPEG stream through a resize and an encode in a few megabytes. An
+    /// operation that asks for rows out of that order (a rotation, a top-to-bottom
+    /// mirror, a smart crop that scores the image then cuts it) fails on such a
+    /// pipeline with "out of order read". Those operations, here in the bindings
+    /// and nowhere else, take their input through this: the pipeline so far is
+    /// rendered top to bottom into memory once (a no-op for an image already
+    /// there), at the size it has at that step, which after a thumbnail is small.
+    /// imgproxy and sharp make the same copy before the same operations.
+    public func randomAccessible() throws(VipsError) -> VipsImage {
+        try materialized()
+    }
 }
 
 extension ThumbnailFit {

@@ -1,0 +1,105 @@
+import Foundation
+import KilnApp
+import KilnTestSupport
+import PipelineEngine
+
+extension MatrixVariants {
+    /// A video's duration: the manifest's, which the corpus script made it.
+    static func duration(_ file: CorpusFile) -> Double { file.duration ?? 0 }
+
+    /// Frames of the source that came out garbled (a frame scaled as if it had another size or
+    /// format) show as a large difference from ffmpeg's own decode of the source.
+    static func faithful(_ output: String, to file: CorpusFile) throws {
+        for time in [0.5, 1.5] where time < duration(file) {
+            let difference = try VideoCheck.difference(output, file.path, at: time)
+            try require(difference < 24, "the frame at \(time) s differs from the source's by \(Int(difference)) per byte")
+        }
+    }
+
+    static var media: [Variant] {
+        [
+            Variant(label: "probe", operations: [["op": "probe"]], kinds: [.video, .audio], only: nil) { file, output in
+                let metadata = output.results["metadata"]?.objectValue ?? [:]
+                let seconds = metadata["duration"]?.doubleValue ?? 0
+                try require(abs(seconds - duration(file)) <= 0.1, "duration \(seconds), expected \(duration(file))")
+                if file.kind == .video {
+                    let video = metadata["streams"]?.arrayValue?.first { $0.objectValue?["kind"]?.stringValue == "video" }?.objectValue ?? [:]
+                    let rotation = video["rotation"]?.intValue ?? 0
+                    let width = video["width"]?.intValue ?? 0, height = video["height"]?.intValue ?? 0
+                    let shown = rotation % 180 == 0 ? (width, height) : (height, width)
+                    try require(shown == file.displayed, "probe shows \(shown.0)x\(shown.1) (rotation \(rotation)), displayed \(file.displayed)")
+                }
+            },
+            Variant(label: "frame", operations: [["op": "frame"]], kinds: [.video], only: nil) { file, output in
+                try ImageCheck.check(try onlyFile(output), of: file, size: file.displayed, slack: 0, turn: Turn.none)
+            },
+            Variant(label: "thumbnail 320", operations: [["op": "thumbnail", "width": 320]], kinds: [.video], only: nil) { file, output in
+                let (w, h) = file.displayed
+                try ImageCheck.check(try onlyFile(output), of: file, size: (320, rounded(320 * Double(h) / Double(w))), turn: Turn.none)
+            },
+            Variant(label: "storyboard", operations: [["op": "storyboard", "count": 8]], kinds: [.video], only: nil) { file, output in
+                guard let vtt = files(output, ".vtt").first, let sprite = files(output, ".jpg").first else {
+                    throw CheckFailure("no sprite and WebVTT")
+                }
+                let cues = try String(contentsOfFile: vtt, encoding: .utf8).components(separatedBy: " --> ").count - 1
+                try require(cues == 8, "\(cues) cues, expected 8")
+                let (w, h) = file.displayed
+                let tile = (160, rounded(160 * Double(h) / Double(w)))
+                try ImageCheck.check(sprite, of: file, size: (tile.0 * 5, tile.1 * 2), slack: 2, turn: nil)
+            },
+            Variant(label: "waveform", operations: [["op": "waveform"]], kinds: [.video, .audio], only: { $0.hasAudio }) { _, output in
+                let data = output.results["waveform"]?.objectValue?["data"]?.arrayValue ?? []
+                try require(data.count >= 2 * 700, "\(data.count) waveform values, expected about 1,600")
+            },
+            Variant(label: "audio", operations: [["op": "audio"]], kinds: [.video, .audio], only: { $0.hasAudio }) { file, output in
+                let probed = try Probed(try onlyFile(output))
+                try require(probed.audio.count == 1 && probed.video == nil, "streams: \(probed.streams.map(\.codec))")
+                try require(abs(probed.duration - duration(file)) <= 0.1, "duration \(probed.duration), expected \(duration(file))")
+            },
+            Variant(label: "audio opus", operations: [["op": "audio", "format": "opus"]], kinds: [.audio], only: nil) { file, output in
+                let probed = try Probed(try onlyFile(output))
+                try require(probed.audio.first?.codec == "opus", "streams: \(probed.streams.map(\.codec))")
+                try require(abs(probed.duration - duration(file)) <= 0.1, "duration \(probed.duration), expected \(duration(file))")
+            },
+            Variant(label: "loudnorm", operations: [["op": "loudnorm"]], kinds: [.video, .audio], only: { $0.hasAudio }) { file, output in
+                let probed = try Probed(try onlyFile(output))
+                try require(abs(probed.duration - duration(file)) <= 0.1, "duration \(probed.duration), expected \(duration(file))")
+            },
+            Variant(label: "transcode", operations: [["op": "transcode"]], kinds: [.video], only: nil) { file, output in
+                let path = try onlyFile(output)
+                let probed = try Probed(path, countFrames: true)
+                guard let video = probed.video else { throw CheckFailure("no video stream") }
+                try require(video.displayed == file.displayed, "displayed \(video.displayed), expected \(file.displayed)")
+                try require(abs(probed.duration - duration(file)) <= 0.1, "duration \(probed.duration), expected \(duration(file))")
+                if let frames = file.frames { try require(video.frames == frames, "\(video.frames ?? -1) frames, expected \(frames)") }
+                try require(probed.audio.count == min(1, file.audioStreams ?? 0), "\(probed.audio.count) audio streams")
+                try faithful(path, to: file)
+            },
+            Variant(label: "transcode 360 webm", operations: [["op": "transcode", "format": "webm", "height": 360, "preset": "ultrafast"]],
+                    kinds: [.video], only: nil) { file, output in
+                let path = try onlyFile(output)
+                let probed = try Probed(path)
+                guard let video = probed.video else { throw CheckFailure("no video stream") }
+                let (w, h) = file.displayed
+                let scale = min(1, 360 / Double(h))
+                try require(abs(video.displayed.height - rounded(Double(h) * scale)) <= 2 && abs(video.displayed.width - rounded(Double(w) * scale)) <= 2,
+                            "displayed \(video.displayed) from \(file.displayed)")
+                try require(abs(probed.duration - duration(file)) <= 0.1, "duration \(probed.duration), expected \(duration(file))")
+                try faithful(path, to: file)
+            },
+            Variant(label: "hls", operations: [["op": "hls", "renditions": [["height": 360]], "segmentSeconds": 1]], kinds: [.video], only: nil) { file, output in
+                guard let master = output.files.first(where: { $0.path.hasSuffix("master.m3u8") }) else { throw CheckFailure("no master playlist") }
+                let directory = (master.path as NSString).deletingLastPathComponent
+                let variants = try HLSCheck.check(directory: directory, master: "master.m3u8", duration: duration(file))
+                let first = directory + "/" + ((variants[0] as NSString).deletingLastPathComponent) + "/seg_00000.ts"
+                guard let video = try Probed(first).video else { throw CheckFailure("no video in \(first)") }
+                let (w, h) = file.displayed
+                // A rung's height is the displayed picture's (never above the source's); the width follows.
+                let scale = min(1, 360 / Double(h))
+                let expected = (rounded(Double(w) * scale), rounded(Double(h) * scale))
+                try require(abs(video.displayed.width - expected.0) <= 2 && abs(video.displayed.height - expected.1) <= 2,
+                            "the rung is \(video.displayed), expected about \(expected)")
+            },
+        ]
+    }
+}
