@@ -336,7 +336,7 @@ class Corpus:
         # Two clips joined in one H.264 stream: 1920x1080 for 1 s, then 160x120 for 1 s (in-band SPS change).
         self.joined_h264("size-change.mp4", [("1920x1080", "yuv420p", "high"), ("160x120", "yuv420p", "high")])
         self.add("size-change.mp4", "video", width=1920, height=1080, duration=2.0, audioStreams=0, markers=False, frames=60,
-                 changesSize=True)
+                 changesSize=True, middleFrame=[160, 120])
         # The same with the pixel format changing (4:2:0, then 4:4:4).
         self.joined_h264("pixfmt-change.mp4", [("640x360", "yuv420p", "high"), ("640x360", "yuv444p", "high444")])
         self.add("pixfmt-change.mp4", "video", width=640, height=360, duration=2.0, audioStreams=0, markers=False, frames=60,

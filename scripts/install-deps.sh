@@ -20,7 +20,8 @@ case "${1:-}" in
   --with-bench) packages+=(wrk curl python3 python3-venv) ;;
   # The tests drive Kiln with Python clients (stdlib) and compare against Python oracles.
   # Chromium and its driver run the console's browser test.
-  --with-test-oracles) with_oracles=true; packages+=(python3 python3-pip chromium chromium-driver) ;;
+  # exiftool and heif-enc make the real-media corpus (scripts/corpus.py) with ffmpeg and vips.
+  --with-test-oracles) with_oracles=true; packages+=(python3 python3-pip chromium chromium-driver libimage-exiftool-perl libheif-examples) ;;
 esac
 
 missing=()
@@ -43,13 +44,14 @@ fi
 # Debian's Python refuses pip installs otherwise (PEP 668).
 python_packages=()
 # moto's server is the S3-compatible store the S3 tests talk to.
-$with_oracles && python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84 standardwebhooks==1.1.0 tuspy==1.1.0 "moto[server]==5.2.1" selenium==4.27.1)
+$with_oracles && python_packages=(blurhash==1.1.5 opencv-python-headless==4.10.0.84 standardwebhooks==1.1.0 tuspy==1.1.0 "moto[server]==5.2.1" selenium==4.27.1 openapi-spec-validator==0.7.1)
 python_missing=()
 for p in "${python_packages[@]+"${python_packages[@]}"}"; do
   module=${p%%=*}
   case "$module" in
     opencv-python-headless) module=cv2 ;;
     tuspy) module=tusclient ;;
+    openapi-spec-validator) module=openapi_spec_validator ;;
     "moto[server]") module="moto.server" ;;
   esac
   python3 -c "import $module" 2>/dev/null || python_missing+=("$p")

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 swift build --build-tests
+# Full-size media as phones and apps make them, for the conformance matrix (made once, kept until the script changes).
+python3 scripts/corpus.py
 
 dir=$(mktemp -d /tmp/kiln-test.XXXXXX)
 chmod 755 "$dir"

@@ -20,6 +20,9 @@ struct kiln_audio_transcoder {
     int64_t start, end;          // output samples to keep: [start, end); end < 0 means to the end
     int64_t fifo_head;           // output sample position of the FIFO's first sample (-1 until known)
     int64_t encoded;             // samples handed to the encoder
+    double gain;                 // applied by the resampler's matrix
+    AVChannelLayout swr_layout;  // what the resampler was made for: a stream may change layout,
+    int swr_format, swr_rate;    // format or rate mid-way (ADTS frames each carry their own)
     int input_done, decoder_drained, header_written, trailer_written, owns_out;
 };
 
@@ -47,8 +50,61 @@ static int write_packets(kiln_audio_transcoder *t) {
     return kiln_write_encoded(t->enc, t->out, t->out_stream, t->packet);
 }
 
+// (Re)makes the resampler for input of this layout, format and rate.
+static int make_resampler(kiln_audio_transcoder *t, const AVChannelLayout *layout, enum AVSampleFormat format, int rate) {
+    int status;
+    swr_free(&t->swr);
+    av_channel_layout_uninit(&t->swr_layout);
+    if ((status = av_channel_layout_copy(&t->swr_layout, layout)) < 0) return status;
+    t->swr_format = format;
+    t->swr_rate = rate;
+    if ((status = swr_alloc_set_opts2(&t->swr, &t->enc->ch_layout, t->enc->sample_fmt, t->enc->sample_rate,
+                                      layout, format, rate, 0, NULL)) < 0) return status;
+    if (t->gain != 1.0) {
+        int in_channels = layout->nb_channels, out_channels = t->enc->ch_layout.nb_channels;
+        // swr_build_matrix2 may touch rows and columns of all 64 channel
+        // positions: build at stride 64, then pack for swr_set_matrix.
+        double *full = av_calloc(64 * 64, sizeof(double));
+        double *matrix = av_calloc((size_t)in_channels * out_channels, sizeof(double));
+        if (full == NULL || matrix == NULL) { av_free(full); av_free(matrix); return AVERROR(ENOMEM); }
+        // maxval INT_MAX: no normalisation, which would undo a gain above 1 (the peak check keeps it from clipping).
+        status = swr_build_matrix2(layout, &t->enc->ch_layout, M_SQRT1_2, M_SQRT1_2, 0, INT_MAX, t->gain,
+                                   full, 64, AV_MATRIX_ENCODING_NONE, NULL);
+        for (int o = 0; o < out_channels; o++)
+            for (int i = 0; i < in_channels; i++) matrix[o * in_channels + i] = full[o * 64 + i];
+        if (status >= 0) status = swr_set_matrix(t->swr, matrix, in_channels);
+        av_free(full);
+        av_free(matrix);
+        if (status < 0) return status;
+    }
+    if ((status = swr_init(t->swr)) < 0) return status;
+    return 0;
+}
+
+// A frame's layout, with an unspecified order (some decoders give only a count) taken as that count's default.
+static int frame_layout(const AVFrame *frame, AVChannelLayout *layout) {
+    if (frame->ch_layout.order != AV_CHANNEL_ORDER_UNSPEC) return av_channel_layout_copy(layout, &frame->ch_layout);
+    av_channel_layout_default(layout, frame->ch_layout.nb_channels > 0 ? frame->ch_layout.nb_channels : 1);
+    return 0;
+}
+
+static int resampler_fits(const kiln_audio_transcoder *t, const AVFrame *frame) {
+    if (frame->format != t->swr_format || frame->sample_rate != t->swr_rate) return 0;
+    if (frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) return frame->ch_layout.nb_channels == t->swr_layout.nb_channels;
+    return av_channel_layout_compare(&frame->ch_layout, &t->swr_layout) == 0;
+}
+
 // Moves decoded samples (or, with `in` NULL, what the resampler still holds) into the FIFO.
 static int resample_into_fifo(kiln_audio_transcoder *t, const AVFrame *in) {
+    if (in && !resampler_fits(t, in)) {
+        // A resampler made for other input would read planes this frame lacks: flush it, make another.
+        AVChannelLayout layout = {0};
+        int status = resample_into_fifo(t, NULL);
+        if (status >= 0) status = frame_layout(in, &layout);
+        if (status >= 0) status = make_resampler(t, &layout, in->format, in->sample_rate);
+        av_channel_layout_uninit(&layout);
+        if (status < 0) return status;
+    }
     int channels = t->enc->ch_layout.nb_channels;
     int capacity = swr_get_out_samples(t->swr, in ? in->nb_samples : 0);
     if (capacity <= 0) return 0;
@@ -147,26 +203,8 @@ static kiln_audio_transcoder *pipe_open(AVFormatContext *in, int stream_index, A
     if ((status = avcodec_open2(t->enc, encoder, NULL)) < 0) goto fail;
     t->frame_size = t->enc->frame_size > 0 ? t->enc->frame_size : 1024;
 
-    if ((status = swr_alloc_set_opts2(&t->swr, &t->enc->ch_layout, t->enc->sample_fmt, t->enc->sample_rate,
-                                      &t->dec->ch_layout, t->dec->sample_fmt, t->dec->sample_rate, 0, NULL)) < 0) goto fail;
-    if (gain != 1.0) {
-        int in_channels = t->dec->ch_layout.nb_channels, out_channels = t->enc->ch_layout.nb_channels;
-        // swr_build_matrix2 may touch rows and columns of all 64 channel
-        // positions: build at stride 64, then pack for swr_set_matrix.
-        double *full = av_calloc(64 * 64, sizeof(double));
-        double *matrix = av_calloc((size_t)in_channels * out_channels, sizeof(double));
-        if (full == NULL || matrix == NULL) { av_free(full); av_free(matrix); status = AVERROR(ENOMEM); goto fail; }
-        // maxval INT_MAX: no normalisation, which would undo a gain above 1 (the peak check keeps it from clipping).
-        status = swr_build_matrix2(&t->dec->ch_layout, &t->enc->ch_layout, M_SQRT1_2, M_SQRT1_2, 0, INT_MAX, gain,
-                                   full, 64, AV_MATRIX_ENCODING_NONE, NULL);
-        for (int o = 0; o < out_channels; o++)
-            for (int i = 0; i < in_channels; i++) matrix[o * in_channels + i] = full[o * 64 + i];
-        if (status >= 0) status = swr_set_matrix(t->swr, matrix, in_channels);
-        av_free(full);
-        av_free(matrix);
-        if (status < 0) goto fail;
-    }
-    if ((status = swr_init(t->swr)) < 0) goto fail;
+    t->gain = gain;
+    if ((status = make_resampler(t, &t->dec->ch_layout, t->dec->sample_fmt, t->dec->sample_rate)) < 0) goto fail;
     t->fifo = av_audio_fifo_alloc(t->enc->sample_fmt, t->enc->ch_layout.nb_channels, t->frame_size);
     if (t->fifo == NULL) { status = AVERROR(ENOMEM); goto fail; }
 
@@ -304,6 +342,7 @@ void kiln_audio_transcoder_close(kiln_audio_transcoder *t) {
     }
     av_audio_fifo_free(t->fifo);
     swr_free(&t->swr);
+    av_channel_layout_uninit(&t->swr_layout);
     avcodec_free_context(&t->dec);
     avcodec_free_context(&t->enc);
     av_packet_free(&t->packet);

@@ -32,3 +32,13 @@ int kiln_stream_rotation(const AVStream *stream) {
     if (clockwise < 0) clockwise += 360;
     return ((clockwise + 45) / 90 % 4) * 90;
 }
+
+int kiln_scale_frame(struct SwsContext **sws, const AVFrame *src, AVFrame *dst) {
+    if (src->width <= 0 || src->height <= 0 || src->format < 0) return AVERROR_INVALIDDATA;
+    // sws_getCachedContext keeps the context when nothing changed and makes a new one otherwise.
+    *sws = sws_getCachedContext(*sws, src->width, src->height, src->format, dst->width, dst->height, dst->format,
+                                SWS_BICUBIC, NULL, NULL, NULL);
+    if (*sws == NULL) return AVERROR(EINVAL);
+    int lines = sws_scale(*sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst->data, dst->linesize);
+    return lines < 0 ? lines : 0;
+}

@@ -112,8 +112,7 @@ static void free_rendition(rendition_output *r) {
     r->mux = NULL;
 }
 
-static int open_rung(kiln_hls_ladder *t, rung *r, const kiln_hls_settings *s, int index, const AVCodec *encoder, int source_width,
-                     int source_height, enum AVPixelFormat source_format) {
+static int open_rung(kiln_hls_ladder *t, rung *r, const kiln_hls_settings *s, int index, const AVCodec *encoder) {
     int status;
     r->settings = s->rungs[index];
     if ((status = open_rendition_muxer(&r->out, s, index)) < 0) return status;
@@ -150,8 +149,6 @@ static int open_rung(kiln_hls_ladder *t, rung *r, const kiln_hls_settings *s, in
     // The top rung of a turned source scales to the stored orientation and is turned after.
     int turned = index == 0 && t->rotation % 180 != 0;
     int scaled_width = turned ? r->settings.height : r->settings.width, scaled_height = turned ? r->settings.width : r->settings.height;
-    r->sws = sws_getContext(source_width, source_height, source_format, scaled_width, scaled_height, AV_PIX_FMT_YUV420P,
-                            SWS_BICUBIC, NULL, NULL, NULL);
     if (index == 0 && t->rotation != 0) {
         t->stored = av_frame_alloc();
         if (t->stored == NULL) return AVERROR(ENOMEM);
@@ -160,7 +157,6 @@ static int open_rung(kiln_hls_ladder *t, rung *r, const kiln_hls_settings *s, in
         t->stored->height = scaled_height;
         if ((status = av_frame_get_buffer(t->stored, 0)) < 0) return status;
     }
-    if (r->sws == NULL) return AVERROR(EINVAL);
     r->scaled->format = AV_PIX_FMT_YUV420P;
     r->scaled->width = r->settings.width;
     r->scaled->height = r->settings.height;
@@ -202,16 +198,14 @@ kiln_hls_ladder *kiln_hls_open(AVFormatContext *in, const kiln_hls_settings *s, 
     if ((status = avcodec_parameters_to_context(t->dec, stream->codecpar)) < 0) goto fail;
     t->dec->pkt_timebase = stream->time_base;
     t->dec->thread_count = 0;
+    t->dec->max_pixels = KILN_MAX_FRAME_PIXELS;
     if ((status = avcodec_open2(t->dec, decoder, NULL)) < 0) goto fail;
 
     const AVCodec *encoder = avcodec_find_encoder_by_name(s->video_encoder);
     if (encoder == NULL) { status = AVERROR_ENCODER_NOT_FOUND; goto fail; }
+    // Cascade: each rung scales from the rung above it, a smaller and cheaper picture than the source.
     for (int i = 0; i < s->rung_count; i++) {
-        // Cascade: each rung scales from the rung above it, a smaller and cheaper picture than the source.
-        int width = i == 0 ? t->dec->width : s->rungs[i - 1].width;
-        int height = i == 0 ? t->dec->height : s->rungs[i - 1].height;
-        enum AVPixelFormat format = i == 0 ? t->dec->pix_fmt : AV_PIX_FMT_YUV420P;
-        if ((status = open_rung(t, &t->rungs[i], s, i, encoder, width, height, format)) < 0) goto fail;
+        if ((status = open_rung(t, &t->rungs[i], s, i, encoder)) < 0) goto fail;
     }
     if (s->audio_encoder) {
         t->audio_index = av_find_best_stream(in, AVMEDIA_TYPE_AUDIO, -1, t->video_index, NULL, 0);
@@ -286,11 +280,12 @@ static int drain_decoder(kiln_hls_ladder *t) {
         for (int i = 0; i < t->rung_count; i++) {
             rung *r = &t->rungs[i];
             if ((status = av_frame_make_writable(r->scaled)) < 0) break;
+            // Each frame is scaled from its own size and format (the top rung's may change mid-stream).
             if (i == 0 && t->stored) {
-                sws_scale(r->sws, (const uint8_t *const *)source->data, source->linesize, 0, source->height, t->stored->data, t->stored->linesize);
+                if ((status = av_frame_make_writable(t->stored)) < 0 || (status = kiln_scale_frame(&r->sws, source, t->stored)) < 0) break;
                 turn_frame(t->stored, r->scaled, t->rotation);
-            } else {
-                sws_scale(r->sws, (const uint8_t *const *)source->data, source->linesize, 0, source->height, r->scaled->data, r->scaled->linesize);
+            } else if ((status = kiln_scale_frame(&r->sws, source, r->scaled)) < 0) {
+                break;
             }
             r->scaled->pts = out_pts;
             r->scaled->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;

@@ -1,5 +1,6 @@
 #include "kiln_video_encode.h"
 #include "kiln_audio_encode.h"
+#include "kiln_frames.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/display.h>
@@ -45,8 +46,10 @@ static int drain_video_decoder(kiln_video_transcoder *t) {
             av_frame_unref(t->frame);
             continue;
         }
-        if ((status = av_frame_make_writable(t->scaled)) < 0) { av_frame_unref(t->frame); return status; }
-        sws_scale(t->sws, (const uint8_t *const *)t->frame->data, t->frame->linesize, 0, t->frame->height, t->scaled->data, t->scaled->linesize);
+        if ((status = av_frame_make_writable(t->scaled)) < 0 || (status = kiln_scale_frame(&t->sws, t->frame, t->scaled)) < 0) {
+            av_frame_unref(t->frame);
+            return status;
+        }
         int64_t out_pts = t->frame_rate_cap ? av_rescale_q_rnd(pts - t->start_pts, t->in_base, t->enc->time_base, AV_ROUND_DOWN)
                                             : pts - t->start_pts;
         av_frame_unref(t->frame);
@@ -84,6 +87,7 @@ kiln_video_transcoder *kiln_video_transcoder_open(AVFormatContext *in, const cha
     t->dec->pkt_timebase = stream->time_base;
     // AVCodecContext defaults to one thread; 0 lets each codec use every core, as the ffmpeg tool does.
     t->dec->thread_count = 0;
+    t->dec->max_pixels = KILN_MAX_FRAME_PIXELS;
     if ((status = avcodec_open2(t->dec, decoder, NULL)) < 0) goto fail;
 
     AVRational rate = av_guess_frame_rate(in, stream, NULL);
@@ -126,9 +130,6 @@ kiln_video_transcoder *kiln_video_transcoder_open(AVFormatContext *in, const cha
     }
     if ((status = avcodec_open2(t->enc, encoder, NULL)) < 0) goto fail;
 
-    t->sws = sws_getContext(t->dec->width, t->dec->height, t->dec->pix_fmt, s->width, s->height, AV_PIX_FMT_YUV420P,
-                            SWS_BICUBIC, NULL, NULL, NULL);
-    if (t->sws == NULL) { status = AVERROR(EINVAL); goto fail; }
     t->scaled->format = AV_PIX_FMT_YUV420P;
     t->scaled->width = s->width;
     t->scaled->height = s->height;

