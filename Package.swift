@@ -130,7 +130,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .target(name: "KilnTestSupport", dependencies: ["KilnApp", "JobRunner", "Storage", .product(name: "Logging", package: "swift-log")],
+        .target(name: "KilnTestSupport", dependencies: ["KilnApp", "JobRunner", "Storage", "VipsBindings", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/KilnTestSupport"),
         .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings", "KilnTestSupport"]),
         .testTarget(name: "ImageStagesTests", dependencies: ["ImageStages", "KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),

@@ -42,3 +42,23 @@ int kiln_scale_frame(struct SwsContext **sws, const AVFrame *src, AVFrame *dst) 
     int lines = sws_scale(*sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst->data, dst->linesize);
     return lines < 0 ? lines : 0;
 }
+
+// Turns one plane (width x height as stored) clockwise by `rotation` into `dst`.
+static void turn_plane(const uint8_t *src, int src_stride, int width, int height, uint8_t *dst, int dst_stride, int rotation) {
+    for (int y = 0; y < height; y++) {
+        const uint8_t *row = src + (ptrdiff_t)y * src_stride;
+        for (int x = 0; x < width; x++) {
+            if (rotation == 90) dst[(ptrdiff_t)x * dst_stride + (height - 1 - y)] = row[x];
+            else if (rotation == 180) dst[(ptrdiff_t)(height - 1 - y) * dst_stride + (width - 1 - x)] = row[x];
+            else dst[(ptrdiff_t)(width - 1 - x) * dst_stride + y] = row[x];
+        }
+    }
+}
+
+void kiln_turn_frame(const AVFrame *src, AVFrame *dst, int rotation) {
+    for (int plane = 0; plane < 3; plane++) {
+        int shift = plane == 0 ? 0 : 1;  // yuv420p: chroma planes are half size each way
+        turn_plane(src->data[plane], src->linesize[plane], AV_CEIL_RSHIFT(src->width, shift), AV_CEIL_RSHIFT(src->height, shift),
+                   dst->data[plane], dst->linesize[plane], rotation);
+    }
+}

@@ -44,6 +44,7 @@ struct kiln_hls_ladder {
     AVRational rate, in_base;
     int64_t segment_us, next_boundary_us;
     int64_t first_pts, last_pts;  // input time base; first_pts AV_NOPTS_VALUE until the first frame
+    int64_t video_end;            // input time base: the last frame's pts plus its duration
     int input_done, finished;
 };
 
@@ -230,26 +231,6 @@ fail:
     return NULL;
 }
 
-// Turns one plane (width x height as stored) clockwise by `rotation` into `dst`.
-static void turn_plane(const uint8_t *src, int src_stride, int width, int height, uint8_t *dst, int dst_stride, int rotation) {
-    for (int y = 0; y < height; y++) {
-        const uint8_t *row = src + (ptrdiff_t)y * src_stride;
-        for (int x = 0; x < width; x++) {
-            if (rotation == 90) dst[(ptrdiff_t)x * dst_stride + (height - 1 - y)] = row[x];
-            else if (rotation == 180) dst[(ptrdiff_t)(height - 1 - y) * dst_stride + (width - 1 - x)] = row[x];
-            else dst[(ptrdiff_t)(width - 1 - x) * dst_stride + y] = row[x];
-        }
-    }
-}
-
-static void turn_frame(const AVFrame *src, AVFrame *dst, int rotation) {
-    for (int plane = 0; plane < 3; plane++) {
-        int shift = plane == 0 ? 0 : 1;  // yuv420p: chroma planes are half size each way
-        turn_plane(src->data[plane], src->linesize[plane], AV_CEIL_RSHIFT(src->width, shift), AV_CEIL_RSHIFT(src->height, shift),
-                   dst->data[plane], dst->linesize[plane], rotation);
-    }
-}
-
 static int encode_rung(rung *r, AVFrame *frame) {
     int status = avcodec_send_frame(r->enc, frame);
     if (status < 0 && status != AVERROR_EOF) return status;
@@ -270,6 +251,8 @@ static int drain_decoder(kiln_hls_ladder *t) {
         }
         if (t->first_pts == AV_NOPTS_VALUE) t->first_pts = pts;
         t->last_pts = pts;
+        int64_t nominal = av_rescale_q(1, av_inv_q(t->rate), t->in_base);
+        t->video_end = pts + (t->frame->pkt_duration > 0 ? t->frame->pkt_duration : nominal);
         int64_t out_pts = pts - t->first_pts;
         int keyframe = 0;
         if (av_compare_ts(out_pts, t->in_base, t->next_boundary_us, AV_TIME_BASE_Q) >= 0) {
@@ -283,7 +266,7 @@ static int drain_decoder(kiln_hls_ladder *t) {
             // Each frame is scaled from its own size and format (the top rung's may change mid-stream).
             if (i == 0 && t->stored) {
                 if ((status = av_frame_make_writable(t->stored)) < 0 || (status = kiln_scale_frame(&r->sws, source, t->stored)) < 0) break;
-                turn_frame(t->stored, r->scaled, t->rotation);
+                kiln_turn_frame(t->stored, r->scaled, t->rotation);
             } else if ((status = kiln_scale_frame(&r->sws, source, r->scaled)) < 0) {
                 break;
             }
@@ -323,6 +306,8 @@ int kiln_hls_step(kiln_hls_ladder *t) {
     }
     if ((status = avcodec_send_packet(t->dec, NULL)) < 0 && status != AVERROR_EOF) return status;
     if ((status = drain_decoder(t)) < 0) return status;
+    // Not one picture decoded (a header the decoder cannot use): a ladder of nothing is not a success.
+    if (t->first_pts == AV_NOPTS_VALUE) return AVERROR_INVALIDDATA;
     for (int i = 0; i < t->rung_count; i++) {
         if ((status = encode_rung(&t->rungs[i], NULL)) < 0) return status;
         if ((status = finish_rendition(&t->rungs[i].out)) < 0) return status;
@@ -348,6 +333,11 @@ int kiln_hls_finished_segments(const kiln_hls_ladder *t, int rendition) {
 }
 
 double kiln_hls_frame_rate(const kiln_hls_ladder *t) { return av_q2d(t->rate); }
+
+double kiln_hls_video_seconds(const kiln_hls_ladder *t) {
+    if (t->first_pts == AV_NOPTS_VALUE) return 0;
+    return (t->video_end - t->first_pts) * av_q2d(t->in_base);
+}
 
 // avc1.PPCCLL from the encoder's SPS (profile_idc, constraint flags, level_idc).
 void kiln_hls_codec_string(const kiln_hls_ladder *t, int rendition, char *buffer, int size) {

@@ -17,6 +17,8 @@ struct kiln_video_transcoder {
     AVStream *out_stream;
     AVPacket *packet, *encoded;
     AVFrame *frame, *scaled;
+    AVFrame *stored;              // the picture as stored, before it is turned (only when turning)
+    int rotation;                 // clockwise degrees the pixels are turned: the container keeps no display matrix
     kiln_audio_transcoder *audio;
     int64_t start_pts, end_pts;   // input stream time base; end_pts < 0: to the end
     int64_t last_pts;             // last pts handed to the encoder (output time base)
@@ -46,7 +48,15 @@ static int drain_video_decoder(kiln_video_transcoder *t) {
             av_frame_unref(t->frame);
             continue;
         }
-        if ((status = av_frame_make_writable(t->scaled)) < 0 || (status = kiln_scale_frame(&t->sws, t->frame, t->scaled)) < 0) {
+        if (t->stored) {
+            // The container keeps no display matrix: scale as stored, then turn the picture upright.
+            if ((status = av_frame_make_writable(t->stored)) < 0 || (status = av_frame_make_writable(t->scaled)) < 0 ||
+                (status = kiln_scale_frame(&t->sws, t->frame, t->stored)) < 0) {
+                av_frame_unref(t->frame);
+                return status;
+            }
+            kiln_turn_frame(t->stored, t->scaled, t->rotation);
+        } else if ((status = av_frame_make_writable(t->scaled)) < 0 || (status = kiln_scale_frame(&t->sws, t->frame, t->scaled)) < 0) {
             av_frame_unref(t->frame);
             return status;
         }
@@ -97,8 +107,13 @@ kiln_video_transcoder *kiln_video_transcoder_open(AVFormatContext *in, const cha
         rate = av_d2q(s->fps, 1001000);
         t->frame_rate_cap = 1;
     }
-    t->enc->width = s->width;
-    t->enc->height = s->height;
+    // s->width x s->height is the picture as stored. MP4 and MOV carry the source's display matrix
+    // and players turn the picture; other containers (WebM) have none, so the pixels are turned here.
+    int keeps_matrix = strcmp(s->muxer, "mp4") == 0 || strcmp(s->muxer, "mov") == 0;
+    t->rotation = keeps_matrix ? 0 : kiln_stream_rotation(stream);
+    int quarter = t->rotation % 180 != 0;
+    t->enc->width = quarter ? s->height : s->width;
+    t->enc->height = quarter ? s->width : s->height;
     t->enc->pix_fmt = AV_PIX_FMT_YUV420P;
     t->enc->time_base = t->frame_rate_cap ? av_inv_q(rate) : stream->time_base;
     t->enc->framerate = rate;
@@ -131,17 +146,25 @@ kiln_video_transcoder *kiln_video_transcoder_open(AVFormatContext *in, const cha
     if ((status = avcodec_open2(t->enc, encoder, NULL)) < 0) goto fail;
 
     t->scaled->format = AV_PIX_FMT_YUV420P;
-    t->scaled->width = s->width;
-    t->scaled->height = s->height;
+    t->scaled->width = t->enc->width;
+    t->scaled->height = t->enc->height;
     if ((status = av_frame_get_buffer(t->scaled, 0)) < 0) goto fail;
+    if (t->rotation != 0) {
+        t->stored = av_frame_alloc();
+        if (t->stored == NULL) { status = AVERROR(ENOMEM); goto fail; }
+        t->stored->format = AV_PIX_FMT_YUV420P;
+        t->stored->width = s->width;
+        t->stored->height = s->height;
+        if ((status = av_frame_get_buffer(t->stored, 0)) < 0) goto fail;
+    }
 
     t->out_stream = avformat_new_stream(t->out, NULL);
     if (t->out_stream == NULL) { status = AVERROR(ENOMEM); goto fail; }
     if ((status = avcodec_parameters_from_context(t->out_stream->codecpar, t->enc)) < 0) goto fail;
     t->out_stream->time_base = t->enc->time_base;
     t->out_stream->avg_frame_rate = rate;
-    // Rotation stays metadata, as the source had it: players turn the picture.
-    const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    // In MP4 the rotation stays metadata, as the source had it: players turn the picture.
+    const uint8_t *matrix = keeps_matrix ? av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL) : NULL;
     if (matrix) {
         uint8_t *copy = av_stream_new_side_data(t->out_stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t));
         if (copy) memcpy(copy, matrix, 9 * sizeof(int32_t));
@@ -206,6 +229,8 @@ int kiln_video_transcoder_step(kiln_video_transcoder *t) {
     }
     if ((status = avcodec_send_packet(t->dec, NULL)) < 0 && status != AVERROR_EOF) return status;
     if ((status = drain_video_decoder(t)) < 0) return status;
+    // Not one picture decoded (or none in the trim window): an empty video is not a success.
+    if (t->last_pts < 0) return AVERROR_INVALIDDATA;
     if ((status = encode_frame(t, NULL)) < 0) return status;
     if (t->audio && (status = kiln_audio_pipe_finish(t->audio)) < 0) return status;
     t->trailer_written = 1;
@@ -227,6 +252,7 @@ void kiln_video_transcoder_close(kiln_video_transcoder *t) {
     kiln_audio_transcoder_close(t->audio);  // does not free the shared muxer
     if (t->out) avformat_free_context(t->out);
     sws_freeContext(t->sws);
+    av_frame_free(&t->stored);
     avcodec_free_context(&t->dec);
     avcodec_free_context(&t->enc);
     av_packet_free(&t->packet);

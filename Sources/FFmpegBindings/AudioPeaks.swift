@@ -7,11 +7,11 @@ public struct AudioPeaks: Sendable {
     public var peaks: [(min: Float, max: Float)]
 
     /// Decodes the best audio stream of `path` once, from start to end.
-    public init(path: String, points: Int, interrupt: InterruptFlag = InterruptFlag(),
+    public init(path: String, points: Int, maxSeconds: Double = .infinity, interrupt: InterruptFlag = InterruptFlag(),
                 progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
         var peaks = [(min: Float, max: Float)](repeating: (0, 0), count: points)
         var rate = 0, perPoint = 1, expected = 1, sampleIndex = 0
-        try AudioSamples.decode(path: path, channels: 1, interrupt: interrupt, start: { format in
+        try AudioSamples.decode(path: path, channels: 1, maxSeconds: maxSeconds, interrupt: interrupt, start: { format in
             rate = format.sampleRate
             expected = max(1, Int((format.duration * Double(format.sampleRate)).rounded(.up)))
             perPoint = max(1, (expected + points - 1) / points)

@@ -12,7 +12,8 @@ public enum AudioSamples {
     }
 
     /// - Parameter channels: nil keeps the source's count, at most 2.
-    public static func decode(path: String, channels: Int?, interrupt: InterruptFlag = InterruptFlag(),
+    /// - Parameter maxSeconds: the duration limit, applied to what is decoded (a header may say less, or nothing).
+    public static func decode(path: String, channels: Int?, maxSeconds: Double = .infinity, interrupt: InterruptFlag = InterruptFlag(),
                               start: (Format) -> Void = { _ in },
                               each: (UnsafeBufferPointer<Float>) throws(FFmpegError) -> Void) throws(FFmpegError) {
         let demuxer = try Demuxer(path: path, interrupt: interrupt)
@@ -42,6 +43,7 @@ public enum AudioSamples {
         }
         guard let frame else { throw .failed(operation: "av_frame_alloc", code: kiln_averror(ENOMEM), message: "out of memory") }
         var decodedAny = false
+        var decodedSamples = 0
         func drain() throws(FFmpegError) {
             while true {
                 let received = avcodec_receive_frame(context, frame)
@@ -55,6 +57,10 @@ public enum AudioSamples {
                 }
                 guard count >= 0 else { throw FFmpegError.from(count, operation: "swr_convert") }
                 decodedAny = decodedAny || count > 0
+                decodedSamples += Int(count)
+                if Double(decodedSamples) / Double(context.pointee.sample_rate) > maxSeconds {
+                    throw .tooLarge(message: "the audio runs past the limit of \(Int(maxSeconds)) s")
+                }
                 try buffer.withUnsafeBufferPointer { (all) throws(FFmpegError) in
                     try each(UnsafeBufferPointer(rebasing: all[0..<(Int(count) * outputChannels)]))
                 }

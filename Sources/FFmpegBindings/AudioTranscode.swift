@@ -54,8 +54,8 @@ public enum AudioTranscode {
     /// Writes `output`; on any failure or stop the partial file is removed
     /// (the muxer's trailer is still written first, so nothing leaks).
     public static func run(input: String, output: String, as format: AudioOutput, bitRate: Int, sampleRate: Int?, channels: Int?,
-                           start: Double = 0, duration: Double? = nil, gain: Double = 1, interrupt: InterruptFlag = InterruptFlag(),
-                           progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
+                           start: Double = 0, duration: Double? = nil, gain: Double = 1, maxSeconds: Double = .infinity,
+                           interrupt: InterruptFlag = InterruptFlag(), progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
         let demuxer = try Demuxer(path: input, interrupt: interrupt)
         let index = av_find_best_stream(demuxer.context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
         guard index >= 0 else { throw .invalidData(message: "no audio stream") }
@@ -66,7 +66,7 @@ public enum AudioTranscode {
             try? FileManager.default.removeItem(atPath: output)
             throw FFmpegError.from(status, operation: "open audio transcoder")
         }
-        try TranscodeDriver.drive(output: output, total: duration ?? max(0, (demuxer.duration ?? 0) - start), interrupt: interrupt,
+        try TranscodeDriver.drive(output: output, maxSeconds: maxSeconds, total: duration ?? max(0, (demuxer.duration ?? 0) - start), interrupt: interrupt,
                                   progress: progress, operation: "transcode audio",
                                   step: { kiln_audio_transcoder_step(transcoder) }, position: { kiln_audio_transcoder_position(transcoder) },
                                   close: { kiln_audio_transcoder_close(transcoder) })

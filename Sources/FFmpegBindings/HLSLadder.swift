@@ -63,6 +63,8 @@ public struct HLSLadderFacts: Sendable, Equatable {
     /// The audio rendition's codec string; nil when there is no audio rendition.
     public var audioCodec: String?
     public var frameRate: Double
+    /// How long the pictures last, from the source's timestamps (known once the ladder is done).
+    public var videoSeconds: Double = 0
 }
 
 public enum HLSLadder {
@@ -74,7 +76,7 @@ public enum HLSLadder {
     /// known from the start (the encoders' parameters), so the caller can write
     /// a master playlist before the end. On failure or
     /// stop everything written is removed.
-    public static func run(input: String, settings: HLSSettings, interrupt: InterruptFlag = InterruptFlag(),
+    public static func run(input: String, settings: HLSSettings, maxSeconds: Double = .infinity, interrupt: InterruptFlag = InterruptFlag(),
                            progress: (Double) -> Void = { _ in }, segmentsFinished: ([Int], HLSLadderFacts) -> Void = { _, _ in }) throws(FFmpegError) -> HLSLadderFacts {
         let demuxer = try Demuxer(path: input, interrupt: interrupt)
         let total = demuxer.duration ?? 0
@@ -124,7 +126,7 @@ public enum HLSLadder {
             kiln_hls_codec_string(ladder, Int32(rendition), &buffer, Int32(buffer.count))
             return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        let facts = HLSLadderFacts(videoCodecs: settings.rungs.indices.map(codec),
+        var facts = HLSLadderFacts(videoCodecs: settings.rungs.indices.map(codec),
                                    audioCodec: renditionCount > settings.rungs.count ? codec(settings.rungs.count) : nil,
                                    frameRate: kiln_hls_frame_rate(ladder))
         if renditionCount == settings.rungs.count {
@@ -133,9 +135,10 @@ public enum HLSLadder {
         var finished = [Int](repeating: 0, count: renditionCount)
         let counts = { (0..<renditionCount).map { Int(kiln_hls_finished_segments(ladder, Int32($0))) } }
         try TranscodeDriver.drive(
-            output: settings.directory, total: total, interrupt: interrupt, progress: progress, operation: "write HLS",
+            output: settings.directory, maxSeconds: maxSeconds, total: total, interrupt: interrupt, progress: progress, operation: "write HLS",
             step: {
                 let status = kiln_hls_step(ladder)
+                if status == 0 { facts.videoSeconds = kiln_hls_video_seconds(ladder) }
                 if status >= 0 {
                     let now = counts()
                     if now != finished {

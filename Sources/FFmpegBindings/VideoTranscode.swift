@@ -59,8 +59,8 @@ public struct VideoSettings: Sendable {
 public enum VideoTranscode {
     /// Decodes `input` once and writes `output`; on failure or stop the partial
     /// file is removed (the trailer is still written, so nothing leaks).
-    public static func run(input: String, output: String, settings: VideoSettings, interrupt: InterruptFlag = InterruptFlag(),
-                           progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
+    public static func run(input: String, output: String, settings: VideoSettings, maxSeconds: Double = .infinity,
+                           interrupt: InterruptFlag = InterruptFlag(), progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
         let demuxer = try Demuxer(path: input, interrupt: interrupt)
         let total = settings.duration ?? max(0, (demuxer.duration ?? 0) - settings.start)
         var status: Int32 = 0
@@ -84,7 +84,7 @@ public enum VideoTranscode {
             try? FileManager.default.removeItem(atPath: output)
             throw FFmpegError.from(status, operation: "open video transcoder")
         }
-        try TranscodeDriver.drive(output: output, total: total, interrupt: interrupt, progress: progress, operation: "transcode video",
+        try TranscodeDriver.drive(output: output, maxSeconds: maxSeconds, total: total, interrupt: interrupt, progress: progress, operation: "transcode video",
                                   step: { kiln_video_transcoder_step(transcoder) }, position: { kiln_video_transcoder_position(transcoder) },
                                   close: { kiln_video_transcoder_close(transcoder) })
     }

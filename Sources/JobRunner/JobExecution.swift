@@ -146,6 +146,14 @@ struct JobExecution: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var states = states
         var state = OutputState(status: .running)
+        // A live stream an earlier attempt published stays served while this one runs: its playlists are
+        // replaced only by ones at least as long (RunningOutputRecorder), since an EVENT playlist a player
+        // has read may only grow (RFC 8216, 6.2.1). Its segments are replaced as this attempt remakes them.
+        if let earlier = states[output.name], earlier.playableAt != nil {
+            state.files = earlier.files
+            state.results = earlier.results
+            state.playableAt = earlier.playableAt
+        }
         states[output.name] = state
         var phase = PhaseClock()
         if !first {

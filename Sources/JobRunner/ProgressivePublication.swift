@@ -87,6 +87,10 @@ struct RunningOutputRecorder: Sendable {
                 guard !broken, !stop.isStopped else { continue }
                 for staged in files {
                     let path = outputName + "/" + staged.file.name
+                    // A playlist shorter than the one listed (an earlier attempt's) waits until it has caught up.
+                    if let length = staged.file.duration, let listed = state.files.first(where: { $0.path == path })?.duration, length < listed {
+                        continue
+                    }
                     let revision = published[staged.file.name] == nil ? 0 : (revisions[staged.file.name] ?? 0) + 1
                     let key = JobFiles.key(jobID: jobID, leaseToken: leaseToken, path: path, revision: revision)
                     do {

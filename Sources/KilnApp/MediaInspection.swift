@@ -27,7 +27,10 @@ struct MediaInspection: MediaInspector {
             // Bounded like every probe (bytes, analysed duration, streams) and in time.
             let deadline = InterruptFlag(deadline: .now + .seconds(inspectionSeconds))
             guard let probe = try? MediaProbe(path: path, interrupt: deadline) else { return MediaFacts() }
-            return MediaFacts(width: probe.video?.width, height: probe.video?.height, duration: probe.duration)
+            // As displayed, as for images: a display matrix of a quarter turn swaps the axes (a phone's portrait clip).
+            let swapped = (probe.video?.rotation ?? 0) % 180 != 0
+            return MediaFacts(width: swapped ? probe.video?.height : probe.video?.width,
+                              height: swapped ? probe.video?.width : probe.video?.height, duration: probe.duration)
         }
     }
 }

@@ -43,7 +43,8 @@ public struct Audio: Stage {
         let path = context.scratchDirectory + "/" + name
         try withFFmpeg("audio", stop: context.stop) { interrupt in
             try AudioTranscode.run(input: file.path, output: path, as: format, bitRate: bitRate, sampleRate: sampleRate, channels: channels,
-                                   start: start, duration: duration, interrupt: interrupt, progress: context.reportProgress)
+                                   start: start, duration: duration, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt,
+                                   progress: context.reportProgress)
         }
         let written = (try? MediaProbe(path: path)) ?? nil
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0

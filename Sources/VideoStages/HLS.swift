@@ -107,7 +107,7 @@ public struct HLS: Stage {
                 segmentSeconds: segmentSeconds, segmentType: segmentType, preset: preset,
                 audioBitRate: audio && probe.audio != nil ? audioBitRate : nil)
             let writer = HLSOutputWriter(settings: settings, outputName: context.outputName, publisher: context.publisher, logger: context.logger)
-            let facts = try HLSLadder.run(input: file.path, settings: settings, interrupt: interrupt, progress: context.reportProgress,
+            let facts = try HLSLadder.run(input: file.path, settings: settings, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, progress: context.reportProgress,
                                           segmentsFinished: { writer.segmentsFinished($0, $1) })
             return .product(try writer.finish(facts))
         }

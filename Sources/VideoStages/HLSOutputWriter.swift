@@ -82,7 +82,8 @@ final class HLSOutputWriter {
                     fresh.append(produced(file))
                     published.insert(file)
                 }
-                playlistFiles.append(produced(rendition + "/" + HLSSettings.playlistName))
+                // Its length so far: a later attempt's playlist replaces it only once it is as long (RunningOutputRecorder).
+                playlistFiles.append(produced(rendition + "/" + HLSSettings.playlistName, duration: playlist.segments.reduce(0) { $0 + $1.duration }))
             }
             var batch = fresh + playlistFiles
             if !masterPublished {
@@ -106,7 +107,8 @@ final class HLSOutputWriter {
         var playlists: [String: MediaPlaylist] = [:]
         var duration = 0.0
         for rendition in renditions(facts) {
-            let (playlist, segmentFiles) = try read(rendition)
+            var (playlist, segmentFiles) = try read(rendition)
+            if rendition != HLSSettings.audioName { playlist = playlist.endingAt(videoSeconds: facts.videoSeconds) }
             guard !playlist.segments.isEmpty else { throw StageError.invalidInput("hls: the \(rendition) rendition has no segment") }
             playlists[rendition] = playlist
             let playlistName = rendition + "/" + HLSSettings.playlistName

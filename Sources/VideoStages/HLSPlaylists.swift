@@ -32,6 +32,28 @@ struct MediaPlaylist {
         self.init(text: try String(contentsOfFile: path, encoding: .utf8))
     }
 
+    /// The playlist with its last segment lasting `seconds`, and a target duration that covers it.
+    ///
+    /// The hls muxer closes the last segment at the trailer and counts its length from its
+    /// packets at the stream's nominal frame rate: with a variable frame rate (15 frames at
+    /// 15 fps, counted at 30) it said 0.5 s for a segment of 1 s. The others are cut between
+    /// two timestamps and are right; the end of the pictures comes from their own timestamps.
+    func endingAt(videoSeconds seconds: Double) -> MediaPlaylist {
+        guard let last = segments.last, seconds > 0 else { return self }
+        let before = segments.dropLast().reduce(0) { $0 + $1.duration }
+        let length = seconds - before
+        guard length > 0, abs(length - last.duration) > 0.001 else { return self }
+        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        guard let index = lines.lastIndex(where: { $0.hasPrefix("#EXTINF:") }) else { return self }
+        lines[index] = String(format: "#EXTINF:%.6f,", length)
+        let longest = max(length, segments.dropLast().map(\.duration).max() ?? 0)
+        if let target = lines.firstIndex(where: { $0.hasPrefix("#EXT-X-TARGETDURATION:") }),
+           let value = Int(lines[target].dropFirst("#EXT-X-TARGETDURATION:".count)), Double(value) < longest.rounded() {
+            lines[target] = "#EXT-X-TARGETDURATION:\(Int(longest.rounded()))"
+        }
+        return MediaPlaylist(text: lines.joined(separator: "\n") + "\n")
+    }
+
     /// The finished playlist: VOD (no more segments will come) with its end marked.
     var vod: String {
         var lines = text.split(whereSeparator: \.isNewline).map(String.init)

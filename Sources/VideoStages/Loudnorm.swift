@@ -41,7 +41,7 @@ public struct Loudnorm: Stage {
         let (measured, peak, gain) = try withFFmpeg("loudnorm", stop: context.stop) { interrupt in
             var meter: LoudnessMeter?
             var expected = 1.0, seen = 0.0
-            try AudioSamples.decode(path: file.path, channels: nil, interrupt: interrupt, start: { format in
+            try AudioSamples.decode(path: file.path, channels: nil, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, start: { format in
                 meter = LoudnessMeter(sampleRate: format.sampleRate, channels: format.channels)
                 expected = max(1, format.duration * Double(format.sampleRate) * Double(format.channels))
             }) { samples in
@@ -53,7 +53,7 @@ public struct Loudnorm: Stage {
             let peak = meter?.samplePeak ?? 0
             let gain = min(target - measured, truePeak - 20 * log10(max(peak, 1e-9)))
             try AudioTranscode.run(input: file.path, output: path, as: format, bitRate: bitRate, sampleRate: nil, channels: nil,
-                                   gain: pow(10, gain / 20), interrupt: interrupt, progress: { context.reportProgress(0.5 + $0 / 2) })
+                                   gain: pow(10, gain / 20), maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, progress: { context.reportProgress(0.5 + $0 / 2) })
             return (measured, peak, gain)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0

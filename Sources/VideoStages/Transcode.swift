@@ -83,7 +83,8 @@ public struct Transcode: Stage {
                 preset: parameters.string("preset") ?? "veryfast", fps: parameters.double("fps"), mute: parameters.bool("mute") ?? false,
                 audioBitRate: kilobits("audioBitRate") ?? (container == .webm ? 96_000 : 128_000),
                 start: parameters.double("start") ?? 0, duration: parameters.double("duration"))
-            try VideoTranscode.run(input: file.path, output: path, settings: settings, interrupt: interrupt, progress: context.reportProgress)
+            try VideoTranscode.run(input: file.path, output: path, settings: settings, maxSeconds: context.limits.maxDurationSeconds,
+                                   interrupt: interrupt, progress: context.reportProgress)
         }
         let written = try? MediaProbe(path: path)
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0

@@ -25,7 +25,7 @@ public struct Waveform: Stage {
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "waveform needs the input file") }
         let peaks = try withFFmpeg("waveform", stop: context.stop) { interrupt in
-            try AudioPeaks(path: file.path, points: points, interrupt: interrupt, progress: context.reportProgress)
+            try AudioPeaks(path: file.path, points: points, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, progress: context.reportProgress)
         }
         func eightBit(_ value: Float) -> JSONValue { .number(Double(max(-128, min(127, (value * 127).rounded())))) }
         let data = peaks.peaks.flatMap { [eightBit($0.min), eightBit($0.max)] }

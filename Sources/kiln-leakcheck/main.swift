@@ -127,6 +127,21 @@ for round in 0..<3 {
     flag.stop()
     expect((try? MediaProbe(path: "\(fixtures)/clip.mp4", interrupt: flag)) == nil, "interrupted probe stops")
 }
+// Streams that change mid-way (made by scripts/leakcheck.sh): each frame is scaled from its own
+// size and format, each audio frame resampled from its own layout; valgrind sees every read.
+if let changes = CommandLine.arguments.dropFirst(2).first {
+    for name in ["size-change", "format-change"] {
+        try VideoTranscode.run(input: "\(changes)/\(name).mp4", output: "\(scratch)/\(name).mp4",
+                               settings: VideoSettings(container: .mp4, codec: .h264, width: 160, height: 120, crf: 30, preset: "ultrafast"))
+        let ladder = HLSSettings(directory: "\(scratch)/\(name)-hls", rungs: [.init(name: "120p", width: 160, height: 120, crf: 30)],
+                                 segmentSeconds: 1, segmentType: .mpegts, preset: "ultrafast")
+        _ = try HLSLadder.run(input: "\(changes)/\(name).mp4", settings: ladder)
+        expect((try? MediaProbe(path: "\(scratch)/\(name).mp4")) != nil, "\(name) transcoded")
+    }
+    try AudioTranscode.run(input: "\(changes)/layout-change.aac", output: "\(scratch)/layout.m4a", as: .aac, bitRate: 64000, sampleRate: nil, channels: nil)
+    let peaks = try AudioPeaks(path: "\(changes)/layout-change.aac", points: 64)
+    expect(peaks.peaks.count == 64, "peaks of a stream that turns stereo")
+}
 // Everything above went out of scope: no libvips object may still be alive.
 let live = Vips.liveObjectCount
 expect(live == 0, "no libvips objects alive at the end (found \(live))")

@@ -36,10 +36,7 @@ import Testing
 
     /// Cells that still come out wrong, with why, until their fix lands. A listed cell
     /// that comes out right fails the test, so this list cannot outlive the bug.
-    static let knownWrong: [String: String] = [
-        "hls on h264-vfr.mp4": "the hls muxer's last EXTINF counts frames at the nominal rate (0.5 s for 15 frames at 15 fps)",
-        "transcode 360 webm on phone-hevc-rot90.mov": "WebM has no display matrix: the picture must be turned, as the hls ladder's top rung is",
-    ]
+    static let knownWrong: [String: String] = [:]
 
     /// Cells allowed to fail, with the code they must fail with (SPEC: bad input fails with a clear code).
     static func documentedFailure(_ cell: Cell) -> String? {

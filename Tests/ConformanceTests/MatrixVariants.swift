@@ -1,5 +1,6 @@
 import Foundation
 import KilnApp
+import KilnTestSupport
 import PipelineEngine
 
 /// One row of the matrix: an operation list, which corpus files it runs on, and how

@@ -12,47 +12,6 @@ func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw CheckFailure(message()) }
 }
 
-/// How an operation moves the corners of the displayed picture.
-enum Turn: Sendable {
-    case none, flip, flop, quarter, half, threeQuarters
-
-    /// The marker colour expected at the top-left, top-right and bottom-left corners.
-    var corners: [Marker] {
-        switch self {
-        case .none: [.red, .green, .blue]
-        case .flip: [.blue, .yellow, .red]
-        case .flop: [.green, .red, .yellow]
-        case .quarter: [.blue, .red, .yellow]
-        case .half: [.yellow, .blue, .green]
-        case .threeQuarters: [.green, .yellow, .red]
-        }
-    }
-}
-
-enum Marker: String, CaseIterable, Sendable {
-    case red, green, blue, yellow
-
-    var rgb: [Double] {
-        switch self {
-        case .red: [255, 0, 0]
-        case .green: [0, 255, 0]
-        case .blue: [0, 0, 255]
-        case .yellow: [255, 255, 0]
-        }
-    }
-
-    /// The marker whose colour (`colours`' where given, else pure sRGB) is nearest to `pixel`.
-    static func nearest(_ pixel: [Double], colours: [String: [Double]]? = nil) -> (Marker, Double) {
-        var best = (Marker.red, Double.infinity)
-        for marker in allCases {
-            var sum = 0.0
-            for (a, b) in zip(colours?[marker.rawValue] ?? marker.rgb, pixel) { sum += (a - b) * (a - b) }
-            if sum.squareRoot() < best.1 { best = (marker, sum.squareRoot()) }
-        }
-        return best
-    }
-}
-
 enum ImageCheck {
     /// Decodes an image file Kiln wrote and checks its size (within `slack` pixels),
     /// that it is upright (no orientation left to apply), and where the corner markers went.

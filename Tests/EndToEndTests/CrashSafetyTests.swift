@@ -85,6 +85,11 @@ import Testing
                 _ = try await Self.waitFor(h, id, "attempt \(round) published part of its stream") {
                     $0["status"] == "running" && $0["attempt"]?.intValue == round && $0["outputs"]?["stream"]?["files"]?.arrayValue?.isEmpty == false
                 }
+                // The listing may still be the killed attempt's stream: wait for this attempt's own files in storage.
+                let deadline = ContinuousClock.now + .seconds(60)
+                while try await Self.attemptsWithFiles(h, id).count < round, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
                 worker.signal(SIGKILL)
                 #expect(await worker.waitForExit(timeout: .seconds(5)) != nil)
                 worker = try KilnProcess(configuration: configuration, name: "w\(round + 1)")

@@ -27,6 +27,11 @@ int kiln_frame_to_rgb24(const AVFrame *frame, uint8_t *out, int out_stride);
 /// reads beyond the planes of the one it gets. Returns 0 or a negative AVERROR.
 int kiln_scale_frame(struct SwsContext **sws, const AVFrame *src, AVFrame *dst);
 
+/// Turns a yuv420p frame clockwise by `rotation` (90, 180, 270) into `dst`,
+/// whose sides are `src`'s, swapped for a quarter turn: for players and
+/// containers that ignore a display matrix (HLS, WebM).
+void kiln_turn_frame(const AVFrame *src, AVFrame *dst, int rotation);
+
 /// Clockwise rotation in degrees (0, 90, 180, 270) a player applies to a
 /// stream, from its display matrix; 0 when there is none.
 int kiln_stream_rotation(const AVStream *stream);

@@ -53,6 +53,10 @@ void kiln_hls_codec_string(const kiln_hls_ladder *ladder, int rendition, char *b
 /// Frames a second of the video renditions.
 double kiln_hls_frame_rate(const kiln_hls_ladder *ladder);
 
+/// Seconds from the first picture's start to the last one's end (its own
+/// duration included), as the source's timestamps say; 0 before any picture.
+double kiln_hls_video_seconds(const kiln_hls_ladder *ladder);
+
 /// Writes the trailers that were not written and frees everything.
 void kiln_hls_close(kiln_hls_ladder *ladder);
 

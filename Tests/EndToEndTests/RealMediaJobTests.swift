@@ -1,0 +1,89 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import KilnTestSupport
+import NIOCore
+import PipelineEngine
+import Testing
+import VipsBindings
+
+/// A few cells of the conformance matrix over the real API: full-size phone
+/// media uploaded, processed by a worker, fetched and decoded. The matrix itself
+/// (Tests/ConformanceTests) drives the engine in process.
+@Suite struct RealMediaJobTests {
+    static func corpus(_ name: String) throws -> String {
+        try runTool("python3", [Fixture.repositoryRoot + "/scripts/corpus.py", Fixture.path("corpus")])
+        return "corpus/" + name
+    }
+
+    func outputImage(_ h: Harness, _ job: JSONValue, _ output: String) async throws -> VipsImage {
+        let file = try #require(job["outputs"]?[output]?["files"]?.arrayValue?.first, "\(output): \(job)")
+        let response = try await h.request(.get, "/v1/jobs/\(try #require(job["id"]?.stringValue))/files/\(try #require(file["path"]?.stringValue))")
+        #expect(response.status == .ok)
+        return try Harness.decodeImage(response.body)
+    }
+
+    /// A 12 MP photo a phone held upright took (stored 4032x3024, EXIF orientation 6).
+    @Test func aPortraitPhonePhotoThroughEveryAccessPattern() async throws {
+        let photo = try Self.corpus("jpeg-12mp-o6.jpg")
+        try await Harness.run { h in
+            let media = try await h.upload(photo)
+            #expect(media["width"] == 3024 && media["height"] == 4032, "the record gives the size as displayed: \(media)")
+            let submitted = try await h.submit(["input": try #require(media["id"]), "outputs": [
+                "flipped": [["op": "flip"], ["op": "encode", "format": "webp"]],
+                "turned": [["op": "rotate", "angle": 90]],
+                "smart": [["op": "crop", "width": 1000, "height": 800, "gravity": "attention"]],
+                "thumb": [["op": "thumbnail", "width": 320]],
+            ]])
+            let job = try await h.waitForJob(try #require(try h.json(submitted)["id"]?.stringValue), timeout: .seconds(120))
+            #expect(job["status"] == "succeeded", "\(job)")
+            let flipped = try await outputImage(h, job, "flipped")
+            let flippedMarkers = try flipped.showsMarkers(.flip)
+            #expect(flipped.width == 3024 && flipped.height == 4032 && flippedMarkers)
+            let turned = try await outputImage(h, job, "turned")
+            let turnedMarkers = try turned.showsMarkers(.quarter)
+            #expect(turned.width == 4032 && turned.height == 3024 && turnedMarkers)
+            let smart = try await outputImage(h, job, "smart")
+            #expect(smart.width == 1000 && smart.height == 800)
+            let thumb = try await outputImage(h, job, "thumb")
+            let thumbMarkers = try thumb.showsMarkers(.none)
+            #expect(thumb.width == 320 && thumb.height == 427 && thumbMarkers)
+        }
+    }
+
+    /// A phone's HEVC MOV with a display matrix: WebM (which has none) and HLS come out upright.
+    @Test func aPhoneVideoComesOutUprightEverywhere() async throws {
+        let clip = try Self.corpus("phone-hevc-rot90.mov")
+        try await Harness.run { h in
+            let media = try await h.upload(clip)
+            #expect(media["width"] == 1080 && media["height"] == 1920, "\(media)")
+            let submitted = try await h.submit(["input": try #require(media["id"]), "outputs": [
+                "poster": [["op": "frame", "time": 1]],
+                "small": [["op": "transcode", "format": "webm", "height": 320, "preset": "ultrafast"]],
+                "stream": [["op": "hls", "renditions": [["height": 360]], "segmentSeconds": 1, "preset": "ultrafast"]],
+            ]])
+            let id = try #require(try h.json(submitted)["id"]?.stringValue)
+            let job = try await h.waitForJob(id, timeout: .seconds(120))
+            #expect(job["status"] == "succeeded", "\(job)")
+            let poster = try await outputImage(h, job, "poster")
+            let posterMarkers = try poster.showsMarkers(.none)
+            #expect(poster.width == 1080 && poster.height == 1920 && posterMarkers)
+            let small = try #require(job["outputs"]?["small"]?["files"]?.arrayValue?.first)
+            #expect(small["width"] == 180 && small["height"] == 320, "a WebM is turned upright: \(small)")
+            let playlists = try await HLSJobTests.fetchAll(h, base: "/v1/jobs/\(id)/files", master: "stream/master.m3u8", key: h.key)
+            #expect(playlists.count == 2 && playlists.values.allSatisfy { $0.contains("#EXT-X-ENDLIST") })
+        }
+    }
+
+    /// The byte-mutated clip that aborted libswscale inside `kiln serve`: as a job it fails with a
+    /// code on its first attempt, the API answers throughout, and the next job runs.
+    @Test func theClipThatTookTheServerDownFailsWithACode() async throws {
+        try await Harness.run { h in
+            let job = try await h.runJob(on: "hostile/hls-swscale-abort.mp4", [["op": "hls", "renditions": [["height": 240]], "segmentSeconds": 2]])
+            #expect(job["status"] == "failed" && job["error"]?["code"] == "invalid_input" && job["attempt"] == 1, "\(job)")
+            #expect(try await h.request(.get, "/healthz").status == .ok)
+            let next = try await h.runJob(on: "clip.mp4", [["op": "frame"]])
+            #expect(next["status"] == "succeeded", "\(next)")
+        }
+    }
+}
