@@ -75,6 +75,33 @@ import VipsBindings
         }
     }
 
+    /// A chat app's voice note (Opus in Ogg, mono 16 kHz): transcoded and drawn as a waveform.
+    @Test func aVoiceNote() async throws {
+        let note = try Self.corpus("voice-note.ogg")
+        try await Harness.run { h in
+            let media = try await h.upload(note)
+            #expect(media["kind"] == "audio" && abs((media["duration"]?.doubleValue ?? 0) - 3) < 0.05, "\(media)")
+            let submitted = try await h.submit(["input": try #require(media["id"]), "outputs": [
+                "aac": [["op": "audio", "format": "aac", "bitRate": 48]],
+                "peaks": [["op": "waveform", "points": 100]],
+            ]])
+            let id = try #require(try h.json(submitted)["id"]?.stringValue)
+            let job = try await h.waitForJob(id, timeout: .seconds(60))
+            #expect(job["status"] == "succeeded", "\(job)")
+            let file = try #require(job["outputs"]?["aac"]?["files"]?.arrayValue?.first)
+            let response = try await h.request(.get, "/v1/jobs/\(id)/files/\(try #require(file["path"]?.stringValue))")
+            let local = NSTemporaryDirectory() + "kiln-note-\(UUID().uuidString).m4a"
+            try Data(buffer: response.body).write(to: URL(fileURLWithPath: local))
+            defer { try? FileManager.default.removeItem(atPath: local) }
+            let probed = String(decoding: try runTool("ffprobe", ["-v", "error", "-show_entries", "stream=codec_name,channels:format=duration",
+                                                                  "-of", "csv=p=0", local]), as: UTF8.self)
+            #expect(probed.contains("aac,1"), "mono AAC: \(probed)")
+            let seconds = Double(probed.split(separator: "\n").last.map(String.init) ?? "") ?? 0
+            #expect(abs(seconds - 3) < 0.1, "\(probed)")
+            #expect(job["outputs"]?["peaks"]?["results"]?["waveform"]?["data"]?.arrayValue?.count == 200)
+        }
+    }
+
     /// The byte-mutated clip that aborted libswscale inside `kiln serve`: as a job it fails with a
     /// code on its first attempt, the API answers throughout, and the next job runs.
     @Test func theClipThatTookTheServerDownFailsWithACode() async throws {
