@@ -382,6 +382,15 @@ class Corpus:
 
 def main():
     directory = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "Fixtures", "corpus"))
+    # Tests running in parallel each ask for the corpus: one makes it, the others wait and find it made.
+    import fcntl
+    os.makedirs(os.path.dirname(directory), exist_ok=True)
+    with open(directory + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        make(directory)
+
+
+def make(directory):
     manifest = os.path.join(directory, "manifest.json")
     try:
         if json.load(open(manifest)).get("script") == SCRIPT_HASH:

@@ -42,11 +42,11 @@ struct CorpusFile: Decodable, Sendable, CustomStringConvertible {
 }
 
 enum Corpus {
-    static let directory = Fixture.path("corpus")
+    static let directory = Fixture.corpusDirectory
 
     /// The corpus, made first if it is missing or its script changed (a no-op otherwise).
     static func files() throws -> [CorpusFile] {
-        try runTool("python3", [Fixture.repositoryRoot + "/scripts/corpus.py", directory])
+        try Fixture.makeCorpus()
         struct Manifest: Decodable { var files: [CorpusFile] }
         let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/manifest.json"))
         return try JSONDecoder().decode(Manifest.self, from: data).files

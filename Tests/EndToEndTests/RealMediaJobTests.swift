@@ -11,11 +11,6 @@ import VipsBindings
 /// media uploaded, processed by a worker, fetched and decoded. The matrix itself
 /// (Tests/ConformanceTests) drives the engine in process.
 @Suite struct RealMediaJobTests {
-    static func corpus(_ name: String) throws -> String {
-        try runTool("python3", [Fixture.repositoryRoot + "/scripts/corpus.py", Fixture.path("corpus")])
-        return "corpus/" + name
-    }
-
     func outputImage(_ h: Harness, _ job: JSONValue, _ output: String) async throws -> VipsImage {
         let file = try #require(job["outputs"]?[output]?["files"]?.arrayValue?.first, "\(output): \(job)")
         let response = try await h.request(.get, "/v1/jobs/\(try #require(job["id"]?.stringValue))/files/\(try #require(file["path"]?.stringValue))")
@@ -25,7 +20,7 @@ import VipsBindings
 
     /// A 12 MP photo a phone held upright took (stored 4032x3024, EXIF orientation 6).
     @Test func aPortraitPhonePhotoThroughEveryAccessPattern() async throws {
-        let photo = try Self.corpus("jpeg-12mp-o6.jpg")
+        let photo = try Fixture.corpus("jpeg-12mp-o6.jpg")
         try await Harness.run { h in
             let media = try await h.upload(photo)
             #expect(media["width"] == 3024 && media["height"] == 4032, "the record gives the size as displayed: \(media)")
@@ -53,7 +48,7 @@ import VipsBindings
 
     /// A phone's HEVC MOV with a display matrix: WebM (which has none) and HLS come out upright.
     @Test func aPhoneVideoComesOutUprightEverywhere() async throws {
-        let clip = try Self.corpus("phone-hevc-rot90.mov")
+        let clip = try Fixture.corpus("phone-hevc-rot90.mov")
         try await Harness.run { h in
             let media = try await h.upload(clip)
             #expect(media["width"] == 1080 && media["height"] == 1920, "\(media)")
@@ -77,7 +72,7 @@ import VipsBindings
 
     /// A chat app's voice note (Opus in Ogg, mono 16 kHz): transcoded and drawn as a waveform.
     @Test func aVoiceNote() async throws {
-        let note = try Self.corpus("voice-note.ogg")
+        let note = try Fixture.corpus("voice-note.ogg")
         try await Harness.run { h in
             let media = try await h.upload(note)
             #expect(media["kind"] == "audio" && abs((media["duration"]?.doubleValue ?? 0) - 3) < 0.05, "\(media)")

@@ -64,8 +64,7 @@ import Testing
             print(json.dumps({'media': answer.headers.get('Kiln-Media-Id'), 'offset': int(answer.headers['Upload-Offset'])}))
             """.write(toFile: script, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: script) }
-        let photo = Fixture.path("corpus/jpeg-1080-o6.jpg")
-        _ = try? runTool("python3", [Fixture.repositoryRoot + "/scripts/corpus.py", Fixture.path("corpus")])
+        let photo = Fixture.path(try Fixture.corpus("jpeg-1080-o6.jpg"))
         let size = try #require(try FileManager.default.attributesOfItem(atPath: photo)[.size] as? Int)
         try await Harness.run { h in
             let port = try #require(h.client.port)
