@@ -39,6 +39,15 @@ import Testing
         throw HarnessError("job \(id) never reached: \(what)")
     }
 
+    /// Waits until `condition` holds, or fails the test after `seconds`.
+    static func until(seconds: Int, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw HarnessError("not reached within \(seconds) s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// The lease tokens under which the job has files in storage.
     static func attemptsWithFiles(_ h: Harness, _ id: String) async throws -> Set<String> {
         Set(try await h.kiln.blobs.list(prefix: "jobs/\(id)/").map { String($0.split(separator: "/")[2]) })
@@ -168,9 +177,11 @@ import Testing
             let media = try #require(try await h.upload("gradient.webp")["id"])
             let accepted = Mutex<[String]>([])
             let refused = Mutex<[String]>([])
+            // The phases wait on what happened, not on the clock: on a busy 2-core machine a submission can take
+            // a second, and a fixed window once saw 2 accepted before the stop and none in the 5 s after the restart.
+            let loadGoesOn = Mutex(true)
             let load = Task {
-                let end = ContinuousClock.now + .seconds(12)
-                while ContinuousClock.now < end {
+                while loadGoesOn.withLock({ $0 }) {
                     do {
                         let response = try await h.submit(["input": media, "operations": [["op": "thumbnail", "width": 24]]])
                         if response.status == .accepted, let id = try h.json(response)["id"]?.stringValue {
@@ -184,7 +195,7 @@ import Testing
                     try? await Task.sleep(for: .milliseconds(40))
                 }
             }
-            try await Task.sleep(for: .seconds(3))
+            try await Self.until(seconds: 60) { accepted.withLock { $0.count } >= 3 }
             try postgres.stop()
             // Not ready while the database is away: /healthz says so at once (asked on a connection of its
             // own: the test client's one may be waiting on a submission that reached the server as it went down).
@@ -200,6 +211,9 @@ import Testing
             try await Task.sleep(for: .seconds(2))
             let acceptedBefore = accepted.withLock { $0.count }
             try postgres.start()
+            try await Self.until(seconds: 90) { accepted.withLock { $0.count } > acceptedBefore }
+            try await Task.sleep(for: .seconds(1))
+            loadGoesOn.withLock { $0 = false }
             await load.value
             let ids = accepted.withLock { $0 }
             let refusals = refused.withLock { $0 }
