@@ -100,7 +100,7 @@ let package = Package(
         ),
         // Wiring: the one place that knows every stage, the configuration and the services.
         .target(name: "KilnApp", dependencies: [
-            "HTTPAPI", "JobRunner", "CHeapStats", "JobStore", "Storage", "PipelineEngine",
+            "HTTPAPI", "JobRunner", "CHeapStats", "CSandbox", "JobStore", "Storage", "PipelineEngine",
             "ImageStages", "VideoStages", "VipsBindings", "FFmpegBindings",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -118,6 +118,8 @@ let package = Package(
         ]),
         // The database path's memory, counted in-process (live heap bytes around a query loop).
         .target(name: "CHeapStats"),
+        // What a supervised worker does to itself before it takes work: rlimits, no new privileges, seccomp (Debian's libseccomp).
+        .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
         .executableTarget(name: "kiln-soak", dependencies: ["KilnApp", "JobStore", "CHeapStats"]),
         // `kiln submit / status / watch`: a client of a running server's HTTP API.
         .target(name: "KilnClient", dependencies: [
@@ -146,7 +148,9 @@ let package = Package(
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport", "KilnClient",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

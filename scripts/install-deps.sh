@@ -8,6 +8,7 @@ packages=(
   libvips-dev libvips-tools
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libavfilter-dev ffmpeg
   postgresql-15
+  libseccomp-dev
   libopencv-objdetect-dev libopencv-imgproc-dev opencv-data
   fonts-dejavu-core
   iproute2

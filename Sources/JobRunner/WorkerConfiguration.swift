@@ -71,7 +71,13 @@ public struct WorkerConfiguration: Sendable {
 
     /// libvips threads per operation so that `concurrency` jobs fill the cores
     /// and no more: 1 at the default of two jobs per core.
-    public var vipsThreadsPerOperation: Int { max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, concurrency)) }
+    public var vipsThreadsPerOperation: Int {
+        get { vipsThreads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, concurrency)) }
+        set { vipsThreads = newValue }
+    }
+    /// Set when the jobs of one machine are split over processes (`kiln serve`'s
+    /// supervised workers): the threads are counted as if they shared one.
+    private var vipsThreads: Int?
 
     /// All slots but one, so an image job always finds one, and no more than
     /// the cores but one (a transcode keeps several cores busy); at least one.

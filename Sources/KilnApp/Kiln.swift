@@ -155,15 +155,40 @@ public struct Kiln: Sendable {
         return buildRouter(environment)
     }
 
+    /// Where a server's jobs run.
+    public enum WorkerPlacement: Sendable {
+        /// Elsewhere (`kiln worker` on other hosts).
+        case none
+        /// In the server's own process (the tests' harness; `KILN_WORKER_PROCESSES=0`).
+        case inProcess
+        /// In child processes of this executable that the server supervises.
+        case supervised(executable: String)
+    }
+
     /// The HTTP API, with workers in the same process when `withWorkers`.
     public func makeApplication(withWorkers: Bool = true) throws -> some ApplicationProtocol {
+        try makeApplication(workers: withWorkers ? .inProcess : .none)
+    }
+
+    /// The HTTP API, with its workers where `workers` says. The webhook notifier
+    /// runs here whenever there are workers: it decodes nothing.
+    public func makeApplication(workers: WorkerPlacement) throws -> some ApplicationProtocol {
         var services: [any Service] = [client, migrationService(isServer: true)]
         services.append(EventListener(store: store, hub: events, logger: logger))
         if let endpoint = DatabaseURL.endpoint(configuration.databaseURL) {
             services.append(DatabaseWatch(endpoint: endpoint, readiness: readiness, logger: logger))
         }
-        if withWorkers {
+        switch workers {
+        case .none:
+            break
+        case .inProcess:
             services.append(GatedService(gate: gate, service: worker))
+            services.append(GatedService(gate: gate, service: webhookNotifier))
+        case let .supervised(executable):
+            _ = Self.metrics
+            services.append(GatedService(gate: gate, service: WorkerSupervisor(
+                executable: executable, plan: WorkerProcessPlan(configuration: configuration), store: store,
+                drainSeconds: configuration.worker.drainSeconds, logger: logger)))
             services.append(GatedService(gate: gate, service: webhookNotifier))
         }
         let admission = RequestAdmission(limit: configuration.maxRequestsInFlight)
@@ -180,13 +205,15 @@ public struct Kiln: Sendable {
         return app
     }
 
-    /// Workers only, for `kiln worker`.
-    public func makeWorkerGroup() -> ServiceGroup {
+    /// Workers only, for `kiln worker`. A supervised worker (a child of `kiln
+    /// serve`) leaves webhooks to its server.
+    public func makeWorkerGroup(supervised: Bool = false) -> ServiceGroup {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: client), .init(service: migrationService(isServer: false)), .init(service: GatedService(gate: gate, service: worker)),
+        ]
+        if !supervised { services.append(.init(service: GatedService(gate: gate, service: webhookNotifier))) }
         return ServiceGroup(configuration: .init(
-            services: [
-                .init(service: client), .init(service: migrationService(isServer: false)),
-                .init(service: GatedService(gate: gate, service: worker)), .init(service: GatedService(gate: gate, service: webhookNotifier)),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
     }

@@ -34,6 +34,36 @@ public struct KilnConfiguration: Sendable {
     public var rateBurst: Double = 1000
     /// Requests one process holds at once (`RequestAdmission`); more wait unread in the kernel.
     public var maxRequestsInFlight = 1024
+    /// Where `kiln serve` runs jobs: in supervised child processes (the default), or in its own process.
+    public var workerProcesses: WorkerProcesses
+
+    public struct WorkerProcesses: Sendable {
+        /// Child processes `kiln serve` runs jobs in; 0 runs them in the server's own process.
+        public var count: Int
+        /// What each child sets on itself before it takes work.
+        public var limits: WorkerSandbox.Limits
+
+        /// One process per job slot, so a crash costs one job, not every job of a process.
+        public init(concurrency: Int, uploadLimits: UploadLimits) {
+            count = concurrency
+            limits = WorkerSandbox.Limits(addressSpaceBytes: Self.defaultAddressSpaceBytes(processes: concurrency),
+                                          maxFileBytes: Self.defaultMaxFileBytes(uploadLimits: uploadLimits), seccomp: true)
+        }
+
+        /// The machine's memory split over the children, but never below 4 GiB:
+        /// RLIMIT_AS counts address space reserved, not used (thread stacks,
+        /// malloc arenas), and an idle worker already reserves ~1 GiB of it.
+        static func defaultAddressSpaceBytes(processes: Int) -> UInt64 {
+            let share = ProcessInfo.processInfo.physicalMemory / UInt64(max(1, processes))
+            return max(4 << 30, share)
+        }
+
+        /// Twice the largest upload: a scratch file is an input or an output of a
+        /// step, and no output of a valid input comes near that.
+        static func defaultMaxFileBytes(uploadLimits: UploadLimits) -> UInt64 {
+            UInt64(max(uploadLimits.image, uploadLimits.video, uploadLimits.audio)) * 2
+        }
+    }
 
     public enum ConfigurationError: Error, CustomStringConvertible {
         case missing(String)
@@ -66,6 +96,7 @@ public struct KilnConfiguration: Sendable {
         self.uploadLimits = uploadLimits
         self.worker = worker
         self.worker.pipelinesDirectory = pipelinesDirectory
+        workerProcesses = WorkerProcesses(concurrency: worker.concurrency, uploadLimits: uploadLimits)
     }
 
     /// Reads the process environment.
@@ -74,6 +105,12 @@ public struct KilnConfiguration: Sendable {
         func int(_ name: String, _ fallback: Int) throws -> Int {
             guard let raw = env[name], !raw.isEmpty else { return fallback }
             guard let value = Int(raw), value > 0 else { throw ConfigurationError.invalid(name, "expected a positive integer, got \(raw)") }
+            return value
+        }
+        /// Zero allowed.
+        func count(_ name: String, _ fallback: Int) throws -> Int {
+            guard let raw = env[name], !raw.isEmpty else { return fallback }
+            guard let value = Int(raw), value >= 0 else { throw ConfigurationError.invalid(name, "expected 0 or a positive integer, got \(raw)") }
             return value
         }
         func double(_ name: String, _ fallback: Double) throws -> Double {
@@ -114,7 +151,11 @@ public struct KilnConfiguration: Sendable {
         worker.uploadRetentionSeconds = uploadDays > 0 ? uploadDays * 86_400 : nil
         worker.jobTimeoutSeconds = try double("KILN_JOB_TIMEOUT_SECONDS", worker.jobTimeoutSeconds)
         worker.videoJobTimeoutSeconds = try double("KILN_VIDEO_JOB_TIMEOUT_SECONDS", worker.videoJobTimeoutSeconds)
-        worker.videoConcurrency = try int("KILN_VIDEO_CONCURRENCY", WorkerConfiguration.defaultVideoConcurrency(concurrency: worker.concurrency))
+        worker.videoConcurrency = try count("KILN_VIDEO_CONCURRENCY", WorkerConfiguration.defaultVideoConcurrency(concurrency: worker.concurrency))
+        if let threads = env["KILN_VIPS_THREADS_PER_OPERATION"], !threads.isEmpty {
+            worker.vipsThreadsPerOperation = try int("KILN_VIPS_THREADS_PER_OPERATION", 1)
+        }
+        if let owner = env["KILN_WORKER_OWNER"], !owner.isEmpty { worker.owner = owner }
         worker.heartbeatSeconds = min(worker.heartbeatSeconds, worker.leaseSeconds / 3)
         worker.limits.maxImagePixels = try int("KILN_MAX_IMAGE_PIXELS", worker.limits.maxImagePixels)
         worker.limits.maxOutputPixels = try int("KILN_MAX_OUTPUT_PIXELS", worker.limits.maxOutputPixels)
@@ -147,6 +188,15 @@ public struct KilnConfiguration: Sendable {
         }
         configuration.rateBurst = try double("KILN_RATE_BURST", configuration.rateBurst)
         configuration.maxRequestsInFlight = max(1, try int("KILN_MAX_REQUESTS_IN_FLIGHT", configuration.maxRequestsInFlight))
+        configuration.workerProcesses.count = try count("KILN_WORKER_PROCESSES", configuration.workerProcesses.count)
+        let megabytes = { (name: String, fallback: UInt64?) throws -> UInt64? in
+            // 0: no limit.
+            let value = try count(name, fallback.map { Int($0 >> 20) } ?? 0)
+            return value == 0 ? nil : UInt64(value) << 20
+        }
+        configuration.workerProcesses.limits.addressSpaceBytes = try megabytes("KILN_WORKER_ADDRESS_SPACE_MB", configuration.workerProcesses.limits.addressSpaceBytes)
+        configuration.workerProcesses.limits.maxFileBytes = try megabytes("KILN_WORKER_MAX_FILE_MB", configuration.workerProcesses.limits.maxFileBytes)
+        configuration.workerProcesses.limits.seccomp = try count("KILN_WORKER_SECCOMP", 1) != 0
         return configuration
     }
 

@@ -27,14 +27,27 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         OpenFileLimit.raise(logger: makeLogger())
         MallocTuning.apply()
+        let configuration = try KilnConfiguration.fromEnvironment()
+        // Jobs run in child processes of this binary (KILN_WORKER_PROCESSES of them), so
+        // that a codec crashing on a hostile file never takes the API down; 0 runs them here.
+        let placement: Kiln.WorkerPlacement = noWorkers ? .none
+            : configuration.workerProcesses.count == 0 ? .inProcess : .supervised(executable: Self.executablePath)
         // Only the application is kept across the await; see Worker.run.
-        let application = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger()).makeApplication(withWorkers: !noWorkers)
+        let application = try Kiln(configuration: configuration, logger: makeLogger()).makeApplication(workers: placement)
         try await application.runService()
+    }
+
+    /// This binary, as the kernel knows it (argv[0] may be relative or a name on PATH).
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
 
 struct Worker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run workers only, against the shared database and store.")
+
+    @Flag(help: .hidden)
+    var supervised = false
 
     func run() async throws {
         // Only the service group is kept across the await. Holding the whole `Kiln` value
@@ -43,7 +56,13 @@ struct Worker: AsyncParsableCommand {
         // reduced to a report).
         OpenFileLimit.raise(logger: makeLogger())
         MallocTuning.apply()
-        let workers = try Kiln(configuration: try KilnConfiguration.fromEnvironment(), logger: makeLogger()).makeWorkerGroup()
+        let configuration = try KilnConfiguration.fromEnvironment()
+        if supervised {
+            // Confined before it opens anything or takes work; and gone when its server is.
+            try WorkerSandbox.apply(configuration.workerProcesses.limits, logger: makeLogger())
+            WorkerSandbox.stopWhenSupervisorGoes()
+        }
+        let workers = try Kiln(configuration: configuration, logger: makeLogger()).makeWorkerGroup(supervised: supervised)
         try await workers.run()
     }
 }

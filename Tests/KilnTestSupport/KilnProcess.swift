@@ -47,15 +47,17 @@ public final class KilnProcess: @unchecked Sendable {
         return env
     }
 
-    /// Starts `kiln <arguments>` (`worker`, or `serve --no-workers`).
-    public init(_ arguments: [String] = ["worker"], configuration: KilnConfiguration, name: String) throws {
+    /// Starts `kiln <arguments>` (`worker`, `serve --no-workers`, or `serve` with its supervised workers);
+    /// `environment` adds to or overrides what `configuration` sets.
+    public init(_ arguments: [String] = ["worker"], configuration: KilnConfiguration, name: String,
+                environment: [String: String] = [:]) throws {
         self.name = name
         logPath = NSTemporaryDirectory() + "kiln-\(name)-\(UUID().uuidString).log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
-        process.environment = Self.environment(configuration, name: name)
+        process.environment = Self.environment(configuration, name: name).merging(environment) { $1 }
         process.standardOutput = FileHandle(forWritingAtPath: logPath)
         process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()

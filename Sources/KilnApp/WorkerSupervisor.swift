@@ -1,0 +1,244 @@
+import CSandbox
+import Foundation
+import JobStore
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// `kiln serve`'s workers: child processes of the same binary
+/// (`kiln worker --supervised`), so that a codec crashing on a hostile file
+/// takes down one worker, never the API. Each child that dies is started
+/// again with backoff, and the job it held goes back to the queue at once
+/// under the lease rules (a job whose attempts keep killing their worker ends
+/// `worker_crashed`).
+struct WorkerSupervisor: Service {
+    let executable: String
+    let plan: WorkerProcessPlan
+    let store: JobStore
+    /// How long children may drain on shutdown before they are killed.
+    let drainSeconds: Double
+    let logger: Logger
+
+    static let restartCounter = "kiln_worker_process_exits_total"
+
+    func run() async throws {
+        let children = RunningChildren()
+        logger.info("starting worker processes", metadata: ["processes": "\(plan.children.count)", "executable": "\(executable)"])
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withTaskGroup(of: Void.self) { group in
+                    for child in plan.children {
+                        group.addTask { await supervise(child, children: children) }
+                    }
+                }
+            } onGracefulShutdown: {
+                children.stopAll(signal: SIGTERM)
+                Task {
+                    // A child drains its jobs on SIGTERM; one still there well after that is stuck.
+                    try? await Task.sleep(for: .seconds(drainSeconds + 15))
+                    children.stopAll(signal: SIGKILL)
+                }
+            }
+        } onCancel: {
+            children.stopAll(signal: SIGKILL)
+        }
+        logger.info("worker processes stopped")
+    }
+
+    /// Keeps one child slot filled until shutdown.
+    private func supervise(_ slot: WorkerProcessPlan.Child, children: RunningChildren) async {
+        var backoff = Self.firstBackoff
+        var generation = 0
+        while !children.isStopping && !Task.isCancelled {
+            generation += 1
+            let owner = "\(slot.ownerPrefix).\(generation)"
+            let started = ContinuousClock.now
+            let exit: ChildExit
+            do {
+                let child = try ChildProcess(executable: executable, arguments: ["worker", "--supervised"],
+                                             environment: slot.environment.merging(["KILN_WORKER_OWNER": owner]) { $1 })
+                children.add(child)
+                exit = await child.exited()
+                children.remove(child)
+            } catch {
+                exit = .couldNotStart("\(error)")
+            }
+            if children.isStopping && exit.isClean { break }
+            Counter(label: Self.restartCounter, dimensions: [("reason", exit.reason)]).increment()
+            logger.error("a worker process ended; starting another", metadata: [
+                "slot": "\(slot.index)", "owner": "\(owner)", "exit": "\(exit)", "backoffSeconds": "\(backoff)",
+            ])
+            // Its jobs go back to the queue now, not when their leases run out.
+            do {
+                let requeued = try await store.expireLeases(ownedBy: owner)
+                if requeued > 0 { try await store.reapExpiredLeases() }
+            } catch {
+                logger.warning("could not hand back a dead worker's jobs; the reaper will", metadata: ["error": "\(error)"])
+            }
+            if children.isStopping { break }
+            // A child that ran a good while had a one-off crash: start again soon.
+            if ContinuousClock.now - started > .seconds(60) { backoff = Self.firstBackoff }
+            try? await Task.sleep(for: .seconds(backoff))
+            backoff = min(backoff * 2, Self.maxBackoff)
+        }
+    }
+
+    static let firstBackoff = 0.25
+    static let maxBackoff = 30.0
+}
+
+/// How `kiln serve` splits its job slots over worker processes, and what each is told.
+struct WorkerProcessPlan: Sendable {
+    struct Child: Sendable {
+        var index: Int
+        var environment: [String: String]
+        /// Its `lease_owner` is this plus a generation number.
+        var ownerPrefix: String
+    }
+
+    var children: [Child]
+
+    init(configuration: KilnConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let processes = configuration.workerProcesses.count
+        let slots = max(configuration.worker.concurrency, processes)
+        var videoLeft = configuration.worker.videoConcurrency
+        let host = ProcessInfo.processInfo.hostName
+        let parent = ProcessInfo.processInfo.processIdentifier
+        children = (0..<processes).map { index in
+            // Slots spread evenly: with one slot per process (the default) a crash costs one job.
+            let concurrency = slots / processes + (index < slots % processes ? 1 : 0)
+            let video = min(videoLeft, concurrency)
+            videoLeft -= video
+            var env = environment
+            env["KILN_WORKER_CONCURRENCY"] = "\(concurrency)"
+            env["KILN_VIDEO_CONCURRENCY"] = "\(video)"
+            // libvips threads as if the jobs shared one process: the cores are shared all the same.
+            env["KILN_VIPS_THREADS_PER_OPERATION"] = "\(configuration.worker.vipsThreadsPerOperation)"
+            // Claims, heartbeats and progress, the LISTEN connection, the reaper.
+            env["KILN_DB_POOL_SIZE"] = "\(concurrency + 2)"
+            env["KILN_WORKER_ADDRESS_SPACE_MB"] = configuration.workerProcesses.limits.addressSpaceBytes.map { "\($0 >> 20)" } ?? "0"
+            env["KILN_WORKER_MAX_FILE_MB"] = configuration.workerProcesses.limits.maxFileBytes.map { "\($0 >> 20)" } ?? "0"
+            env["KILN_WORKER_SECCOMP"] = configuration.workerProcesses.limits.seccomp ? "1" : "0"
+            return Child(index: index, environment: env, ownerPrefix: "\(host):\(parent)/w\(index)")
+        }
+    }
+}
+
+/// How a child ended.
+enum ChildExit: Sendable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+    case couldNotStart(String)
+
+    var isClean: Bool { if case .exited(0) = self { true } else { false } }
+
+    var reason: String {
+        switch self {
+        case .exited(0): "exit"
+        case .exited: "error"
+        case let .signaled(signal): signal == SIGKILL ? "killed" : "crash"
+        case .couldNotStart: "spawn"
+        }
+    }
+
+    var description: String {
+        switch self {
+        case let .exited(code): "exited with status \(code)"
+        case let .signaled(signal): "killed by signal \(signal) (\(String(cString: strsignal(signal))))"
+        case let .couldNotStart(why): "could not start: \(why)"
+        }
+    }
+}
+
+/// One child process. Its standard input is a pipe whose write end only this
+/// process holds: when the supervisor dies, however it dies, the child reads
+/// end-of-file and shuts down (`WorkerSandbox.stopWhenSupervisorGoes`).
+final class ChildProcess: @unchecked Sendable {
+    private let process = Process()
+    private let lifeline: Int32
+    private let ended = ExitLatch()
+
+    init(executable: String, arguments: [String], environment: [String: String]) throws {
+        var ends: [Int32] = [0, 0]
+        // Close-on-exec, so no other child inherits this child's lifeline and keeps it open.
+        if case let failed = kiln_sandbox_pipe(&ends), failed != 0 { throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO) }
+        lifeline = ends[1]
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        let readEnd = FileHandle(fileDescriptor: ends[0], closeOnDealloc: true)
+        process.standardInput = readEnd
+        process.terminationHandler = { [ended] process in
+            ended.open(process.terminationReason == .uncaughtSignal
+                ? .signaled(process.terminationStatus) : .exited(process.terminationStatus))
+        }
+        do {
+            try process.run()
+        } catch {
+            close(lifeline)
+            throw error
+        }
+        try? readEnd.close()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the child to end.
+    func exited() async -> ChildExit {
+        let exit = await ended.wait()
+        close(lifeline)
+        return exit
+    }
+}
+
+/// A child's exit, for one waiter that may come before or after it.
+final class ExitLatch: Sendable {
+    private let state = Mutex<(exit: ChildExit?, waiter: CheckedContinuation<ChildExit, Never>?)>((nil, nil))
+
+    func open(_ exit: ChildExit) {
+        let waiter = state.withLock { state in
+            state.exit = exit
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: exit)
+    }
+
+    func wait() async -> ChildExit {
+        await withCheckedContinuation { continuation in
+            let already = state.withLock { state in
+                if state.exit == nil { state.waiter = continuation }
+                return state.exit
+            }
+            if let already { continuation.resume(returning: already) }
+        }
+    }
+}
+
+/// The children alive now, for shutdown.
+final class RunningChildren: Sendable {
+    private let state = Mutex<(children: [ObjectIdentifier: ChildProcess], stopping: Bool)>(([:], false))
+
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    func add(_ child: ChildProcess) {
+        let stopping = state.withLock { state in
+            state.children[ObjectIdentifier(child)] = child
+            return state.stopping
+        }
+        if stopping { child.signal(SIGTERM) }
+    }
+
+    func remove(_ child: ChildProcess) { state.withLock { _ = $0.children.removeValue(forKey: ObjectIdentifier(child)) } }
+
+    func stopAll(signal: Int32) {
+        let children = state.withLock { state in
+            state.stopping = true
+            return Array(state.children.values)
+        }
+        for child in children { child.signal(signal) }
+    }
+}

@@ -1,0 +1,192 @@
+import AsyncHTTPClient
+import Foundation
+import JobRunner
+import KilnApp
+import KilnTestSupport
+import NIOCore
+import NIOHTTP1
+import PipelineEngine
+import Synchronization
+import Testing
+
+/// `kiln serve` as users run it: the API in one process, jobs in the worker
+/// processes it supervises. A job that crashes its worker (the test-only
+/// `crash` operation, a SIGSEGV or SIGABRT as a codec bug would raise) takes
+/// down that process and nothing else.
+@Suite(.serialized)
+struct SupervisedWorkerTests {
+    /// A `kiln serve` process on a port of its own, and an HTTP client for it.
+    struct Served {
+        let process: KilnProcess
+        let base: String
+        let key = "key-a"
+
+        init(configuration: KilnConfiguration, processes: Int, name: String) throws {
+            let port = try WebhookTests.freePort()
+            base = "http://127.0.0.1:\(port)"
+            process = try KilnProcess(["serve"], configuration: configuration, name: name, environment: [
+                "KILN_PORT": "\(port)", "KILN_TEST_OPERATIONS": "crash", "KILN_WORKER_PROCESSES": "\(processes)",
+            ])
+        }
+
+        func request(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil,
+                     timeout: Int64 = 10) async throws -> (status: Int, body: Data) {
+            var request = HTTPClientRequest(url: base + path)
+            request.method = method
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+            if let body { request.body = .bytes(ByteBuffer(data: body)) }
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
+            let bytes = try await response.body.collect(upTo: 16 << 20)
+            return (Int(response.status.code), Data(buffer: bytes))
+        }
+
+        func json(_ method: HTTPMethod, _ path: String, _ body: JSONValue? = nil) async throws -> JSONValue {
+            let response = try await request(method, path, body: try body.map { try $0.encoded() }, contentType: body == nil ? nil : "application/json")
+            return try JSONValue.decode(response.body)
+        }
+
+        func waitUntilReady() async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while (try? await request(.GET, "/healthz", timeout: 2).status) != 200 {
+                guard ContinuousClock.now < deadline else { throw HarnessError("kiln serve did not become ready:\n\(process.log)") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
+        func waitForJob(_ id: String, timeout: Duration = .seconds(90)) async throws -> JSONValue {
+            let deadline = ContinuousClock.now + timeout
+            while true {
+                let job = try await json(.GET, "/v1/jobs/\(id)")
+                if let status = job["status"]?.stringValue, ["succeeded", "failed", "canceled"].contains(status) { return job }
+                guard ContinuousClock.now < deadline else { throw HarnessError("job \(id) did not end: \(job)") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
+        /// The worker processes running now: children of the server, by /proc.
+        var workers: Set<Int32> { Self.children(of: process.pid) }
+
+        static func children(of parent: Int32) -> Set<Int32> {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return Set(entries.compactMap(Int32.init).filter { pid in
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return false }
+                // pid (comm) state ppid …: comm may hold spaces, so count from the last parenthesis.
+                let fields = stat[stat.index(after: close)...].split(separator: " ")
+                return fields.count > 1 && Int32(fields[1]) == parent
+            })
+        }
+    }
+
+    static func configuration() throws -> KilnConfiguration {
+        try TestEnvironment.configuration(worker: WorkerConfiguration(
+            concurrency: 2, leaseSeconds: 5, heartbeatSeconds: 1, pollSeconds: 0.5, reapSeconds: 0.5))
+    }
+
+    @Test(arguments: ["segv", "abort"])
+    func aJobThatCrashesItsWorkerTakesDownThatProcessAndNothingElse(signal: String) async throws {
+        let served = try Served(configuration: try Self.configuration(), processes: 2, name: "supervised-\(signal)")
+        try await served.waitUntilReady()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while served.workers.count < 2 {
+            guard ContinuousClock.now < deadline else { throw HarnessError("2 worker processes never ran: \(served.workers)\n\(served.process.log)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let before = served.workers
+        let upload = try await served.request(.POST, "/v1/uploads", body: try Fixture.data("gradient.webp"), contentType: "application/octet-stream")
+        #expect(upload.status == 201)
+        let media = try #require(try JSONValue.decode(upload.body)["id"])
+
+        // Status reads go on throughout, on connections of their own.
+        let reads = Mutex((answered: 0, failed: [String]()))
+        let reading = Mutex(true)
+        let reader = Task {
+            while reading.withLock({ $0 }) {
+                do {
+                    let response = try await served.request(.GET, "/healthz", timeout: 5)
+                    reads.withLock { response.status == 200 ? ($0.answered += 1) : $0.failed.append("status \(response.status)") }
+                } catch {
+                    reads.withLock { $0.failed.append("\(error)") }
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        let crashing = try #require(try await served.json(.POST, "/v1/jobs", [
+            "input": media, "operations": [["op": "crash", "signal": .string(signal), "afterSeconds": 0.3]],
+        ])["id"]?.stringValue)
+        var others: [String] = []
+        for width in 20..<28 {
+            others.append(try #require(try await served.json(.POST, "/v1/jobs", [
+                "input": media, "operations": [["op": "thumbnail", "width": .number(Double(width))]],
+            ])["id"]?.stringValue))
+        }
+        let crashed = try await served.waitForJob(crashing)
+        #expect(crashed["status"] == "failed" && crashed["error"]?["code"] == "worker_crashed", "\(crashed)")
+        for id in others {
+            let job = try await served.waitForJob(id)
+            #expect(job["status"] == "succeeded", "a job beside the crashing one: \(job)")
+        }
+        // The server stayed up, and its worker processes are back: new ones, as many as before.
+        let back = ContinuousClock.now + .seconds(60)
+        while served.workers.count < 2 {
+            guard ContinuousClock.now < back else { throw HarnessError("the worker processes did not come back: \(served.workers)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(served.workers != before, "workers \(before) → \(served.workers)")
+        reading.withLock { $0 = false }
+        await reader.value
+        let (answered, failed) = reads.withLock { ($0.answered, $0.failed) }
+        #expect(failed.isEmpty && answered > 20, "reads answered \(answered), failed \(failed.count): \(failed.prefix(3))")
+        let metrics = String(decoding: try await served.request(.GET, "/metrics").body, as: UTF8.self)
+        let crashes = metrics.split(separator: "\n").first { $0.hasPrefix("kiln_worker_process_exits_total{reason=\"crash\"}") }
+        #expect(crashes.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0 >= 3, "\(crashes ?? "no crash count")")
+        #expect(served.process.log.contains("a worker process ended"), "the server logs each death")
+
+        // A clean stop takes the workers with it.
+        let workers = served.workers
+        served.process.signal(SIGTERM)
+        let status = await served.process.waitForExit(timeout: .seconds(60))
+        #expect(status == 0, "\(served.process.log.suffix(2000))")
+        #expect(workers.allSatisfy { kill($0, 0) != 0 }, "worker processes outlived their server")
+    }
+
+    /// A server killed outright leaves no worker behind: each reads end-of-file on its lifeline and stops.
+    @Test func workersDoNotOutliveAKilledServer() async throws {
+        let served = try Served(configuration: try Self.configuration(), processes: 2, name: "supervised-killed")
+        try await served.waitUntilReady()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while served.workers.count < 2 {
+            guard ContinuousClock.now < deadline else { throw HarnessError("2 worker processes never ran:\n\(served.process.log)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let workers = served.workers
+        // Each confines itself as it starts, before it takes work.
+        let confined = ContinuousClock.now + .seconds(30)
+        while served.process.log.components(separatedBy: "worker process confined").count - 1 < 2 {
+            guard ContinuousClock.now < confined else { throw HarnessError("the workers never said they were confined:\n\(served.process.log)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        for pid in workers {
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            #expect(status.contains("NoNewPrivs:\t1") && status.contains("Seccomp:\t2"), "\(status)")
+            let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8).split(separator: "\n")
+            let core = limits.first { $0.hasPrefix("Max core file size") }?.split(separator: " ", omittingEmptySubsequences: true)
+            #expect(core?.dropFirst(4).first == "0", "\(limits)")
+            let space = limits.first { $0.hasPrefix("Max address space") }?.split(separator: " ", omittingEmptySubsequences: true)
+            #expect(space?.dropFirst(3).first.flatMap { UInt64($0) } != nil, "an address-space limit is set: \(limits)")
+        }
+        served.process.signal(SIGKILL)
+        _ = await served.process.waitForExit(timeout: .seconds(10))
+        let gone = ContinuousClock.now + .seconds(30)
+        while workers.contains(where: { kill($0, 0) == 0 && !Self.isZombie($0) }) {
+            guard ContinuousClock.now < gone else { throw HarnessError("worker processes outlived a killed server: \(workers)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+}
