@@ -76,7 +76,7 @@ let package = Package(
             resources: [.copy("Migrations")]
         ),
         .target(name: "JobRunner", dependencies: [
-            "JobStore", "Storage", "PipelineEngine",
+            "JobStore", "Storage", "PipelineEngine", "Egress",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "JobStore", "Storage", "PipelineEngine", "Console",
+                "JobStore", "Storage", "PipelineEngine", "Console", "Egress",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -98,9 +98,11 @@ let package = Package(
             ],
             resources: [.copy("openapi.json")]
         ),
+        // Where Kiln may connect on a tenant's behalf: public addresses only, judged after resolution.
+        .target(name: "Egress"),
         // Wiring: the one place that knows every stage, the configuration and the services.
         .target(name: "KilnApp", dependencies: [
-            "HTTPAPI", "JobRunner", "CHeapStats", "CSandbox", "JobStore", "Storage", "PipelineEngine",
+            "HTTPAPI", "JobRunner", "CHeapStats", "CSandbox", "Egress", "JobStore", "Storage", "PipelineEngine",
             "ImageStages", "VideoStages", "VipsBindings", "FFmpegBindings",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -146,8 +148,9 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KilnTestSupport", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "EgressTests", dependencies: ["Egress"]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport", "KilnClient",
+            "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport", "KilnClient", "Egress",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Egress
 import JobStore
 import PipelineEngine
 import Prometheus
@@ -42,6 +43,10 @@ public struct APIEnvironment: Sendable {
     var settledJobs: ReadCache<ConditionalGET.Encoded> { events.settledJobs }
     /// Each API key's rate limit; nil: none.
     public var rateLimiter: RateLimiter?
+    /// Where jobs' own webhooks may point: judged at submission, and again by the notifier as it connects.
+    public var webhookEgress = EgressPolicy()
+    /// After a tenant rotates its webhook secret, how long the one before keeps signing.
+    public var webhookRotationOverlapSeconds: Double = 86_400
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pipelines: PipelineLibrary,
                 inspector: any MediaInspector, keys: APIKeyRing, publicURL: String, uploadLimits: UploadLimits,

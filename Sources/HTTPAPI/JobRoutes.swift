@@ -86,6 +86,7 @@ struct JobRoutes {
         } catch let error as ValidationError {
             throw APIError.invalid(error)
         }
+        if let webhook = parsed.webhook { try await checkWebhook(webhook, tenant: tenant) }
         let idempotencyKey = request.headers[.idempotencyKey]
         if let key = idempotencyKey, key.isEmpty || key.count > 255 {
             throw APIError(.badRequest, code: "invalid_idempotency_key", message: "Idempotency-Key must be 1 to 255 characters")
@@ -107,6 +108,22 @@ struct JobRoutes {
             return try await answer(job, wait: wait, waiter: nil)
         case .conflict:
             throw APIError(.conflict, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body")
+        }
+    }
+
+    /// A job's own webhook must reach a public address (or one the deployment
+    /// allows) and be signed with its tenant's secret: 422 at `/webhook` if not.
+    /// The notifier judges the address again as it connects (a name may change its answer).
+    private func checkWebhook(_ url: String, tenant: String) async throws {
+        do {
+            _ = try await environment.webhookEgress.destination(for: url)
+        } catch {
+            throw APIError(.unprocessableContent, code: "webhook_not_allowed",
+                           message: "\(error.reason): webhooks go to public addresses only", pointer: "/webhook")
+        }
+        if tenant != "default", try await environment.store.webhookSecrets(tenant: tenant) == nil {
+            throw APIError(.unprocessableContent, code: "webhook_secret_missing",
+                           message: "This tenant has no webhook signing secret yet: POST /v1/webhook-secret makes one", pointer: "/webhook")
         }
     }
 

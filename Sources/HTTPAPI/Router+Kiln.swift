@@ -22,6 +22,7 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
     JobRoutes(environment: environment).register(on: v1)
     PipelineRoutes(environment: environment).register(on: v1)
     AuditRoutes(environment: environment).register(on: v1)
+    WebhookSecretRoutes(environment: environment).register(on: v1)
     LinkRoutes(environment: environment).register(on: v1, router: router)
     index.load(router.routes)
     return router

@@ -40,6 +40,16 @@ public final class WebhookSigner: Sendable {
         return "v1," + Data(mac).base64EncodedString()
     }
 
+    /// The secret this signer holds, for a tenant that signs with the deployment's.
+    public var secret: String? { key.withLock { $0 }.map { key in "whsec_" + key.withUnsafeBytes { Data($0) }.base64EncodedString() } }
+
+    /// The `webhook-signature` value for `secrets` (Standard Webhooks: space-separated, one per secret),
+    /// or nil if none of them is a valid secret.
+    public static func signature(secrets: [String], id: String, timestamp: Int, body: String) -> String? {
+        let parts = secrets.compactMap { WebhookSigner(secret: $0).signature(id: id, timestamp: timestamp, body: body) }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
+    }
+
     private static func key(from secret: String) -> SymmetricKey? {
         guard problem(in: secret) == nil, let bytes = Data(base64Encoded: String(secret.dropFirst(6))) else { return nil }
         return SymmetricKey(data: bytes)

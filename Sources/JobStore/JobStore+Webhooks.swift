@@ -22,11 +22,23 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var log: JSONValue
     public var createdAt: Date
     public var deliveredAt: Date?
+    /// To the deployment's default receiver, not to the job's own webhook.
+    public var toDefault: Bool = false
+}
+
+/// The secrets that sign a tenant's webhooks now: one, or two during a rotation.
+public struct TenantWebhookSecrets: Sendable, Equatable {
+    public var current: String
+    public var createdAt: Date
+    /// The secret before the last rotation, still signing until `previousUntil`.
+    public var previous: String?
+    public var previousUntil: Date?
 }
 
 extension JobStore {
     static let deliveryColumns = """
-        id, job_id, tenant, event, url, payload, status, attempts, next_attempt_at, last_attempt_at, log::text, created_at, delivered_at
+        id, job_id, tenant, event, url, payload, status, attempts, next_attempt_at, last_attempt_at, log::text, created_at, delivered_at,
+        to_default
         """
 
     /// Where jobs without a webhook of their own report (nil: nowhere). Kept
@@ -112,11 +124,39 @@ extension JobStore {
     }
 
     static func decodeDelivery(_ row: PostgresRow) throws -> WebhookDelivery {
-        let (id, jobID, tenant, event, url, payload, status, attempts, next, last, log, created, delivered) = try row.decode(
-            (String, String, String, String, String, String?, String, Int32, Date, Date?, String, Date, Date?).self)
+        let (id, jobID, tenant, event, url, payload, status, attempts, next, last, log, created, delivered, toDefault) = try row.decode(
+            (String, String, String, String, String, String?, String, Int32, Date, Date?, String, Date, Date?, Bool).self)
         return WebhookDelivery(
             id: id, jobID: jobID, tenant: tenant, event: event, url: url, payload: payload,
             status: WebhookDelivery.Status(rawValue: status) ?? .pending, attempts: Int(attempts), nextAttemptAt: next,
-            lastAttemptAt: last, log: try JSONValue.decode(Data(log.utf8)), createdAt: created, deliveredAt: delivered)
+            lastAttemptAt: last, log: try JSONValue.decode(Data(log.utf8)), createdAt: created, deliveredAt: delivered,
+            toDefault: toDefault)
+    }
+
+    /// The tenant's webhook secrets, or nil if it has made none. A previous one past its time is left out.
+    public func webhookSecrets(tenant: String) async throws -> TenantWebhookSecrets? {
+        let rows = try await client.query("""
+            SELECT secret, created_at, CASE WHEN previous_until > now() THEN previous END, CASE WHEN previous_until > now() THEN previous_until END
+            FROM webhook_secrets WHERE tenant = \(tenant)
+            """, logger: logger)
+        for try await (secret, created, previous, until) in rows.decode((String, Date, String?, Date?).self) {
+            return TenantWebhookSecrets(current: secret, createdAt: created, previous: previous, previousUntil: until)
+        }
+        return nil
+    }
+
+    /// Makes `secret` the tenant's current one; the one it replaces keeps signing for `overlapSeconds`.
+    public func rotateWebhookSecret(tenant: String, secret: String, overlapSeconds: Double) async throws -> TenantWebhookSecrets {
+        let rows = try await client.query("""
+            INSERT INTO webhook_secrets (tenant, secret) VALUES (\(tenant), \(secret))
+            ON CONFLICT (tenant) DO UPDATE SET
+                previous = webhook_secrets.secret, previous_until = now() + make_interval(secs => \(overlapSeconds)),
+                secret = EXCLUDED.secret, created_at = now()
+            RETURNING secret, created_at, previous, previous_until
+            """, logger: logger)
+        for try await (secret, created, previous, until) in rows.decode((String, Date, String?, Date?).self) {
+            return TenantWebhookSecrets(current: secret, createdAt: created, previous: previous, previousUntil: until)
+        }
+        throw JobStoreError.insertFailed
     }
 }

@@ -152,7 +152,10 @@ public struct Kiln: Sendable {
             keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics, readiness: readiness,
             playback: playback, events: events,
             rateLimiter: configuration.rateLimit > 0 ? rateLimiter : nil)
-        return buildRouter(environment)
+        var configured = environment
+        configured.webhookEgress = configuration.webhooks.egress
+        configured.webhookRotationOverlapSeconds = configuration.webhookRotationOverlapSeconds
+        return buildRouter(configured)
     }
 
     /// Where a server's jobs run.

@@ -1,3 +1,4 @@
+import Egress
 import Foundation
 import HTTPAPI
 import JobRunner
@@ -29,6 +30,8 @@ public struct KilnConfiguration: Sendable {
     /// Signs webhooks (`whsec_` + base64); nil: one is made once and kept in PostgreSQL.
     public var webhookSecret: String?
     public var webhooks = WebhookNotifier.Configuration()
+    /// After a tenant rotates its webhook secret, how long the one before keeps signing beside it.
+    public var webhookRotationOverlapSeconds: Double = 86_400
     /// Requests a second each API key may make on average (0: no limit), and at once.
     public var rateLimit: Double = 500
     public var rateBurst: Double = 1000
@@ -169,6 +172,13 @@ public struct KilnConfiguration: Sendable {
             }
             webhooks.retrySeconds = delays.compactMap { $0 }
         }
+        webhooks.deadlineSeconds = try double("KILN_WEBHOOK_DEADLINE_SECONDS", webhooks.deadlineSeconds)
+        if let raw = env["KILN_WEBHOOK_ALLOWED_NETWORKS"], !raw.isEmpty {
+            guard let networks = EgressPolicy.networks(parsing: raw) else {
+                throw ConfigurationError.invalid("KILN_WEBHOOK_ALLOWED_NETWORKS", "expected CIDR ranges separated by commas (10.0.0.0/8,fd00::/8), got \(raw)")
+            }
+            webhooks.egress = EgressPolicy(allowedNetworks: networks)
+        }
         let host = env["KILN_HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
         let port = try int("KILN_PORT", 8080)
         var configuration = KilnConfiguration(
@@ -180,6 +190,7 @@ public struct KilnConfiguration: Sendable {
             webhookURL: env["KILN_WEBHOOK_URL"].flatMap { $0.isEmpty ? nil : $0 },
             webhookSecret: env["KILN_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 })
         configuration.webhooks = webhooks
+        configuration.webhookRotationOverlapSeconds = try double("KILN_WEBHOOK_ROTATION_HOURS", 24) * 3600
         configuration.s3 = s3
         if let raw = env["KILN_RATE_LIMIT"], !raw.isEmpty {
             guard let rate = Double(raw), rate >= 0 else { throw ConfigurationError.invalid("KILN_RATE_LIMIT", "expected requests per second (0: no limit), got \(raw)") }

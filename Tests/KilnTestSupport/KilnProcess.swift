@@ -42,6 +42,7 @@ public final class KilnProcess: @unchecked Sendable {
         env["KILN_DB_POOL_SIZE"] = "4"
         env["KILN_WEBHOOK_SECRET"] = configuration.webhookSecret
         env["KILN_WEBHOOK_URL"] = configuration.webhookURL
+        env["KILN_WEBHOOK_ALLOWED_NETWORKS"] = configuration.webhooks.egress.allowedNetworks.map(\.description).joined(separator: ",")
         env["KILN_WEBHOOK_RETRY_SECONDS"] = configuration.webhooks.retrySeconds.map { "\($0)" }.joined(separator: ",")
         env["LOG_LEVEL"] = env["LOG_LEVEL"] ?? "info"
         return env
