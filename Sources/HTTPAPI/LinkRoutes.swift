@@ -45,8 +45,11 @@ struct LinkRoutes {
                 throw APIError(.forbidden, code: "invalid_token", message: "The link is invalid or expired")
             }
             guard let media = try await environment.media(id: grant.subject, tenant: grant.tenant) else { throw APIError.notFound("Media") }
+            // An upload never changes, but no cache may keep it past the link's life.
+            var headers = OutputDelivery.cors
+            headers[.cacheControl] = "public, max-age=\(OutputDelivery.maxAge(until: grant.expires)), immutable"
             return try await BlobResponse.make(blobs: environment.blobs, key: media.storageKey, contentType: media.contentType, request: request,
-                                               extraHeaders: OutputDelivery.cors)
+                                               extraHeaders: headers)
         }
     }
 

@@ -21,6 +21,13 @@ enum OutputDelivery {
         .accessControlExposeHeaders: "Content-Length, Content-Range, Accept-Ranges, Content-Type",
     ]
 
+    /// A year, or the seconds left until `until`, whichever is less.
+    static func maxAge(until: Date?, now: Date = Date()) -> Int {
+        let year = 31_536_000
+        guard let until else { return year }
+        return max(0, min(year, Int(until.timeIntervalSince(now).rounded(.down))))
+    }
+
     /// The answer to a CORS preflight: `Range` (and the bearer key) may be sent.
     static func preflight() -> Response {
         var headers = cors
@@ -33,13 +40,17 @@ enum OutputDelivery {
     /// Only published files exist for clients: those listed in an output,
     /// which is every file of a succeeded output and what a running `hls`
     /// output has published so far.
-    static func serve(_ job: Job, path: String, request: Request, blobs: any BlobStore, audience: Audience) async throws -> Response {
+    /// `until`: when the URL stops working (a signed link's expiry). No cache may
+    /// keep the answer past it: a shared cache would go on serving a file after
+    /// its link expired or its job was deleted.
+    static func serve(_ job: Job, path: String, request: Request, blobs: any BlobStore, audience: Audience,
+                      until: Date? = nil) async throws -> Response {
         guard let (output, file) = job.outputs.values.lazy.compactMap({ output in output.files.first { $0.path == path }.map { (output, $0) } }).first
         else { throw APIError.notFound("File") }
         var headers = cors
         // A running output's playlists grow (EVENT); its segments, and every file of a finished output, never change.
         let changing = output.status != .succeeded && file.contentType == "application/vnd.apple.mpegurl"
-        headers[.cacheControl] = changing ? "no-cache" : "\(audience.rawValue), max-age=31536000, immutable"
+        headers[.cacheControl] = changing ? "no-cache" : "\(audience.rawValue), max-age=\(maxAge(until: until)), immutable"
         // A succeeded job's files exist while its record does (retention deletes the row first,
         // then the files), so the recorded size is used as it is; a canceled or failed job's
         // record may name files already collected, and the store is asked (404 when gone).

@@ -16,7 +16,8 @@ struct PlaybackRoutes {
             }
             guard let job = try await environment.store.job(id: grant.subject, tenant: grant.tenant) else { throw APIError.notFound("Job") }
             let path = context.parameters.getCatchAll().joined(separator: "/")
-            return try await OutputDelivery.serve(job, path: path, request: request, blobs: environment.blobs, audience: .public)
+            return try await OutputDelivery.serve(job, path: path, request: request, blobs: environment.blobs, audience: .public,
+                                             until: grant.expires)
         }
         play.on(":token/**", method: .options) { _, _ in OutputDelivery.preflight() }
     }

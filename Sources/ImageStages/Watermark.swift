@@ -111,8 +111,20 @@ public struct Watermark: Stage {
             }
         case let .text(text, font, size, colour):
             let height = size ?? max(12, Int((Double(shorter) * 0.05).rounded()))
+            // libvips renders text whole, at once: bounded before it draws. Glyphs take
+            // about a square of the text's height each, wrapped or not, and the lines
+            // wrap within the image (inside the margins when those leave room).
+            let wrap = base.width - 2 * margin > 0 ? base.width - 2 * margin : base.width
+            let glyphs = text.count
+            let lines = max(1, min(glyphs, (glyphs * height + wrap - 1) / max(1, wrap)))
+            try OutputBounds.check(width: min(glyphs * height, max(wrap, height)), height: lines * height * 3 / 2,
+                                   limits: context.limits, operation: "watermark text")
+            if glyphs.multipliedReportingOverflow(by: height * height).overflow || glyphs * height * height > context.limits.maxOutputPixels {
+                throw StageError(code: "output_too_large", message:
+                    "watermark text of \(glyphs) characters at \(height) px would cover about \(glyphs * height * height) pixels; the limit is \(context.limits.maxOutputPixels)")
+            }
             return try withVips("watermark") {
-                var mask = try VipsImage.textMask(text, font: "\(font) \(height)px", wrapWidth: base.width - 2 * margin)
+                var mask = try VipsImage.textMask(text, font: "\(font) \(height)px", wrapWidth: wrap)
                 if let scale {
                     let factor = Double(base.width) * scale / Double(mask.width)
                     mask = try mask.resized(xScale: factor, yScale: factor)

@@ -34,6 +34,8 @@ public struct WorkerService: Service {
         let videoSlots = VideoSlots(capacity: configuration.videoConcurrency)
         let draining = StopToken()
         try FileManager.default.createDirectory(atPath: configuration.scratchDirectory, withIntermediateDirectories: true)
+        // Scratch holds tenants' inputs and outputs: closed to other local users.
+        chmod(configuration.scratchDirectory, 0o700)
         logger.info("worker started", metadata: ["concurrency": "\(configuration.concurrency)", "owner": "\(configuration.owner)"])
         // Cancellation (the service group giving up on us) stops claiming and
         // stops running jobs now; graceful shutdown lets them finish first.

@@ -14,8 +14,11 @@ public struct LocalBlobStore: BlobStore {
         self.root = root
         objects = root + "/objects"
         stagingDirectory = root + "/staging"
-        try FileManager.default.createDirectory(atPath: objects, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: objects, withIntermediateDirectories: true, attributes: Self.privateDirectory)
+        try FileManager.default.createDirectory(atPath: stagingDirectory, withIntermediateDirectories: true, attributes: Self.privateDirectory)
+        // Tenants' files are nobody else's business on this machine: the store is
+        // closed to other local users (directories made by older versions included).
+        for directory in [root, objects, stagingDirectory] { chmod(directory, 0o700) }
         removeAbandonedStagingFiles(olderThan: 24 * 3600)
     }
 
@@ -30,6 +33,8 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
+    static var privateDirectory: [FileAttributeKey: Any] { [.posixPermissions: 0o700] }
+
     func path(for key: String) throws -> String {
         try Self.validate(key)
         return objects + "/" + key
@@ -38,11 +43,14 @@ public struct LocalBlobStore: BlobStore {
     public func put(key: String, file: String) async throws {
         let destination = try path(for: key)
         let directory = (destination as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: Self.privateDirectory)
+        // Before it is published: the file is never readable by others under its final name.
+        chmod(file, 0o600)
         if rename(file, destination) != 0 {
             // Different file systems (a scratch dir elsewhere): copy, then rename into place.
             let temporary = destination + ".partial-\(UUID().uuidString)"
             try FileManager.default.copyItem(atPath: file, toPath: temporary)
+            chmod(temporary, 0o600)
             guard rename(temporary, destination) == 0 else {
                 try? FileManager.default.removeItem(atPath: temporary)
                 throw CocoaError(.fileWriteUnknown)
@@ -107,7 +115,8 @@ public struct LocalBlobStore: BlobStore {
     public func copy(from source: String, to destination: String) async throws {
         let from = try path(for: source), to = try path(for: destination)
         guard FileManager.default.fileExists(atPath: from) else { throw BlobStoreError.notFound(source) }
-        try FileManager.default.createDirectory(atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                                                attributes: Self.privateDirectory)
         unlink(to)
         if link(from, to) != 0 {
             let staged = stagingDirectory + "/copy-" + UUID().uuidString

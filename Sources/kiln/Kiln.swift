@@ -11,6 +11,10 @@ struct KilnCommand: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
+/// What a server or worker writes (uploads, outputs, scratch files of other
+/// tenants' media) is for its own user only: 0600 files, 0700 directories.
+func keepFilesPrivate() { umask(0o077) }
+
 /// Logging set-up shared by every subcommand; `LOG_LEVEL` overrides the level.
 func makeLogger() -> Logger {
     var logger = Logger(label: "kiln")
@@ -27,6 +31,7 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         OpenFileLimit.raise(logger: makeLogger())
         MallocTuning.apply()
+        keepFilesPrivate()
         let configuration = try KilnConfiguration.fromEnvironment()
         // Jobs run in child processes of this binary (KILN_WORKER_PROCESSES of them), so
         // that a codec crashing on a hostile file never takes the API down; 0 runs them here.
@@ -56,6 +61,7 @@ struct Worker: AsyncParsableCommand {
         // reduced to a report).
         OpenFileLimit.raise(logger: makeLogger())
         MallocTuning.apply()
+        keepFilesPrivate()
         let configuration = try KilnConfiguration.fromEnvironment()
         if supervised {
             // Confined before it opens anything or takes work; and gone when its server is.

@@ -80,6 +80,17 @@ import VipsBindings
         #expect(failure?.code == "asset_not_found")
     }
 
+    /// A huge font with a margin wider than half the image once turned wrapping off and let
+    /// cairo draw a mask as big as it would: bounded now, before anything is drawn.
+    @Test func aHugeTextMarkFailsWithOutputTooLarge() async throws {
+        let failure = await stageFailure(try base(), [["op": "watermark", "text": .string(String(repeating: "W", count: 500)),
+                                                        "fontSize": 2000, "margin": 10000]])
+        #expect(failure?.code == "output_too_large", "\(String(describing: failure))")
+        // A large mark within the bounds still draws, wrapped inside the image.
+        let big = try await marked(["text": "Kiln", "fontSize": 150, "margin": 300, "gravity": "centre"])
+        #expect(big.width == 400 && big.height == 300)
+    }
+
     @Test func markupInTextIsNotObeyed() async throws {
         // Pango would read this as markup; the mark shows it literally instead of failing or hiding it.
         let image = try await marked(["text": "<b>a & b</b>", "gravity": "northwest", "margin": 0, "fontSize": 20])
