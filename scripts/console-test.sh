@@ -9,10 +9,7 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d /tmp/kiln-console.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 key="key-console-$RANDOM$RANDOM"
-# Workers in the server's process: the operations panel shows the stage timings of
-# "this server's workers", which supervised worker processes do not report to the
-# server yet (issue 21's note).
-KILN_WORKER_PROCESSES=0 DATABASE_URL=$KILN_TEST_DATABASE_URL KILN_DATABASE_SCHEMA="console_$RANDOM$RANDOM" KILN_DATA_DIR="$work" \
+DATABASE_URL=$KILN_TEST_DATABASE_URL KILN_DATABASE_SCHEMA="console_$RANDOM$RANDOM" KILN_DATA_DIR="$work" \
   KILN_API_KEYS="console:$key" KILN_PORT=$port KILN_PUBLIC_URL="http://127.0.0.1:$port" LOG_LEVEL=warning \
   .build/debug/kiln serve >"$work/kiln.log" 2>&1 &
 kiln=$!

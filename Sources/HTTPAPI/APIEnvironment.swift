@@ -47,6 +47,12 @@ public struct APIEnvironment: Sendable {
     public var webhookEgress = EgressPolicy()
     /// After a tenant rotates its webhook secret, how long the one before keeps signing.
     public var webhookRotationOverlapSeconds: Double = 86_400
+    /// Expositions of other processes to serve merged with this one's (`kiln serve`'s supervised workers).
+    public var workerMetrics: (@Sendable () -> [String])?
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    public var metricsToken: String?
+    /// Job counts by status for `/metrics`, kept a while (a count over every job on each scrape is not cheap).
+    let jobCounts = CachedJobCounts()
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pipelines: PipelineLibrary,
                 inspector: any MediaInspector, keys: APIKeyRing, publicURL: String, uploadLimits: UploadLimits,

@@ -17,6 +17,13 @@ struct SystemRoutes {
     nonisolated(unsafe) static let queueOldestGauge = MetricNameDescriptor(namespace: "kiln", metricName: "queue_oldest", unitName: "seconds",
                                                                          helpText: "How long the oldest claimable job has waited")
 
+    /// Compares in time independent of where they differ.
+    static func same(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     func register(on router: Router<KilnRequestContext>) {
         router.get("healthz") { _, _ in
             // Liveness is answering at all; readiness is the database answering.
@@ -27,8 +34,14 @@ struct SystemRoutes {
                  "schema": environment.readiness.isSchemaReady ? "ok" : "pending"],
                 status: ready ? .ok : .serviceUnavailable)
         }
-        router.get("metrics") { _, _ in
-            if let counts = try? await environment.store.countsByStatus() {
+        router.get("metrics") { request, _ in
+            if let token = environment.metricsToken {
+                let given = request.headers[.authorization] ?? ""
+                guard given.hasPrefix("Bearer "), Self.same(String(given.dropFirst(7)), token) else {
+                    throw APIError(.unauthorized, code: "unauthorized", message: "/metrics wants Authorization: Bearer <KILN_METRICS_TOKEN>")
+                }
+            }
+            if let counts = try? await environment.jobCounts.counts(from: environment.store) {
                 for (status, count) in counts {
                     environment.metrics.makeGauge(descriptor: Self.jobsGauge, labels: [("status", status.rawValue)]).set(Double(count))
                 }
@@ -37,8 +50,12 @@ struct SystemRoutes {
                 environment.metrics.makeGauge(descriptor: Self.queueDepthGauge).set(Double(queue.depth))
                 environment.metrics.makeGauge(descriptor: Self.queueOldestGauge).set(queue.oldestSeconds)
             }
+            var exposition = environment.metrics.emitToBuffer()
+            if let workers = environment.workerMetrics?() {
+                exposition = Array(PrometheusText.merge([String(decoding: exposition, as: UTF8.self)] + workers).utf8)
+            }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: environment.metrics.emitToBuffer())))
+                            body: .init(byteBuffer: ByteBuffer(bytes: exposition)))
         }
         // Built once: the document only changes with the build and KILN_PUBLIC_URL.
         let document = OpenAPIDocument.load(publicURL: environment.publicURL, registry: environment.registry).map { ByteBuffer(bytes: $0) }

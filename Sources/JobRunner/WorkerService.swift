@@ -17,6 +17,9 @@ public struct WorkerService: Service {
     let runner: PipelineRunner
     let configuration: WorkerConfiguration
     let logger: Logger
+    /// Called as each job's attempt ends (a supervised worker reports its metrics then, so a crash
+    /// in the next job loses none of the last one's).
+    public var afterEachJob: @Sendable () -> Void = {}
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pool: BlockingPool,
                 configuration: WorkerConfiguration, logger: Logger) {
@@ -99,6 +102,7 @@ public struct WorkerService: Service {
             running.add(claim.id, stop)
             await JobExecution(claim: claim, worker: self, logger: jobLogger, stop: stop).run()
             running.remove(claim.id)
+            afterEachJob()
         }
     }
 

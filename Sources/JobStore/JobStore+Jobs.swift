@@ -92,6 +92,15 @@ extension JobStore {
         return (0, 0)
     }
 
+    /// Queued and running jobs: cheap at any size, through the partial indexes of the claim and the reaper.
+    public func activeCounts() async throws -> (queued: Int, running: Int) {
+        let rows = try await client.query("""
+            SELECT (SELECT count(*) FROM jobs WHERE status = 'queued'), (SELECT count(*) FROM jobs WHERE status = 'running')
+            """, logger: logger)
+        for try await (queued, running) in rows.decode((Int64, Int64).self) { return (Int(queued), Int(running)) }
+        return (0, 0)
+    }
+
     public func countsByStatus() async throws -> [JobStatus: Int] {
         var counts: [JobStatus: Int] = [:]
         for status in JobStatus.allCases { counts[status] = 0 }

@@ -30,6 +30,8 @@ public struct Kiln: Sendable {
     let rateLimiter: RateLimiter
     let events = EventHub()
     let readiness = Readiness()
+    /// What supervised worker processes count, for this server's `/metrics`.
+    let workerMetrics = WorkerMetricsBoard()
 
     public init(configuration: KilnConfiguration, logger: Logger) throws {
         if let problem = APIKeys.problem(in: configuration.apiKeys) {
@@ -155,6 +157,8 @@ public struct Kiln: Sendable {
         var configured = environment
         configured.webhookEgress = configuration.webhooks.egress
         configured.webhookRotationOverlapSeconds = configuration.webhookRotationOverlapSeconds
+        configured.workerMetrics = { [workerMetrics] in workerMetrics.texts }
+        configured.metricsToken = configuration.metricsToken
         return buildRouter(configured)
     }
 
@@ -190,7 +194,7 @@ public struct Kiln: Sendable {
         case let .supervised(executable):
             _ = Self.metrics
             services.append(GatedService(gate: gate, service: WorkerSupervisor(
-                executable: executable, plan: WorkerProcessPlan(configuration: configuration), store: store,
+                executable: executable, plan: WorkerProcessPlan(configuration: configuration), store: store, metrics: workerMetrics,
                 drainSeconds: configuration.worker.drainSeconds, logger: logger)))
             services.append(GatedService(gate: gate, service: webhookNotifier))
         }
@@ -211,14 +215,22 @@ public struct Kiln: Sendable {
     /// Workers only, for `kiln worker`. A supervised worker (a child of `kiln
     /// serve`) leaves webhooks to its server.
     public func makeWorkerGroup(supervised: Bool = false) -> ServiceGroup {
+        var jobs = worker
+        if supervised { jobs.afterEachJob = { WorkerMetricsBoard.reportNow() } }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: client), .init(service: migrationService(isServer: false)), .init(service: GatedService(gate: gate, service: worker)),
+            .init(service: client), .init(service: migrationService(isServer: false)), .init(service: GatedService(gate: gate, service: jobs)),
         ]
         if !supervised { services.append(.init(service: GatedService(gate: gate, service: webhookNotifier))) }
         return ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+    }
+
+    /// In a supervised worker: its metrics go to its server every 2 s (see `WorkerMetricsBoard`).
+    public static func reportMetricsToSupervisor() {
+        _ = metrics
+        WorkerMetricsBoard.reportToSupervisor()
     }
 
     /// Applies pending migrations and returns, for `kiln migrate`.

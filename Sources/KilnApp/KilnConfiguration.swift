@@ -32,6 +32,8 @@ public struct KilnConfiguration: Sendable {
     public var webhooks = WebhookNotifier.Configuration()
     /// After a tenant rotates its webhook secret, how long the one before keeps signing beside it.
     public var webhookRotationOverlapSeconds: Double = 86_400
+    /// When set, `/metrics` wants `Authorization: Bearer <this>` (its totals span every tenant).
+    public var metricsToken: String?
     /// Requests a second each API key may make on average (0: no limit), and at once.
     public var rateLimit: Double = 500
     public var rateBurst: Double = 1000
@@ -191,6 +193,7 @@ public struct KilnConfiguration: Sendable {
             webhookSecret: env["KILN_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 })
         configuration.webhooks = webhooks
         configuration.webhookRotationOverlapSeconds = try double("KILN_WEBHOOK_ROTATION_HOURS", 24) * 3600
+        configuration.metricsToken = env["KILN_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.s3 = s3
         if let raw = env["KILN_RATE_LIMIT"], !raw.isEmpty {
             guard let rate = Double(raw), rate >= 0 else { throw ConfigurationError.invalid("KILN_RATE_LIMIT", "expected requests per second (0: no limit), got \(raw)") }

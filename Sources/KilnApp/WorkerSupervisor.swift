@@ -16,6 +16,7 @@ struct WorkerSupervisor: Service {
     let executable: String
     let plan: WorkerProcessPlan
     let store: JobStore
+    let metrics: WorkerMetricsBoard
     /// How long children may drain on shutdown before they are killed.
     let drainSeconds: Double
     let logger: Logger
@@ -57,7 +58,8 @@ struct WorkerSupervisor: Service {
             let exit: ChildExit
             do {
                 let child = try ChildProcess(executable: executable, arguments: ["worker", "--supervised"],
-                                             environment: slot.environment.merging(["KILN_WORKER_OWNER": owner]) { $1 })
+                                             environment: slot.environment.merging(["KILN_WORKER_OWNER": owner]) { $1 },
+                                             metrics: metrics)
                 children.add(child)
                 exit = await child.exited()
                 children.remove(child)
@@ -159,16 +161,25 @@ final class ChildProcess: @unchecked Sendable {
     private let lifeline: Int32
     private let ended = ExitLatch()
 
-    init(executable: String, arguments: [String], environment: [String: String]) throws {
+    /// `metrics`: where the child's metric reports (on its standard output) go.
+    init(executable: String, arguments: [String], environment: [String: String], metrics: WorkerMetricsBoard? = nil) throws {
         var ends: [Int32] = [0, 0]
         // Close-on-exec, so no other child inherits this child's lifeline and keeps it open.
         if case let failed = kiln_sandbox_pipe(&ends), failed != 0 { throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO) }
         lifeline = ends[1]
+        var output: [Int32] = [0, 0]
+        if metrics != nil, case let failed = kiln_sandbox_pipe(&output), failed != 0 {
+            close(ends[0])
+            close(ends[1])
+            throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO)
+        }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
         let readEnd = FileHandle(fileDescriptor: ends[0], closeOnDealloc: true)
         process.standardInput = readEnd
+        let outputWriteEnd = metrics != nil ? FileHandle(fileDescriptor: output[1], closeOnDealloc: true) : nil
+        if let outputWriteEnd { process.standardOutput = outputWriteEnd }
         process.terminationHandler = { [ended] process in
             ended.open(process.terminationReason == .uncaughtSignal
                 ? .signaled(process.terminationStatus) : .exited(process.terminationStatus))
@@ -177,9 +188,13 @@ final class ChildProcess: @unchecked Sendable {
             try process.run()
         } catch {
             close(lifeline)
+            if metrics != nil { close(output[0]) }
             throw error
         }
         try? readEnd.close()
+        // Only the child holds the write end now: its exit ends the reader.
+        try? outputWriteEnd?.close()
+        metrics?.read(from: output[0], child: ObjectIdentifier(self))
     }
 
     var pid: Int32 { process.processIdentifier }

@@ -67,6 +67,7 @@ struct Worker: AsyncParsableCommand {
             // Confined before it opens anything or takes work; and gone when its server is.
             try WorkerSandbox.apply(configuration.workerProcesses.limits, logger: makeLogger())
             WorkerSandbox.stopWhenSupervisorGoes()
+            Kiln.reportMetricsToSupervisor()
         }
         let workers = try Kiln(configuration: configuration, logger: makeLogger()).makeWorkerGroup(supervised: supervised)
         try await workers.run()

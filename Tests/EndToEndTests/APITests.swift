@@ -363,6 +363,20 @@ import Testing
         }
     }
 
+    /// Its totals span every tenant: a deployment can require a token for it.
+    @Test func metricsCanRequireABearerToken() async throws {
+        var configuration = try TestEnvironment.configuration()
+        configuration.metricsToken = "scrape-secret-123"
+        try await Harness.run(configuration: configuration, withWorkers: false) { h in
+            let anonymous = try await h.client.executeRequest(uri: "/metrics", method: .get, headers: [:], body: nil)
+            #expect(anonymous.status == .unauthorized)
+            let wrong = try await h.client.executeRequest(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scrape-secret-124"], body: nil)
+            #expect(wrong.status == .unauthorized)
+            let scraped = try await h.client.executeRequest(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scrape-secret-123"], body: nil)
+            #expect(scraped.status == .ok && String(buffer: scraped.body).contains("kiln_jobs{status=\"succeeded\"}"))
+        }
+    }
+
     @Test func metricsCountStagesAndBytes() async throws {
         try await Harness.run { h in
             let job = try await h.runJob(on: "alpha.png", [["op": "thumbnail", "width": 20], ["op": "encode", "format": "webp"]])

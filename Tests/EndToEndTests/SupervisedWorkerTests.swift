@@ -145,6 +145,18 @@ struct SupervisedWorkerTests {
         let crashes = metrics.split(separator: "\n").first { $0.hasPrefix("kiln_worker_process_exits_total{reason=\"crash\"}") }
         #expect(crashes.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0 >= 3, "\(crashes ?? "no crash count")")
         #expect(served.process.log.contains("a worker process ended"), "the server logs each death")
+        // The workers' own metrics reach the server's /metrics, summed over every worker process,
+        // the dead ones included: each thumbnail ran once (reports come every 2 s).
+        let counted = ContinuousClock.now + .seconds(20)
+        var thumbnails = 0.0
+        while ContinuousClock.now < counted {
+            let text = String(decoding: try await served.request(.GET, "/metrics").body, as: UTF8.self)
+            thumbnails = text.split(separator: "\n").first { $0.hasPrefix("kiln_stage_seconds_count{op=\"thumbnail\"}") }
+                .flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
+            if thumbnails >= Double(others.count) { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(thumbnails == Double(others.count), "kiln_stage_seconds_count for thumbnail: \(thumbnails)")
 
         // A clean stop takes the workers with it.
         let workers = served.workers
