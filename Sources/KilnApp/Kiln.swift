@@ -147,10 +147,11 @@ public struct Kiln: Sendable {
     }
 
     /// Every HTTP route, as the server runs them.
-    public func makeRouter() throws -> Router<KilnRequestContext> {
+    /// `inspector`: reads uploads' headers; nil reads them in this process.
+    public func makeRouter(inspector: (any MediaInspector)? = nil) throws -> Router<KilnRequestContext> {
         let pipelines = try PipelineLibrary(directory: configuration.pipelinesDirectory)
         let environment = APIEnvironment(
-            store: store, blobs: blobs, registry: Stages.registry, pipelines: pipelines, inspector: MediaInspection(pool: pool),
+            store: store, blobs: blobs, registry: Stages.registry, pipelines: pipelines, inspector: inspector ?? MediaInspection(pool: pool),
             keys: keyRing, publicURL: configuration.publicURL, uploadLimits: configuration.uploadLimits, metrics: Self.metrics, readiness: readiness,
             playback: playback, events: events,
             rateLimiter: configuration.rateLimit > 0 ? rateLimiter : nil)
@@ -178,8 +179,18 @@ public struct Kiln: Sendable {
     }
 
     /// The HTTP API, with its workers where `workers` says. The webhook notifier
-    /// runs here whenever there are workers: it decodes nothing.
-    public func makeApplication(workers: WorkerPlacement) throws -> some ApplicationProtocol {
+    /// runs here whenever there are workers: it decodes nothing. With
+    /// `inspectorExecutable`, uploads' headers are read in a child process of
+    /// that executable (`kiln inspect --serve`), not in the server.
+    public func makeApplication(workers: WorkerPlacement, inspectorExecutable: String? = nil) throws -> some ApplicationProtocol {
+        var inspector: SupervisedInspection?
+        if let inspectorExecutable {
+            inspector = SupervisedInspection(
+                executable: inspectorExecutable,
+                environment: ProcessInfo.processInfo.environment.merging(WorkerProcessPlan.sandboxEnvironment(configuration)) { $1 },
+                logger: logger)
+            inspector?.start()
+        }
         var services: [any Service] = [client, migrationService(isServer: true)]
         services.append(EventListener(store: store, hub: events, logger: logger))
         if let endpoint = DatabaseURL.endpoint(configuration.databaseURL) {
@@ -200,7 +211,7 @@ public struct Kiln: Sendable {
         }
         let admission = RequestAdmission(limit: configuration.maxRequestsInFlight)
         let app = Application(
-            router: try makeRouter(),
+            router: try makeRouter(inspector: inspector),
             // At most KILN_MAX_REQUESTS_IN_FLIGHT requests held in memory at once.
             server: .http1(configuration: .init(additionalChannelHandlers: [admission.handler()])),
             // A burst of connections (10,000 clients uploading at once) overflows Hummingbird's

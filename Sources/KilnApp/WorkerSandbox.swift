@@ -29,7 +29,7 @@ public enum WorkerSandbox {
 
     /// Applies `limits` to this process, or throws: a supervised worker that
     /// cannot confine itself must not take work.
-    public static func apply(_ limits: Limits, logger: Logger) throws {
+    public static func apply(_ limits: Limits, role: String = "worker", logger: Logger) throws {
         if case let failed = kiln_sandbox_limits(limits.addressSpaceBytes ?? 0, limits.maxFileBytes ?? 0), failed != 0 {
             throw Failure(description: "setrlimit failed: \(String(cString: strerror(failed)))")
         }
@@ -40,7 +40,7 @@ public enum WorkerSandbox {
         if limits.seccomp, case let failed = kiln_sandbox_seccomp(&denied), failed != 0 {
             throw Failure(description: "the seccomp filter could not be installed: \(String(cString: strerror(-failed)))")
         }
-        logger.info("worker process confined", metadata: [
+        logger.info("\(role) process confined", metadata: [
             "addressSpaceMB": "\(limits.addressSpaceBytes.map { "\($0 >> 20)" } ?? "unlimited")",
             "maxFileMB": "\(limits.maxFileBytes.map { "\($0 >> 20)" } ?? "unlimited")",
             "coreDumps": "off", "noNewPrivileges": "on",

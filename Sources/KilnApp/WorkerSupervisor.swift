@@ -59,7 +59,7 @@ struct WorkerSupervisor: Service {
             do {
                 let child = try ChildProcess(executable: executable, arguments: ["worker", "--supervised"],
                                              environment: slot.environment.merging(["KILN_WORKER_OWNER": owner]) { $1 },
-                                             metrics: metrics)
+                                             readOutput: { [metrics] descriptor, child in metrics.read(from: descriptor, child: child) })
                 children.add(child)
                 exit = await child.exited()
                 children.remove(child)
@@ -119,11 +119,23 @@ struct WorkerProcessPlan: Sendable {
             env["KILN_VIPS_THREADS_PER_OPERATION"] = "\(configuration.worker.vipsThreadsPerOperation)"
             // Claims, heartbeats and progress, the LISTEN connection, the reaper.
             env["KILN_DB_POOL_SIZE"] = "\(concurrency + 2)"
-            env["KILN_WORKER_ADDRESS_SPACE_MB"] = configuration.workerProcesses.limits.addressSpaceBytes.map { "\($0 >> 20)" } ?? "0"
-            env["KILN_WORKER_MAX_FILE_MB"] = configuration.workerProcesses.limits.maxFileBytes.map { "\($0 >> 20)" } ?? "0"
-            env["KILN_WORKER_SECCOMP"] = configuration.workerProcesses.limits.seccomp ? "1" : "0"
+            env.merge(Self.sandboxEnvironment(configuration)) { $1 }
             return Child(index: index, environment: env, ownerPrefix: "\(host):\(parent)/w\(index)")
         }
+    }
+}
+
+extension WorkerProcessPlan {
+    /// The limits a child sets on itself, as the environment tells it.
+    static func sandboxEnvironment(_ configuration: KilnConfiguration) -> [String: String] {
+        [
+            "KILN_WORKER_ADDRESS_SPACE_MB": configuration.workerProcesses.limits.addressSpaceBytes.map { "\($0 >> 20)" } ?? "0",
+            "KILN_WORKER_MAX_FILE_MB": configuration.workerProcesses.limits.maxFileBytes.map { "\($0 >> 20)" } ?? "0",
+            "KILN_WORKER_SECCOMP": configuration.workerProcesses.limits.seccomp ? "1" : "0",
+            // Swift's crash backtracer runs a helper program, which the seccomp filter refuses; without
+            // it a fault ends the child at once, and the supervisor's log says which signal.
+            "SWIFT_BACKTRACE": "enable=no",
+        ]
     }
 }
 
@@ -158,15 +170,19 @@ enum ChildExit: Sendable, CustomStringConvertible {
 /// end-of-file and shuts down (`WorkerSandbox.stopWhenSupervisorGoes`).
 final class ChildProcess: @unchecked Sendable {
     private let process = Process()
-    private let lifeline: Int32
+    /// The write end of the child's standard input; -1 once closed.
+    private let lifeline: Mutex<Int32>
     private let ended = ExitLatch()
 
-    /// `metrics`: where the child's metric reports (on its standard output) go.
-    init(executable: String, arguments: [String], environment: [String: String], metrics: WorkerMetricsBoard? = nil) throws {
+    /// `readOutput`: given the read end of the child's standard output (it is
+    /// this process's own output otherwise), and this child's identity.
+    init(executable: String, arguments: [String], environment: [String: String],
+         readOutput: (@Sendable (Int32, ObjectIdentifier) -> Void)? = nil) throws {
+        let metrics = readOutput
         var ends: [Int32] = [0, 0]
         // Close-on-exec, so no other child inherits this child's lifeline and keeps it open.
         if case let failed = kiln_sandbox_pipe(&ends), failed != 0 { throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO) }
-        lifeline = ends[1]
+        lifeline = Mutex(ends[1])
         var output: [Int32] = [0, 0]
         if metrics != nil, case let failed = kiln_sandbox_pipe(&output), failed != 0 {
             close(ends[0])
@@ -187,14 +203,32 @@ final class ChildProcess: @unchecked Sendable {
         do {
             try process.run()
         } catch {
-            close(lifeline)
+            close(ends[1])
             if metrics != nil { close(output[0]) }
             throw error
         }
         try? readEnd.close()
         // Only the child holds the write end now: its exit ends the reader.
         try? outputWriteEnd?.close()
-        metrics?.read(from: output[0], child: ObjectIdentifier(self))
+        readOutput?(output[0], ObjectIdentifier(self))
+    }
+
+    /// Writes to the child's standard input (the lifeline) whole; false once the child is gone.
+    /// (The server ignores SIGPIPE: a write to a dead child fails with EPIPE.)
+    func send(_ data: Data) -> Bool {
+        lifeline.withLock { descriptor in
+            guard descriptor >= 0 else { return false }
+            return data.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written < 0 && errno == EINTR { continue }
+                    if written <= 0 { return false }
+                    offset += written
+                }
+                return true
+            }
+        }
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -204,7 +238,10 @@ final class ChildProcess: @unchecked Sendable {
     /// Waits for the child to end.
     func exited() async -> ChildExit {
         let exit = await ended.wait()
-        close(lifeline)
+        lifeline.withLock { descriptor in
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = -1
+        }
         return exit
     }
 }

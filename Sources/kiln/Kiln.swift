@@ -7,7 +7,7 @@ struct KilnCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Self-hosted media processing: uploads in, images, video and HLS out.",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Run.self, Submit.self, Status.self, Watch.self],
+        subcommands: [Serve.self, Worker.self, Migrate.self, Run.self, Inspect.self, Submit.self, Status.self, Watch.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -37,8 +37,13 @@ struct Serve: AsyncParsableCommand {
         // that a codec crashing on a hostile file never takes the API down; 0 runs them here.
         let placement: Kiln.WorkerPlacement = noWorkers ? .none
             : configuration.workerProcesses.count == 0 ? .inProcess : .supervised(executable: Self.executablePath)
+        // Uploads' headers are read in a child process too, unless everything runs here.
+        let inspector = configuration.workerProcesses.count == 0 ? nil : Self.executablePath
+        // A write to a child that has died must fail with EPIPE, not end the server.
+        signal(SIGPIPE, SIG_IGN)
         // Only the application is kept across the await; see Worker.run.
-        let application = try Kiln(configuration: configuration, logger: makeLogger()).makeApplication(workers: placement)
+        let application = try Kiln(configuration: configuration, logger: makeLogger())
+            .makeApplication(workers: placement, inspectorExecutable: inspector)
         try await application.runService()
     }
 

@@ -65,7 +65,14 @@ struct SupervisedWorkerTests {
         }
 
         /// The worker processes running now: children of the server, by /proc.
-        var workers: Set<Int32> { Self.children(of: process.pid) }
+        var workers: Set<Int32> { Self.children(of: process.pid).filter { Self.commandLine($0).contains("worker") } }
+        /// The process that reads uploads' headers for the server.
+        var inspectors: Set<Int32> { Self.children(of: process.pid).filter { Self.commandLine($0).contains("inspect") } }
+
+        static func commandLine(_ pid: Int32) -> [String] {
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
+            return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        }
 
         static func children(of parent: Int32) -> Set<Int32> {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -96,7 +103,9 @@ struct SupervisedWorkerTests {
         let before = served.workers
         let upload = try await served.request(.POST, "/v1/uploads", body: try Fixture.data("gradient.webp"), contentType: "application/octet-stream")
         #expect(upload.status == 201)
-        let media = try #require(try JSONValue.decode(upload.body)["id"])
+        let record = try JSONValue.decode(upload.body)
+        let media = try #require(record["id"])
+        #expect(record["width"] == 300 && record["height"] == 200, "the inspector process read the header: \(record)")
 
         // Status reads go on throughout, on connections of their own.
         let reads = Mutex((answered: 0, failed: [String]()))
@@ -198,6 +207,38 @@ struct SupervisedWorkerTests {
             guard ContinuousClock.now < gone else { throw HarnessError("worker processes outlived a killed server: \(workers)") }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// The process that reads uploads' headers dies (as a header parser crashing on a hostile
+    /// file would): uploads go on, recorded without facts meanwhile, and a new one reads them again.
+    @Test func anInspectorThatCrashesCostsUploadsTheirFactsAndNothingElse() async throws {
+        let served = try Served(configuration: try Self.configuration(), processes: 1, name: "supervised-inspector")
+        try await served.waitUntilReady()
+        let upload = { () async throws -> JSONValue in
+            let response = try await served.request(.POST, "/v1/uploads", body: try Fixture.data("gradient.webp"), contentType: "application/octet-stream")
+            #expect(response.status == 201, "\(String(decoding: response.body, as: UTF8.self))")
+            return try JSONValue.decode(response.body)
+        }
+        var deadline = ContinuousClock.now + .seconds(30)
+        while served.inspectors.isEmpty {
+            guard ContinuousClock.now < deadline else { throw HarnessError("no inspector process:\n\(served.process.log)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let first = try #require(served.inspectors.first)
+        #expect(try await upload()["width"] == 300)
+        // As the kernel's OOM killer would: a fault's SIGSEGV comes from within (the `crash` tests).
+        kill(first, SIGKILL)
+        // Whatever the moment, every upload is accepted; one while no inspector runs has no facts.
+        for _ in 0..<5 { _ = try await upload() }
+        deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            if try await upload()["width"] == 300, let now = served.inspectors.first, now != first { break }
+            guard ContinuousClock.now < deadline else { throw HarnessError("no new inspector read a header:\n\(served.process.log)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(served.process.log.contains("the inspector process ended"))
+        served.process.signal(SIGTERM)
+        #expect(await served.process.waitForExit(timeout: .seconds(60)) == 0)
     }
 
     static func isZombie(_ pid: Int32) -> Bool {

@@ -1,0 +1,164 @@
+import Foundation
+import HTTPAPI
+import Logging
+import Metrics
+import PipelineEngine
+import Synchronization
+
+/// Upload inspection (libvips reading an image's header, FFmpeg probing a
+/// stream, which decodes a few frames) in a child process of the server
+/// (`kiln inspect --serve`), so a codec that crashes on an uploaded file takes
+/// down that child, never the API. Requests and answers are JSON lines on the
+/// child's standard input and output. While no child runs (it died and waits
+/// out its backoff), or when it does not answer in time, an upload is recorded
+/// without facts, as for a file whose headers cannot be read; the job that
+/// processes it reports what is wrong.
+final class SupervisedInspection: MediaInspector, Sendable {
+    struct State {
+        var child: ChildProcess?
+        var startedAt = ContinuousClock.now
+        var pending: [Int: CheckedContinuation<MediaFacts, Never>] = [:]
+        var next = 0
+        var backoff = WorkerSupervisor.firstBackoff
+    }
+
+    let executable: String
+    let environment: [String: String]
+    let logger: Logger
+    private let state = Mutex(State())
+
+    init(executable: String, environment: [String: String], logger: Logger) {
+        self.executable = executable
+        self.environment = environment
+        self.logger = logger
+    }
+
+    func start() {
+        do {
+            let child = try ChildProcess(executable: executable, arguments: ["inspect", "--serve"], environment: environment) {
+                [self] descriptor, _ in read(from: descriptor)
+            }
+            state.withLock { state in
+                state.child = child
+                state.startedAt = .now
+            }
+            // Reaped by its termination handler; the exit is seen as end-of-file by `read`.
+            Task { _ = await child.exited() }
+        } catch {
+            logger.error("the inspector process could not start", metadata: ["error": "\(error)"])
+            restartLater()
+        }
+    }
+
+    func inspect(path: String, kind: MediaKind) async -> MediaFacts {
+        let request: (id: Int, child: ChildProcess?) = state.withLock { state in
+            state.next += 1
+            return (state.next, state.child)
+        }
+        guard let child = request.child else { return MediaFacts() }
+        let line = JSONValue.object(["id": .number(Double(request.id)), "path": .string(path), "kind": .string(kind.rawValue)])
+        let timeout = Task { [self] in
+            try await Task.sleep(for: .seconds(MediaInspection.inspectionSeconds + 2))
+            resolve(request.id, MediaFacts())
+        }
+        defer { timeout.cancel() }
+        return await withCheckedContinuation { continuation in
+            state.withLock { $0.pending[request.id] = continuation }
+            if !child.send(line.encoded() + Data("\n".utf8)) { resolve(request.id, MediaFacts()) }
+        }
+    }
+
+    private func resolve(_ id: Int, _ facts: MediaFacts) {
+        state.withLock { $0.pending.removeValue(forKey: id) }?.resume(returning: facts)
+    }
+
+    /// Answers until the child's output ends; then every waiting request gets no facts and a new child starts.
+    private func read(from descriptor: Int32) {
+        let thread = Thread { [self] in
+            var pending = Data()
+            var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+            while true {
+                let count = Glibc.read(descriptor, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                pending.append(contentsOf: buffer[0..<count])
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = pending[pending.startIndex..<newline]
+                    pending.removeSubrange(pending.startIndex...newline)
+                    guard let answer = try? JSONValue.decode(Data(line)), let id = answer["id"]?.intValue else { continue }
+                    resolve(id, MediaFacts(width: answer["width"]?.intValue, height: answer["height"]?.intValue,
+                                           duration: answer["duration"]?.doubleValue))
+                }
+            }
+            close(descriptor)
+            let waiting = state.withLock { state in
+                defer { state.pending = [:]; state.child = nil }
+                return Array(state.pending.values)
+            }
+            for continuation in waiting { continuation.resume(returning: MediaFacts()) }
+            Counter(label: WorkerSupervisor.restartCounter, dimensions: [("reason", "inspector")]).increment()
+            logger.error("the inspector process ended; starting another", metadata: ["uploadsWithoutFacts": "\(waiting.count)"])
+            restartLater()
+        }
+        thread.name = "kiln-inspector-output"
+        thread.start()
+    }
+
+    private func restartLater() {
+        let delay = state.withLock { state in
+            if ContinuousClock.now - state.startedAt > .seconds(60) { state.backoff = WorkerSupervisor.firstBackoff }
+            defer { state.backoff = min(state.backoff * 2, WorkerSupervisor.maxBackoff) }
+            return state.backoff
+        }
+        Task { [self] in
+            try? await Task.sleep(for: .seconds(delay))
+            start()
+        }
+    }
+}
+
+/// The child's side: `kiln inspect --serve`.
+public enum InspectionServer {
+    /// Answers requests from standard input until it closes (the server is gone), two at a time.
+    public static func serve() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                let work = DispatchQueue(label: "kiln-inspect", attributes: .concurrent)
+                let slots = DispatchSemaphore(value: 2)
+                let group = DispatchGroup()
+                let writing = NSLock()
+                var pending = Data()
+                var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+                while true {
+                    let count = Glibc.read(STDIN_FILENO, &buffer, buffer.count)
+                    if count < 0 && errno == EINTR { continue }
+                    if count <= 0 { break }
+                    pending.append(contentsOf: buffer[0..<count])
+                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                        let line = Data(pending[pending.startIndex..<newline])
+                        pending.removeSubrange(pending.startIndex...newline)
+                        guard let request = try? JSONValue.decode(line), let id = request["id"], let path = request["path"]?.stringValue,
+                              let kind = request["kind"]?.stringValue.flatMap(MediaKind.init(rawValue:)) else { continue }
+                        slots.wait()
+                        work.async(group: group) {
+                            defer { slots.signal() }
+                            let facts = MediaInspection.inspectBlocking(path: path, kind: kind)
+                            var answer: [String: JSONValue] = ["id": id]
+                            if let width = facts.width { answer["width"] = .number(Double(width)) }
+                            if let height = facts.height { answer["height"] = .number(Double(height)) }
+                            if let duration = facts.duration { answer["duration"] = .number(duration) }
+                            let bytes = JSONValue.object(answer).encoded() + Data("\n".utf8)
+                            writing.lock()
+                            FileHandle.standardOutput.write(bytes)
+                            writing.unlock()
+                        }
+                    }
+                }
+                group.wait()
+                done.resume()
+            }
+            thread.name = "kiln-inspect-requests"
+            thread.start()
+        }
+    }
+}
