@@ -63,8 +63,10 @@ public final class EventHub: Sendable {
 
     public init() {}
 
-    /// Subscribed under this name, a waiter is woken by every job's NOTIFY (a tenant's event stream).
-    static let everyJob = "*"
+    /// Subscribed under this name, a waiter is woken by every NOTIFY about the
+    /// tenant's jobs (its event stream), and by those that name no tenant.
+    static func everyJob(of tenant: String) -> String { tenantPrefix + tenant }
+    static let tenantPrefix = "tenant "
 
     func subscribe(_ jobID: String) -> Waiter {
         let waiter = Waiter()
@@ -80,17 +82,26 @@ public final class EventHub: Sendable {
     }
 
     /// Called for each NOTIFY on the events channel: the job's id, then its
-    /// status (`job_… succeeded`) when the change came from the jobs trigger.
+    /// status and tenant (`job_… succeeded acme`) when the change came from the
+    /// jobs trigger (migration 0011).
     public func notify(_ payload: String) {
-        let words = payload.split(separator: " ", maxSplits: 1)
+        let words = payload.split(separator: " ", maxSplits: 2)
         guard let first = words.first else { return }
         let jobID = String(first)
         let status = words.count > 1 ? JobStatus(rawValue: String(words[1])) : nil
+        let tenant = words.count > 2 ? String(words[2]) : nil
         settledJobs.remove(id: jobID)
         media.remove(id: jobID)  // a media record's deletion NOTIFYs its id the same way
-        for waiter in waiters.withLock({ Array(($0[jobID] ?? [:]).values) + Array(($0[Self.everyJob] ?? [:]).values) }) {
-            waiter.wake(status: status)
+        let woken = waiters.withLock { all -> [Waiter] in
+            var woken = Array((all[jobID] ?? [:]).values)
+            if let tenant {
+                woken += (all[Self.everyJob(of: tenant)] ?? [:]).values
+            } else {
+                for (subject, streams) in all where subject.hasPrefix(Self.tenantPrefix) { woken += streams.values }
+            }
+            return woken
         }
+        for waiter in woken { waiter.wake(status: status) }
     }
 }
 

@@ -20,10 +20,13 @@ enum EventStreamLoop {
         request.headers[HTTPField.Name("Last-Event-ID")!].flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
     }
 
-    /// `subject`: what the stream's waiter is woken for (a job's id, or `EventHub.everyJob`).
+    /// `subject`: what the stream's waiter is woken for (a job's id, or `EventHub.everyJob(of:)`).
     /// `gather`: a pause after each wake, so a burst of NOTIFYs becomes one read.
-    static func response(hub: EventHub, subject: String, after start: Int64, gather: Duration? = nil, read: @escaping Read) -> Response {
+    /// `ticket`: the stream's place among its key's long requests, held as long as the body is.
+    static func response(hub: EventHub, subject: String, after start: Int64, gather: Duration? = nil, ticket: LongRequests.Ticket? = nil,
+                         read: @escaping Read) -> Response {
         let body = ResponseBody { writer in
+            withExtendedLifetime(ticket) {}
             let waiter = hub.subscribe(subject)
             defer { hub.unsubscribe(subject, waiter) }
             var last = start

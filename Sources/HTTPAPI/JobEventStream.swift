@@ -13,10 +13,11 @@ import PipelineEngine
 struct JobEventStream {
     let environment: APIEnvironment
 
-    func response(for job: Job, request: Request) -> Response {
+    func response(for job: Job, request: Request, ticket: LongRequests.Ticket? = nil) -> Response {
         let jobURL = environment.publicURL + "/v1/jobs/" + job.id
         let store = environment.store
-        return EventStreamLoop.response(hub: environment.events, subject: job.id, after: EventStreamLoop.lastEventID(request) ?? 0) { after in
+        return EventStreamLoop.response(hub: environment.events, subject: job.id, after: EventStreamLoop.lastEventID(request) ?? 0,
+                                        ticket: ticket) { after in
             let events = try await store.events(jobID: job.id, after: after, limit: EventStreamLoop.pageSize)
             // Done once the job has ended and its last event was sent.
             var done = events.last.map(Self.endsJob) ?? false

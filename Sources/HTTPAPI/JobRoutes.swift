@@ -20,7 +20,13 @@ struct JobRoutes {
                 return ConditionalGET.respond(settled, request: request)
             }
             var job = try await job(context)
-            if let wait { job = try await JobWait.untilEnded(job, seconds: wait, environment: environment) }
+            if let wait, !job.status.isFinal {
+                // Past the key's cap of open waits, answered as it is now.
+                if let ticket = environment.longRequests.enter(context.keyID ?? tenant) {
+                    job = try await JobWait.untilEnded(job, seconds: wait, environment: environment)
+                    withExtendedLifetime(ticket) {}
+                }
+            }
             // Only an ended job has webhook messages (the outbox is filled as it ends).
             let deliveries = job.status.isFinal ? try await environment.store.webhookDeliveries(jobID: job.id) : []
             let resource = JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback, deliveries: deliveries)
@@ -42,10 +48,13 @@ struct JobRoutes {
             return JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback).response(status: .accepted)
         }
         group.get("events") { request, context in
-            try await TenantEventStream(environment: environment).response(tenant: try context.requireTenant(), request: request)
+            let tenant = try context.requireTenant()
+            let ticket = try streamTicket(context, tenant: tenant)
+            return try await TenantEventStream(environment: environment).response(tenant: tenant, request: request, ticket: ticket)
         }
         group.get("jobs/:id/events") { request, context in
-            JobEventStream(environment: environment).response(for: try await job(context), request: request)
+            let ticket = try streamTicket(context, tenant: try context.requireTenant())
+            return JobEventStream(environment: environment).response(for: try await job(context), request: request, ticket: ticket)
         }
         group.get("jobs/:id/files/**") { request, context in
             let job = try await job(context)
@@ -103,9 +112,9 @@ struct JobRoutes {
         switch try await environment.store.insertJob(newJob, audit: audit) {
         case let .created(job):
             context.logger.info("job submitted", metadata: ["job.id": .string(job.id)])
-            return try await answer(job, wait: wait, waiter: waiter)
+            return try await answer(job, wait: wait, waiter: waiter, keyID: context.keyID ?? tenant)
         case let .existing(job):
-            return try await answer(job, wait: wait, waiter: nil)
+            return try await answer(job, wait: wait, waiter: nil, keyID: context.keyID ?? tenant)
         case .conflict:
             throw APIError(.conflict, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body")
         }
@@ -127,19 +136,31 @@ struct JobRoutes {
         }
     }
 
+    /// A place for one more event stream of this key, or 429.
+    private func streamTicket(_ context: KilnRequestContext, tenant: String) throws -> LongRequests.Ticket {
+        guard let ticket = environment.longRequests.enter(context.keyID ?? tenant) else {
+            throw APIError(.tooManyRequests, code: "too_many_streams",
+                           message: "This API key holds \(environment.longRequests.limit) event streams and long polls open already; close one first")
+        }
+        return ticket
+    }
+
     /// A submission's answer: 202 with the job, or with `Prefer: wait=N`, the
     /// job once it ended (200) or as it is after N seconds (202).
     /// `waiter`: subscribed to this job before it was inserted (see `JobWait.untilEnded`).
     /// Webhook deliveries are left to `GET`: a submission's answer comes as the job ends, before any is sent.
-    private func answer(_ submitted: Job, wait: Double?, waiter: EventHub.Waiter?) async throws -> Response {
+    private func answer(_ submitted: Job, wait: Double?, waiter: EventHub.Waiter?, keyID: String) async throws -> Response {
         var job = submitted
         var headers: HTTPFields = [.location: "/v1/jobs/\(job.id)"]
-        if let wait {
+        // Past the key's cap of open waits, the preference is not applied: 202 now.
+        let ticket = wait == nil ? nil : environment.longRequests.enter(keyID)
+        if let wait, ticket != nil {
             job = try await JobWait.untilEnded(job, seconds: wait, environment: environment, subscribed: waiter)
             headers[.preferenceApplied] = "wait=\(Int(wait))"
         }
+        withExtendedLifetime(ticket) {}
         return JSONResponse.make(JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback),
-                                 status: wait != nil && job.status.isFinal ? .ok : .accepted, headers: headers)
+                                 status: ticket != nil && job.status.isFinal ? .ok : .accepted, headers: headers)
     }
 
     func list(_ request: Request, context: KilnRequestContext) async throws -> Response {

@@ -11,13 +11,14 @@ import NIOCore
 struct TenantEventStream {
     let environment: APIEnvironment
 
-    func response(tenant: String, request: Request) async throws -> Response {
+    func response(tenant: String, request: Request, ticket: LongRequests.Ticket? = nil) async throws -> Response {
         let start: Int64
         if let given = EventStreamLoop.lastEventID(request) { start = given } else { start = try await environment.store.latestEventID() }
         let store = environment.store
         let publicURL = environment.publicURL
-        // Every job's NOTIFY wakes this stream, other tenants' too: a burst is gathered into one read.
-        return EventStreamLoop.response(hub: environment.events, subject: EventHub.everyJob, after: start, gather: .milliseconds(200)) { after in
+        // Woken by the tenant's own jobs only; a burst is gathered into one read.
+        return EventStreamLoop.response(hub: environment.events, subject: EventHub.everyJob(of: tenant), after: start,
+                                        gather: .milliseconds(200), ticket: ticket) { after in
             let events = try await store.events(tenant: tenant, after: after, limit: EventStreamLoop.pageSize)
             return (events.map { jobID, event in
                 var withJob = event

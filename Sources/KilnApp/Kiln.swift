@@ -159,6 +159,7 @@ public struct Kiln: Sendable {
         configured.webhookEgress = configuration.webhooks.egress
         configured.webhookRotationOverlapSeconds = configuration.webhookRotationOverlapSeconds
         configured.workerMetrics = { [workerMetrics] in workerMetrics.texts }
+        configured.longRequests = LongRequests(limit: configuration.maxLongRequestsPerKey)
         configured.metricsToken = configuration.metricsToken
         return buildRouter(configured)
     }
@@ -213,7 +214,10 @@ public struct Kiln: Sendable {
         let app = Application(
             router: try makeRouter(inspector: inspector),
             // At most KILN_MAX_REQUESTS_IN_FLIGHT requests held in memory at once.
-            server: .http1(configuration: .init(additionalChannelHandlers: [admission.handler()])),
+            // Deadlines first: they time only the reads that admission lets through.
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                configuration.connectionDeadlines.handler(), admission.handler(),
+            ])),
             // A burst of connections (10,000 clients uploading at once) overflows Hummingbird's
             // default accept queue of 256: the kernel falls back to SYN cookies and resets
             // some. The kernel caps this at net.core.somaxconn (4096 on Debian 12).

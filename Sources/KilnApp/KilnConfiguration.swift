@@ -39,6 +39,11 @@ public struct KilnConfiguration: Sendable {
     public var rateBurst: Double = 1000
     /// Requests one process holds at once (`RequestAdmission`); more wait unread in the kernel.
     public var maxRequestsInFlight = 1024
+    /// How slowly a client may send (see `ConnectionDeadlines`).
+    public var connectionDeadlines = ConnectionDeadlines()
+    /// Requests that stay open by design (event streams, long polls) one API key may hold at once.
+    public var maxLongRequestsPerKey = 64
+
     /// Where `kiln serve` runs jobs: in supervised child processes (the default), or in its own process.
     public var workerProcesses: WorkerProcesses
 
@@ -202,6 +207,11 @@ public struct KilnConfiguration: Sendable {
         }
         configuration.rateBurst = try double("KILN_RATE_BURST", configuration.rateBurst)
         configuration.maxRequestsInFlight = max(1, try int("KILN_MAX_REQUESTS_IN_FLIGHT", configuration.maxRequestsInFlight))
+        configuration.connectionDeadlines.headSeconds = try double("KILN_HTTP_HEAD_TIMEOUT_SECONDS", configuration.connectionDeadlines.headSeconds)
+        configuration.connectionDeadlines.bodyStallSeconds = try double("KILN_HTTP_BODY_STALL_SECONDS", configuration.connectionDeadlines.bodyStallSeconds)
+        configuration.connectionDeadlines.minBodyBytesPerSecond = Double(try count("KILN_HTTP_MIN_BODY_BYTES_PER_SECOND",
+                                                                                   Int(configuration.connectionDeadlines.minBodyBytesPerSecond)))
+        configuration.maxLongRequestsPerKey = try int("KILN_MAX_LONG_REQUESTS_PER_KEY", configuration.maxLongRequestsPerKey)
         configuration.workerProcesses.count = try count("KILN_WORKER_PROCESSES", configuration.workerProcesses.count)
         let megabytes = { (name: String, fallback: UInt64?) throws -> UInt64? in
             // 0: no limit.

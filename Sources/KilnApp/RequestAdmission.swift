@@ -11,9 +11,12 @@ import Synchronization
 /// connection ~11 KB; 10,000 uploads at once peaked at 600-890 MB. Beyond
 /// `limit`, a request's head is held here, unhandled, and its connection is not
 /// read from (the rest of its body waits in the kernel's socket buffer) until
-/// a request ends and hands over its place. Long-lived requests (event
-/// streams, long polls) are not counted: a crowd of watchers must not stall
-/// the API.
+/// a request ends and hands over its place. Long-lived GETs (event streams,
+/// long polls) are not counted: a crowd of watchers must not stall the API
+/// (they are capped per key instead, `LongRequests`). A request with a body
+/// that then waits (`POST /v1/jobs` with `Prefer: wait`) holds a place until
+/// its body is in, never while it waits: so slow uploads cannot use `Prefer:
+/// wait` to pass the bound.
 final class RequestAdmission: Sendable {
     let limit: Int
     private struct State {
@@ -78,6 +81,8 @@ final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// A request waiting for a place: its parts so far.
     private var parked: [NIOAny]?
     private var readHeld = false
+    /// The request being read waits once its body is in, and gives its place back then.
+    private var releaseWhenBodyEnds = false
 
     init(admission: RequestAdmission) { self.admission = admission }
 
@@ -94,8 +99,19 @@ final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandl
             parked?.append(data)
             return
         }
-        if case let .head(request) = unwrapInboundIn(data) {
-            let counts = !JobWait.staysOpen(request)
+        let part = unwrapInboundIn(data)
+        if case .end = part, releaseWhenBodyEnds {
+            // Its body is in: the wait that follows holds no place.
+            releaseWhenBodyEnds = false
+            if let last = open.indices.last, open[last] {
+                open[last] = false
+                admission.leave()
+            }
+        }
+        if case let .head(request) = part {
+            let waits = JobWait.staysOpen(request)
+            let counts = !(waits && (request.method == .get || request.method == .head))
+            releaseWhenBodyEnds = waits && counts
             if counts, !admission.tryEnter() {
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 let admitted = admission.enterOrPark(on: context.eventLoop) {
@@ -119,6 +135,12 @@ final class RequestAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard context.channel.isActive else { return admission.leave() }
         open.append(true)
         for part in parts { context.fireChannelRead(part) }
+        if releaseWhenBodyEnds, parts.contains(where: { if case .end = unwrapInboundIn($0) { true } else { false } }),
+           let last = open.indices.last, open[last] {
+            releaseWhenBodyEnds = false
+            open[last] = false
+            admission.leave()
+        }
         context.fireChannelReadComplete()
         if readHeld {
             readHeld = false

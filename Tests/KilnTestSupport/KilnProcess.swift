@@ -44,6 +44,7 @@ public final class KilnProcess: @unchecked Sendable {
         env["KILN_WEBHOOK_URL"] = configuration.webhookURL
         env["KILN_WEBHOOK_ALLOWED_NETWORKS"] = configuration.webhooks.egress.allowedNetworks.map(\.description).joined(separator: ",")
         env["KILN_WEBHOOK_RETRY_SECONDS"] = configuration.webhooks.retrySeconds.map { "\($0)" }.joined(separator: ",")
+        env["KILN_HTTP_HEAD_TIMEOUT_SECONDS"] = "\(configuration.connectionDeadlines.headSeconds)"
         env["LOG_LEVEL"] = env["LOG_LEVEL"] ?? "info"
         return env
     }

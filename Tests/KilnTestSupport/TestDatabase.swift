@@ -26,11 +26,15 @@ public enum TestEnvironment {
         let root = NSTemporaryDirectory() + "kiln-test-" + UUID().uuidString
         var workerConfiguration = worker ?? WorkerConfiguration(concurrency: 2, leaseSeconds: 10, heartbeatSeconds: 2, pollSeconds: 0.5, reapSeconds: 1)
         workerConfiguration.scratchDirectory = root + "/scratch"
-        return KilnConfiguration(
+        var configuration = KilnConfiguration(
             // Tests run in parallel, each with its own Kiln: small pools keep them under max_connections.
             databaseURL: url, databaseSchema: uniqueSchema(), databasePoolSize: 4, storageRoot: root + "/storage", apiKeys: apiKeys,
             host: "127.0.0.1", port: 0, publicURL: "http://kiln.test", pipelinesDirectory: Fixture.repositoryRoot + "/Pipelines",
             worker: workerConfiguration)
+        // The test client keeps one connection and does not reconnect when the server closes it:
+        // a test that waits a while between requests must find it open.
+        configuration.connectionDeadlines.headSeconds = 3600
+        return configuration
     }
 
     /// The same configuration with its outputs and uploads in a fresh bucket on the
