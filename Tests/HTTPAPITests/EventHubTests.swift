@@ -24,4 +24,18 @@ import Testing
         hub.notify("job_b failed")  // another job's: not this waiter's
         #expect(await waiter.wait(seconds: 0.2) == true, "a timeout asks for a read")
     }
+
+    /// A tenant's event stream is woken by its own jobs' changes, never by another tenant's.
+    @Test func aTenantsStreamWakesForItsOwnJobsOnly() async {
+        let hub = EventHub()
+        let stream = hub.subscribe(EventHub.everyJob(of: "acme"))
+        defer { hub.unsubscribe(EventHub.everyJob(of: "acme"), stream) }
+        hub.notify("job_x running other")
+        #expect(stream.state.withLock { $0.pending } == false, "another tenant's change does not wake it")
+        hub.notify("job_y running acme")
+        #expect(stream.state.withLock { $0.pending } == true)
+        _ = await stream.wait(seconds: 1)
+        hub.notify("job_z")  // no tenant named (retention): every stream looks
+        #expect(stream.state.withLock { $0.pending } == true)
+    }
 }
