@@ -112,6 +112,9 @@ struct TusRoutes {
         guard offset == upload.offset else {
             throw Self.error(.conflict, "offset_mismatch", "Upload-Offset is \(offset) but the upload is at \(upload.offset)", state: upload)
         }
+        if let declared = request.headers[.contentLength].flatMap(Int.init), Self.tooSmall(declared, for: upload) {
+            throw Self.chunkTooSmall(upload)
+        }
         if upload.offset < upload.length {
             upload = try await receive(request.body, into: upload, checksum: checksum, logger: context.logger)
         }
@@ -171,6 +174,11 @@ struct TusRoutes {
             if let interrupted { throw interrupted }
             return upload
         }
+        // A chunk too small to keep: a cut-off one is dropped (the client sends it again), a whole one refused.
+        if Self.tooSmall(received, for: upload) {
+            if let interrupted { throw interrupted }
+            throw Self.chunkTooSmall(upload)
+        }
         let key = "tus/\(upload.tenant)/\(upload.id)/\(String(format: "%016d", upload.offset))-\(UUID().uuidString)"
         try await environment.blobs.put(key: key, file: path)
         guard let moved = try await environment.store.appendTusChunk(
@@ -187,11 +195,12 @@ struct TusRoutes {
     /// large for its kind) ends the upload: its bytes could never become media.
     private func finish(_ upload: TusUpload, context: KilnRequestContext) async throws -> String {
         let logger = context.logger
+        let chunks = try await environment.store.tusChunks(id: upload.id)
         let joined = environment.blobs.stagingDirectory + "/tus-joined-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: joined) }
         try await FileSystem.shared.withFileHandle(forWritingAt: FilePath(joined), options: .newFile(replaceExisting: false)) { handle in
             var offset: Int64 = 0
-            for key in upload.chunks {
+            for key in chunks {
                 try await environment.blobs.read(key: key, range: nil) { buffer in
                     try await handle.write(contentsOf: buffer.readableBytesView, toAbsoluteOffset: offset)
                     offset += Int64(buffer.readableBytes)
@@ -212,7 +221,7 @@ struct TusRoutes {
             throw error
         }
         _ = try await environment.store.completeTusUpload(id: upload.id, mediaID: record.id)
-        for key in upload.chunks { try? await environment.blobs.delete(key: key) }
+        for key in chunks { try? await environment.blobs.delete(key: key) }
         logger.info("tus upload finished", metadata: ["upload.id": .string(upload.id), "media.id": .string(record.id)])
         await Audit.record(environment, context, "media.upload", record.id,
                            detail: ["kind": .string(record.kind.rawValue), "size": .number(Double(record.size)), "via": .string(upload.id)])
@@ -220,6 +229,20 @@ struct TusRoutes {
     }
 
     // MARK: Helpers
+
+    /// The smallest chunk kept, but for the one that completes an upload: each
+    /// chunk is a stored object and a row, and a client sending a byte at a time
+    /// would make millions of them.
+    static let minimumChunk = 4096
+
+    static func tooSmall(_ bytes: Int, for upload: TusUpload) -> Bool {
+        bytes < minimumChunk && upload.offset + bytes < upload.length
+    }
+
+    static func chunkTooSmall(_ upload: TusUpload) -> APIError {
+        error(.badRequest, "chunk_too_small",
+              "A PATCH must carry at least \(minimumChunk) bytes unless it completes the upload", state: upload)
+    }
 
     private func find(_ context: KilnRequestContext) async throws -> TusUpload {
         let tenant = try context.requireTenant()

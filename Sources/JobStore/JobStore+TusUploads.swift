@@ -9,15 +9,13 @@ public struct TusUpload: Sendable, Equatable {
     public var offset: Int
     /// `Upload-Metadata` as the client sent it.
     public var metadata: String?
-    /// Storage keys of the received chunks, in order.
-    public var chunks: [String]
     /// The media record the finished upload became.
     public var mediaID: String?
     public var expiresAt: Date
 }
 
 extension JobStore {
-    static let tusColumns = "id, tenant, upload_length, upload_offset, metadata, chunks::text, media_id, expires_at"
+    static let tusColumns = "id, tenant, upload_length, upload_offset, metadata, media_id, expires_at"
 
     public func createTusUpload(id: String, tenant: String, length: Int, metadata: String?, expiresAt: Date) async throws -> TusUpload {
         let rows = try await client.query("""
@@ -41,20 +39,37 @@ extension JobStore {
 
     /// Appends a stored chunk if the upload is still at `from`; nil when another
     /// request moved it first (the caller deletes its chunk and answers 409).
+    /// One row more, whatever the number of chunks before.
     public func appendTusChunk(id: String, tenant: String, from: Int, to: Int, key: String, expiresAt: Date) async throws -> TusUpload? {
         let rows = try await client.query("""
-            UPDATE tus_uploads SET upload_offset = \(Int64(to)), chunks = chunks || jsonb_build_array(\(key)::text), expires_at = \(expiresAt)
-            WHERE id = \(id) AND tenant = \(tenant) AND upload_offset = \(Int64(from)) AND media_id IS NULL AND \(Int64(to)) <= upload_length
-            RETURNING \(unescaped: Self.tusColumns)
+            WITH moved AS (
+                UPDATE tus_uploads SET upload_offset = \(Int64(to)), expires_at = \(expiresAt)
+                WHERE id = \(id) AND tenant = \(tenant) AND upload_offset = \(Int64(from)) AND media_id IS NULL AND \(Int64(to)) <= upload_length
+                RETURNING \(unescaped: Self.tusColumns)
+            ), added AS (
+                INSERT INTO tus_chunks (upload_id, start_offset, key) SELECT id, \(Int64(from)), \(key) FROM moved
+            )
+            SELECT \(unescaped: Self.tusColumns) FROM moved
             """, logger: logger)
         for try await row in rows { return try Self.decodeTus(row) }
         return nil
     }
 
-    /// Marks the finished upload as the media record `mediaID`; false if another request finished it first.
+    /// The upload's chunk keys, in order.
+    public func tusChunks(id: String) async throws -> [String] {
+        let rows = try await client.query("SELECT key FROM tus_chunks WHERE upload_id = \(id) ORDER BY start_offset", logger: logger)
+        var keys: [String] = []
+        for try await key in rows.decode(String.self) { keys.append(key) }
+        return keys
+    }
+
+    /// Marks the finished upload as the media record `mediaID` and forgets its
+    /// chunks (the caller deletes their objects); false if another request finished it first.
     public func completeTusUpload(id: String, mediaID: String) async throws -> Bool {
         let rows = try await client.query("""
-            UPDATE tus_uploads SET media_id = \(mediaID), chunks = '[]' WHERE id = \(id) AND media_id IS NULL RETURNING id
+            WITH done AS (UPDATE tus_uploads SET media_id = \(mediaID) WHERE id = \(id) AND media_id IS NULL RETURNING id),
+                 forgotten AS (DELETE FROM tus_chunks WHERE upload_id IN (SELECT id FROM done))
+            SELECT id FROM done
             """, logger: logger)
         for try await _ in rows { return true }
         return false
@@ -63,9 +78,11 @@ extension JobStore {
     /// Deletes the upload's row (termination); returns its chunk keys, or nil if it was not there.
     public func deleteTusUpload(id: String, tenant: String) async throws -> [String]? {
         let rows = try await client.query("""
-            DELETE FROM tus_uploads WHERE id = \(id) AND tenant = \(tenant) RETURNING chunks::text
+            WITH gone AS (DELETE FROM tus_uploads WHERE id = \(id) AND tenant = \(tenant) RETURNING id),
+                 keys AS (DELETE FROM tus_chunks WHERE upload_id IN (SELECT id FROM gone) RETURNING start_offset, key)
+            SELECT (SELECT count(*) FROM gone), coalesce((SELECT array_agg(key ORDER BY start_offset) FROM keys), '{}')
             """, logger: logger)
-        for try await chunks in rows.decode(String.self) { return try decodeJSON([String].self, from: chunks) }
+        for try await (count, keys) in rows.decode((Int64, [String]).self) { return count > 0 ? keys : nil }
         return nil
     }
 
@@ -73,24 +90,22 @@ extension JobStore {
     /// chunks go with it; a finished one's media stays); returns their chunk keys.
     public func pruneExpiredTusUploads(limit: Int = 500) async throws -> (uploads: Int, chunks: [String]) {
         let rows = try await client.query("""
-            DELETE FROM tus_uploads WHERE id IN (
-                SELECT id FROM tus_uploads WHERE expires_at < now() LIMIT \(limit) FOR UPDATE SKIP LOCKED
-            )
-            RETURNING chunks::text
+            WITH gone AS (
+                DELETE FROM tus_uploads WHERE id IN (
+                    SELECT id FROM tus_uploads WHERE expires_at < now() LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                )
+                RETURNING id
+            ), keys AS (DELETE FROM tus_chunks WHERE upload_id IN (SELECT id FROM gone) RETURNING key)
+            SELECT (SELECT count(*) FROM gone), coalesce((SELECT array_agg(key) FROM keys), '{}')
             """, logger: logger)
-        var count = 0
-        var keys: [String] = []
-        for try await chunks in rows.decode(String.self) {
-            count += 1
-            keys += try decodeJSON([String].self, from: chunks)
-        }
-        return (count, keys)
+        for try await (count, keys) in rows.decode((Int64, [String]).self) { return (Int(count), keys) }
+        return (0, [])
     }
 
     static func decodeTus(_ row: PostgresRow) throws -> TusUpload {
-        let (id, tenant, length, offset, metadata, chunks, media, expires) = try row.decode(
-            (String, String, Int64, Int64, String?, String, String?, Date).self)
+        let (id, tenant, length, offset, metadata, media, expires) = try row.decode(
+            (String, String, Int64, Int64, String?, String?, Date).self)
         return TusUpload(id: id, tenant: tenant, length: Int(length), offset: Int(offset), metadata: metadata,
-                         chunks: try decodeJSON([String].self, from: chunks), mediaID: media, expiresAt: expires)
+                         mediaID: media, expiresAt: expires)
     }
 }

@@ -132,20 +132,26 @@ import Testing
                 if let checksum { headers[Self.checksum] = checksum }
                 return try await h.request(.patch, path, headers: headers, body: ByteBuffer(data: bytes[range]))
             }
-            let first = try await patch(0..<1000, at: 0)
-            #expect(first.status == .noContent && first.headers[Self.offset] == "1000")
+            let first = try await patch(0..<5000, at: 0)
+            #expect(first.status == .noContent && first.headers[Self.offset] == "5000")
             // The wrong offset: 409, nothing kept.
-            #expect(try await patch(1000..<2000, at: 500).status == .conflict)
+            #expect(try await patch(5000..<10000, at: 500).status == .conflict)
+            // A chunk of 1 byte that does not finish the upload: refused (each chunk is an object and a row).
+            let tiny = try await patch(5000..<5001, at: 5000)
+            let tinyCode = try h.json(tiny)["error"]?["code"]
+            #expect(tiny.status == .badRequest && tinyCode == "chunk_too_small", "\(String(buffer: tiny.body))")
             // A checksum that does not match: 460, nothing kept.
             let wrong = Data(SHA256.hash(data: Data("other".utf8))).base64EncodedString()
-            #expect(try await patch(1000..<2000, at: 1000, checksum: "sha256 \(wrong)").status.code == 460)
+            #expect(try await patch(5000..<10000, at: 5000, checksum: "sha256 \(wrong)").status.code == 460)
             let head = try await h.request(.head, path, headers: [Self.resumable: "1.0.0"])
-            #expect(head.headers[Self.offset] == "1000" && head.headers[Self.length] == "\(bytes.count)")
+            #expect(head.headers[Self.offset] == "5000" && head.headers[Self.length] == "\(bytes.count)")
             // Another tenant does not see it.
             #expect(try await h.request(.head, path, headers: [Self.resumable: "1.0.0"], key: "key-b").status == .notFound)
-            // The rest, with a matching checksum: the upload becomes media.
-            let right = Data(SHA256.hash(data: bytes[1000...])).base64EncodedString()
-            let last = try await patch(1000..<bytes.count, at: 1000, checksum: "sha256 \(right)")
+            // Up to the last byte, then the last byte alone (a small chunk that completes the upload is fine).
+            let right = Data(SHA256.hash(data: bytes[5000..<(bytes.count - 1)])).base64EncodedString()
+            let most = try await patch(5000..<(bytes.count - 1), at: 5000, checksum: "sha256 \(right)")
+            #expect(most.status == .noContent && most.headers[Self.offset] == "\(bytes.count - 1)")
+            let last = try await patch((bytes.count - 1)..<bytes.count, at: bytes.count - 1)
             #expect(last.status == .noContent && last.headers[Self.offset] == "\(bytes.count)")
             let media = try #require(last.headers[Self.mediaID])
             let record = try h.json(try await h.request(.get, "/v1/media/\(media)"))
