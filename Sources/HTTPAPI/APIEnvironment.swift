@@ -51,6 +51,8 @@ public struct APIEnvironment: Sendable {
     public var workerMetrics: (@Sendable () -> [String])?
     /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
     public var metricsToken: String?
+    /// What each tenant may hold: running and queued jobs, stored bytes.
+    public var tenantLimits = TenantLimitsTable()
     /// Event streams and long polls each API key holds open.
     public var longRequests = LongRequests(limit: 64)
     /// Job counts by status for `/metrics`, kept a while (a count over every job on each scrape is not cheap).

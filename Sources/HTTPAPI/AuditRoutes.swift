@@ -21,7 +21,9 @@ struct AuditRoutes {
         group.get("usage") { _, context in
             let tenant = try context.requireTenant()
             let usage = try await environment.store.usage(tenant: tenant)
-            return JSONResponse.make(UsageResource(tenant: tenant, usage: usage))
+            let limits = environment.tenantLimits.limits(for: tenant)
+            let running = try await environment.store.runningCount(tenant: tenant)
+            return JSONResponse.make(UsageResource(tenant: tenant, usage: usage, limits: limits, running: running))
         }
     }
 }
@@ -65,8 +67,12 @@ struct AuditPage: Encodable {
 struct UsageResource: Encodable {
     let tenant: String
     let usage: TenantUsage
+    let limits: TenantLimits
+    let running: Int
 
-    enum Keys: String, CodingKey { case tenant, storedBytes, media, jobs, processingSeconds }
+    enum Keys: String, CodingKey { case tenant, storedBytes, media, jobs, processingSeconds, limits }
+    enum Limit: String, CodingKey { case used, limit }
+    enum Limits: String, CodingKey { case runningJobs, queuedJobs, uploadBytes }
     enum Stored: String, CodingKey { case uploads, uploadsByKind, outputs, total }
 
     func encode(to encoder: any Encoder) throws {
@@ -83,5 +89,13 @@ struct UsageResource: Encodable {
         for status in JobStatus.allCases where jobs[status.rawValue] == nil { jobs[status.rawValue] = 0 }
         try c.encode(jobs, forKey: .jobs)
         try c.encode((usage.processingSeconds * 1000).rounded() / 1000, forKey: .processingSeconds)
+        // Each limit beside what is used of it (null: no limit).
+        var limited = c.nestedContainer(keyedBy: Limits.self, forKey: .limits)
+        for (key, used, limit) in [(Limits.runningJobs, running, self.limits.maxRunning), (.queuedJobs, usage.jobsByStatus["queued"] ?? 0, self.limits.maxQueued),
+                                   (.uploadBytes, uploads, self.limits.maxStorageBytes)] {
+            var entry = limited.nestedContainer(keyedBy: Limit.self, forKey: key)
+            try entry.encode(used, forKey: .used)
+            try entry.encode(limit, forKey: .limit)
+        }
     }
 }

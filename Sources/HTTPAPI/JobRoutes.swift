@@ -96,6 +96,11 @@ struct JobRoutes {
             throw APIError.invalid(error)
         }
         if let webhook = parsed.webhook { try await checkWebhook(webhook, tenant: tenant) }
+        if let maxQueued = environment.tenantLimits.limits(for: tenant).maxQueued,
+           try await environment.store.queuedCount(tenant: tenant) >= maxQueued {
+            throw APIError(.tooManyRequests, code: "queue_quota_exceeded",
+                           message: "This tenant has \(maxQueued) jobs queued, its limit; submit more once some have started")
+        }
         let idempotencyKey = request.headers[.idempotencyKey]
         if let key = idempotencyKey, key.isEmpty || key.count > 255 {
             throw APIError(.badRequest, code: "invalid_idempotency_key", message: "Idempotency-Key must be 1 to 255 characters")

@@ -76,9 +76,12 @@ struct TusRoutes {
         if let metadata, metadata.utf8.count > 4096 || !TusMetadata.isValid(metadata) {
             throw Self.error(.badRequest, "invalid_metadata", "Upload-Metadata must be comma-separated `key base64value` pairs, at most 4 KiB")
         }
+        // Refused before a byte is sent when it could never be kept (checked again as it completes).
+        try await UploadRoutes.checkStorage(adding: length, tenant: tenant, environment: environment)
         let upload = try await environment.store.createTusUpload(
             id: Identifier.make(prefix: "tus"), tenant: tenant, length: length, metadata: metadata, expiresAt: Date() + Self.lifetime)
         context.logger.info("tus upload created", metadata: ["upload.id": .string(upload.id), "length": "\(length)"])
+        await Audit.record(environment, context, "upload.create", upload.id, detail: ["length": .number(Double(length))])
         return Response(status: .created, headers: [
             // Relative, as tus allows: right behind any proxy, whatever KILN_PUBLIC_URL says.
             Header.resumable: Self.version, .location: "/v1/uploads/tus/" + upload.id,

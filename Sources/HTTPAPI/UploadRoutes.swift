@@ -38,12 +38,23 @@ struct UploadRoutes {
         return JSONResponse.make(MediaResource(record: record), status: .created, headers: [.location: "/v1/media/\(record.id)"])
     }
 
+    /// 413 `storage_quota_exceeded` when `bytes` more would take the tenant past its stored-bytes limit.
+    static func checkStorage(adding bytes: Int, tenant: String, environment: APIEnvironment) async throws {
+        guard let limit = environment.tenantLimits.limits(for: tenant).maxStorageBytes else { return }
+        let used = try await environment.store.storedUploadBytes(tenant: tenant)
+        if used + bytes > limit {
+            throw APIError(.contentTooLarge, code: "storage_quota_exceeded",
+                           message: "This tenant stores \(used) bytes of uploads; \(bytes) more would pass its limit of \(limit)")
+        }
+    }
+
     /// Inspects a spooled upload, stores it and records it as a media record of
     /// `tenant` (the way both plain and tus uploads end). Removes the spooled file.
     static func publish(_ spooled: UploadSpooler.Spooled, tenant: String, environment: APIEnvironment, logger: Logger) async throws -> MediaRecord {
         let id = Identifier.make(prefix: "med")
         let key = "media/\(tenant)/\(id)"
         do {
+            try await checkStorage(adding: spooled.size, tenant: tenant, environment: environment)
             let facts = await environment.inspector.inspect(path: spooled.path, kind: spooled.sniffed.kind)
             let record = MediaRecord(id: id, tenant: tenant, kind: spooled.sniffed.kind, contentType: spooled.sniffed.contentType,
                                      size: spooled.size, sha256: spooled.sha256, width: facts.width, height: facts.height,

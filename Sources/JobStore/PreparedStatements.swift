@@ -36,10 +36,30 @@ enum Prepared {
                 lease_until = now() + make_interval(secs => $2),
                 started_at = coalesce(started_at, now()), updated_at = now()
             WHERE id = (
-                SELECT id FROM jobs
-                WHERE status = 'queued' AND run_after <= now() AND input_kind = ANY($3)
-                ORDER BY run_after, seq
-                FOR UPDATE SKIP LOCKED
+                -- Fair across tenants (migration 0013): the tenants with queued jobs, one index
+                -- probe each; of those under their running limit, the one running fewest; its oldest job.
+                WITH RECURSIVE waiting(tenant) AS (
+                    (SELECT tenant FROM jobs WHERE status = 'queued' ORDER BY tenant LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT q.tenant FROM jobs q WHERE q.status = 'queued' AND q.tenant > w.tenant ORDER BY q.tenant LIMIT 1)
+                    FROM waiting w WHERE w.tenant IS NOT NULL
+                ), load AS (
+                    SELECT w.tenant,
+                           (SELECT count(*) FROM jobs r WHERE r.tenant = w.tenant AND r.status = 'running') AS running,
+                           coalesce((SELECT l.max_running FROM tenant_limits l WHERE l.tenant = w.tenant),
+                                    (SELECT l.max_running FROM tenant_limits l WHERE l.tenant = '*')) AS cap
+                    FROM waiting w WHERE w.tenant IS NOT NULL
+                )
+                SELECT next.id FROM load
+                CROSS JOIN LATERAL (
+                    SELECT c.id, c.run_after, c.seq FROM jobs c
+                    WHERE c.tenant = load.tenant AND c.status = 'queued' AND c.run_after <= now() AND c.input_kind = ANY($3)
+                    ORDER BY c.run_after, c.seq
+                    FOR UPDATE SKIP LOCKED
+                    LIMIT 1
+                ) next
+                WHERE load.cap IS NULL OR load.running < load.cap
+                ORDER BY load.running, next.run_after, next.seq
                 LIMIT 1
             )
             RETURNING id, tenant, lease_token, attempt, max_attempts, plan::text, input_kind, input_key, input_content_type, outputs::text,

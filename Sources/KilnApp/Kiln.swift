@@ -141,7 +141,10 @@ public struct Kiln: Sendable {
                         """.utf8))
                 }
             }
-            if isServer { try await store.setDefaultWebhook(url: configuration.webhookURL) }
+            if isServer {
+                try await store.setDefaultWebhook(url: configuration.webhookURL)
+                try await store.setTenantLimits(configuration.tenantLimits)
+            }
             readiness.markReady()
         }
     }
@@ -160,6 +163,7 @@ public struct Kiln: Sendable {
         configured.webhookRotationOverlapSeconds = configuration.webhookRotationOverlapSeconds
         configured.workerMetrics = { [workerMetrics] in workerMetrics.texts }
         configured.longRequests = LongRequests(limit: configuration.maxLongRequestsPerKey)
+        configured.tenantLimits = configuration.tenantLimits
         configured.metricsToken = configuration.metricsToken
         return buildRouter(configured)
     }

@@ -1,6 +1,7 @@
 import Egress
 import Foundation
 import HTTPAPI
+import JobStore
 import JobRunner
 import PipelineEngine
 import Storage
@@ -39,6 +40,8 @@ public struct KilnConfiguration: Sendable {
     public var rateBurst: Double = 1000
     /// Requests one process holds at once (`RequestAdmission`); more wait unread in the kernel.
     public var maxRequestsInFlight = 1024
+    /// What each tenant may hold at once (running and queued jobs, stored bytes).
+    public var tenantLimits = TenantLimitsTable()
     /// How slowly a client may send (see `ConnectionDeadlines`).
     public var connectionDeadlines = ConnectionDeadlines()
     /// Requests that stay open by design (event streams, long polls) one API key may hold at once.
@@ -122,6 +125,11 @@ public struct KilnConfiguration: Sendable {
             guard let raw = env[name], !raw.isEmpty else { return fallback }
             guard let value = Int(raw), value >= 0 else { throw ConfigurationError.invalid(name, "expected 0 or a positive integer, got \(raw)") }
             return value
+        }
+        /// Unset: nil (no limit).
+        func optionalCount(_ name: String) throws -> Int? {
+            guard let raw = env[name], !raw.isEmpty else { return nil }
+            return try count(name, 0)
         }
         func double(_ name: String, _ fallback: Double) throws -> Double {
             guard let raw = env[name], !raw.isEmpty else { return fallback }
@@ -211,6 +219,15 @@ public struct KilnConfiguration: Sendable {
         configuration.connectionDeadlines.bodyStallSeconds = try double("KILN_HTTP_BODY_STALL_SECONDS", configuration.connectionDeadlines.bodyStallSeconds)
         configuration.connectionDeadlines.minBodyBytesPerSecond = Double(try count("KILN_HTTP_MIN_BODY_BYTES_PER_SECOND",
                                                                                    Int(configuration.connectionDeadlines.minBodyBytesPerSecond)))
+        configuration.tenantLimits.defaults = TenantLimits(
+            maxRunning: try optionalCount("KILN_TENANT_MAX_RUNNING"), maxQueued: try optionalCount("KILN_TENANT_MAX_QUEUED"),
+            maxStorageBytes: try optionalCount("KILN_TENANT_MAX_STORAGE_MB").map { $0 << 20 })
+        if let raw = env["KILN_TENANT_LIMITS"], !raw.isEmpty {
+            switch TenantLimitsTable.parse(raw) {
+            case let .success(tenants): configuration.tenantLimits.tenants = tenants
+            case let .failure(problem): throw ConfigurationError.invalid("KILN_TENANT_LIMITS", problem.description)
+            }
+        }
         configuration.maxLongRequestsPerKey = try int("KILN_MAX_LONG_REQUESTS_PER_KEY", configuration.maxLongRequestsPerKey)
         configuration.workerProcesses.count = try count("KILN_WORKER_PROCESSES", configuration.workerProcesses.count)
         let megabytes = { (name: String, fallback: UInt64?) throws -> UInt64? in
