@@ -17,10 +17,22 @@ struct MediaRoutes {
         group.delete("media/:id") { _, context in
             let tenant = try context.requireTenant()
             let id = try context.parameters.require("id")
-            guard let media = try await environment.store.deleteMedia(id: id, tenant: tenant) else { throw APIError.notFound("Media") }
+            guard Identifier.isValid(id, prefix: "med") else { throw APIError.notFound("Media") }
+            // The record, the deletion of its bytes and the audit entry go in one statement; then the
+            // bytes go. If the store fails now, the recorded deletion is retried until it succeeds
+            // (workers' retention pass): the client's answer stands either way.
+            let audit = AuditEntry(tenant: tenant, keyID: context.keyID, action: "media.delete", object: id, client: context.clientAddress)
+            guard let (_, deletion) = try await environment.store.deleteMedia(id: id, tenant: tenant, audit: audit) else {
+                throw APIError.notFound("Media")
+            }
             environment.events.media.remove(id: id)  // at once here; other processes when the NOTIFY arrives
-            try await environment.blobs.deleteAll(prefix: media.storageKey)
-            await Audit.record(environment, context, "media.delete", media.id)
+            do {
+                try await environment.blobs.deleteAll(prefix: deletion.prefix)
+                try await environment.store.finishBlobDeletion(deletion.id)
+            } catch {
+                context.logger.warning("a deleted upload's bytes could not be removed yet; it will be retried",
+                                       metadata: ["media.id": .string(id), "error": "\(error)"])
+            }
             return Response(status: .noContent)
         }
     }

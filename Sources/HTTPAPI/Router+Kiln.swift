@@ -15,7 +15,7 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
     router.on("v1/jobs/:id/files/**", method: .options) { _, _ in OutputDelivery.preflight() }
     let v1 = router.group("v1")
         .add(middleware: ReadinessMiddleware(readiness: environment.readiness))
-        .add(middleware: AuthMiddleware(keys: environment.keys, limiter: environment.rateLimiter))
+        .add(middleware: AuthMiddleware(keys: environment.keys, limiter: environment.rateLimiter, store: environment.store))
     UploadRoutes(environment: environment).register(on: v1)
     TusRoutes(environment: environment).register(on: v1)
     MediaRoutes(environment: environment).register(on: v1)

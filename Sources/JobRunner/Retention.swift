@@ -20,19 +20,25 @@ public struct Retention: Sendable {
         var jobs = 0, uploads = 0
         if let age = configuration.jobRetentionSeconds {
             while true {
-                let ids = try await store.pruneFinishedJobs(olderThan: age)
-                for id in ids { try await blobs.deleteAll(prefix: JobFiles.jobPrefix(jobID: id)) }
-                jobs += ids.count
-                if ids.count < 500 { break }
+                let deletions = try await store.pruneFinishedJobs(olderThan: age)
+                await Self.carryOut(deletions, store: store, blobs: blobs)
+                jobs += deletions.count
+                if deletions.count < 500 { break }
             }
         }
         if let age = configuration.uploadRetentionSeconds {
             while true {
-                let keys = try await store.pruneUploads(olderThan: age)
-                for key in keys { try await blobs.deleteAll(prefix: key) }
-                uploads += keys.count
-                if keys.count < 500 { break }
+                let deletions = try await store.pruneUploads(olderThan: age)
+                await Self.carryOut(deletions, store: store, blobs: blobs)
+                uploads += deletions.count
+                if deletions.count < 500 { break }
             }
+        }
+        // Deletions whose first try failed (the store was down) or whose process died.
+        while true {
+            let due = try await store.claimDueBlobDeletions()
+            await Self.carryOut(due, store: store, blobs: blobs)
+            if due.count < 100 { break }
         }
         // Resumable uploads past their expiry: an unfinished one's chunks go too.
         while true {
@@ -41,5 +47,18 @@ public struct Retention: Sendable {
             if count < 500 { break }
         }
         return (jobs, uploads)
+    }
+
+    /// Deletes each recorded prefix from the store and forgets the ones done; a
+    /// failure leaves its record for the next pass (`claimDueBlobDeletions`).
+    public static func carryOut(_ deletions: [BlobDeletion], store: JobStore, blobs: any BlobStore) async {
+        for deletion in deletions {
+            do {
+                try await blobs.deleteAll(prefix: deletion.prefix)
+                try await store.finishBlobDeletion(deletion.id)
+            } catch {
+                continue
+            }
+        }
     }
 }

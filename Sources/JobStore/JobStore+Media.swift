@@ -22,15 +22,4 @@ extension JobStore {
         }
         return nil
     }
-
-    /// Deletes the record; returns it so the caller can delete its bytes.
-    public func deleteMedia(id: String, tenant: String) async throws -> MediaRecord? {
-        guard let record = try await media(id: id, tenant: tenant) else { return nil }
-        // The NOTIFY drops the record from every API process's read cache.
-        try await client.query("""
-            WITH gone AS (DELETE FROM media WHERE id = \(id) AND tenant = \(tenant) RETURNING id)
-            SELECT pg_notify(\(eventsChannel), id) FROM gone
-            """, logger: logger)
-        return record
-    }
 }

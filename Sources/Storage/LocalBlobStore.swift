@@ -92,7 +92,11 @@ public struct LocalBlobStore: BlobStore {
     public func deleteAll(prefix: String) async throws {
         let trimmed = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         let path = try path(for: trimmed)
-        try? FileManager.default.removeItem(atPath: path)
+        do {
+            try FileManager.default.removeItem(atPath: path)
+        } catch let error as CocoaError where error.code == .fileNoSuchFile || error.code == .fileReadNoSuchFile {
+            // Nothing there: already deleted.
+        }
     }
 
     public func list(prefix: String) async throws -> [String] {

@@ -98,4 +98,17 @@ import Testing
         #expect(limiter.take("k", now: start + .seconds(3600)) != nil)
         #expect(limiter.take("other", now: start) == nil)
     }
+
+    /// Failed authentications are audited for operators (tenant `*`), at most once a minute per client address.
+    @Test func authenticationFailuresAreAuditedWithoutFlooding() async throws {
+        try await Harness.run(withWorkers: false) { h in
+            for _ in 0..<5 {
+                #expect(try await h.request(.get, "/v1/jobs", key: "not-a-key").status == .unauthorized)
+            }
+            let entries = try await h.kiln.store.auditLog(tenant: "*", action: "auth.failure", limit: 50, before: nil)
+            #expect(entries.count == 1, "five failures from one address in a minute: one entry, \(entries)")
+            #expect(entries.first?.object == "unknown_key" && entries.first?.keyID?.hasPrefix("key_") == true && entries.first?.client != nil,
+                    "\(String(describing: entries.first))")
+        }
+    }
 }

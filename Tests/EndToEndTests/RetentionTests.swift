@@ -1,4 +1,5 @@
 import Foundation
+import JobRunner
 import JobStore
 import KilnApp
 import KilnTestSupport
@@ -31,6 +32,42 @@ import Testing
             }
             #expect(try await h.request(.get, "/v1/media/\(media)").status == .notFound)
             #expect(try await h.kiln.blobs.list(prefix: "media/tenant-a/").isEmpty)
+            // Each retention deletion is in the tenant's audit log.
+            let audit = try h.json(try await h.request(.get, "/v1/audit"))["data"]?.arrayValue ?? []
+            #expect(audit.contains { $0["action"] == "job.expire" && $0["object"]?.stringValue == id }, "\(audit)")
+            #expect(audit.contains { $0["action"] == "media.expire" && $0["object"]?.stringValue == media }, "\(audit)")
+            #expect(try await h.kiln.store.pendingBlobDeletions().isEmpty, "every recorded deletion was carried out")
+        }
+    }
+
+    /// A media deletion is recorded with its audit entry before any byte is removed; if the removal
+    /// does not happen then (the store failed, the process died), the next retention pass finishes it.
+    @Test func aRecordedDeletionIsFinishedLater() async throws {
+        var configuration = try TestEnvironment.configuration()
+        configuration.worker.pruneSeconds = 3600
+        try await Harness.run(configuration: configuration, withWorkers: false) { [configuration] h in
+            let media = try #require(try await h.upload("alpha.png")["id"]?.stringValue)
+            let record = try #require(try await h.kiln.store.media(id: media, tenant: "tenant-a"))
+            // Recorded, but its bytes not removed: as when the store failed right after.
+            let audit = AuditEntry(tenant: "tenant-a", keyID: nil, action: "media.delete", object: media, client: nil)
+            let deleted = try #require(try await h.kiln.store.deleteMedia(id: media, tenant: "tenant-a", audit: audit))
+            #expect(deleted.deletion.prefix == record.storageKey)
+            #expect(try await h.request(.get, "/v1/media/\(media)").status == .notFound)
+            #expect(try await h.kiln.blobs.size(key: record.storageKey) != nil, "the bytes are still there")
+            #expect(try await h.kiln.store.pendingBlobDeletions().map(\.prefix) == [record.storageKey])
+            let logged = try h.json(try await h.request(.get, "/v1/audit?action=media.delete"))["data"]?.arrayValue ?? []
+            #expect(logged.contains { $0["object"]?.stringValue == media }, "the audit entry came with the deletion: \(logged)")
+
+            _ = try await Retention(store: h.kiln.store, blobs: h.kiln.blobs, configuration: configuration.worker).pruneOnce()
+            #expect(try await h.kiln.blobs.size(key: record.storageKey) == nil, "the retry removed the bytes")
+            #expect(try await h.kiln.store.pendingBlobDeletions().isEmpty)
+
+            // Through the API: 204, bytes gone, nothing left pending.
+            let other = try #require(try await h.upload("alpha.png")["id"]?.stringValue)
+            let otherKey = try #require(try await h.kiln.store.media(id: other, tenant: "tenant-a")).storageKey
+            #expect(try await h.request(.delete, "/v1/media/\(other)").status == .noContent)
+            #expect(try await h.kiln.blobs.size(key: otherKey) == nil)
+            #expect(try await h.kiln.store.pendingBlobDeletions().isEmpty)
         }
     }
 
