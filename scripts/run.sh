@@ -11,11 +11,15 @@ mkdir -p .kiln
 
 if [ -z "${DATABASE_URL:-}" ]; then
   data="$PWD/.kiln/pg"
-  # Socket paths are limited to 107 bytes: keep the socket in a short private dir.
-  sock="/tmp/kiln-$(echo "$PWD" | md5sum | cut -c1-10)"
+  # The socket in a directory of its own under .kiln (mode 700, see postgres.sh), unless
+  # the path is too long for a socket (107 bytes): then a private one in /tmp, per user.
+  sock="$PWD/.kiln/pg-socket"
+  if [ $(( ${#sock} + 15 )) -gt 107 ]; then
+    sock="/tmp/kiln-$(id -u)-$(echo "$PWD" | md5sum | cut -c1-10)"
+  fi
   scripts/postgres.sh start "$data" "$sock"
   trap 'scripts/postgres.sh stop "$data"; echo "PostgreSQL stopped."' EXIT
-  export DATABASE_URL=$(scripts/postgres.sh url "$sock" kiln)
+  export DATABASE_URL=$(scripts/postgres.sh url "$sock" kiln "$data.password")
   echo "Private PostgreSQL running in .kiln/pg"
 fi
 

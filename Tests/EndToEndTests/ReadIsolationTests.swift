@@ -64,4 +64,34 @@ struct ReadIsolationTests {
             }
         }
     }
+
+    /// `make run`'s private PostgreSQL: a socket in a 0700 directory and a password, so another
+    /// local user can neither reach it nor, reaching it, log in.
+    @Test func makeRunsPostgreSQLIsClosedToOtherLocalUsers() async throws {
+        let root = NSTemporaryDirectory() + "kiln-pg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let script = Fixture.repositoryRoot + "/scripts/postgres.sh"
+        let data = root + "/data", socket = root + "/socket"
+        defer {
+            _ = try? runTool(script, ["stop", data])
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        // Unix sockets only (no TCP), in a directory of its own: no clash with the suite's own server.
+        let started = try await runProgramOffPool(script, ["start", data, socket])
+        #expect(started.status == 0, "\(started.errors)")
+        let socketMode = try #require(try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int)
+        #expect(socketMode == 0o700, "the socket directory is \(String(socketMode, radix: 8))")
+        let passwordMode = try #require(try FileManager.default.attributesOfItem(atPath: data + ".password")[.posixPermissions] as? Int)
+        #expect(passwordMode == 0o600)
+        let withPassword = String(decoding: try runTool(script, ["url", socket, "kiln", data + ".password"]), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let without = "postgres://kiln@localhost:5432/kiln?host=\(socket)"
+        #expect(try await runProgramOffPool("psql", [withPassword, "-tAc", "SELECT 1"]).status == 0, "the URL make run uses works")
+        let refused = try await runProgramOffPool("psql", [without, "-tAc", "SELECT 1"])
+        #expect(refused.status != 0 && refused.errors.contains("password"), "no password, no session: \(refused.errors)")
+        if getuid() == 0 {
+            let stranger = try await runProgramOffPool("runuser", ["-u", "nobody", "--", "psql", withPassword, "-tAc", "SELECT 1"])
+            #expect(stranger.status != 0 && stranger.errors.contains("Permission denied"), "another user cannot reach the socket: \(stranger.errors)")
+        }
+    }
 }
