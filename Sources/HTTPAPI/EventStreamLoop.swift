@@ -26,9 +26,10 @@ enum EventStreamLoop {
     static func response(hub: EventHub, subject: String, after start: Int64, gather: Duration? = nil, ticket: LongRequests.Ticket? = nil,
                          read: @escaping Read) -> Response {
         let body = ResponseBody { writer in
-            withExtendedLifetime(ticket) {}
             let waiter = hub.subscribe(subject)
             defer { hub.unsubscribe(subject, waiter) }
+            // Woken without news, the stream writes a keep-alive: that is how it finds its client gone.
+            ticket?.onNudge { [weak waiter] in waiter?.wake(status: nil) }
             var last = start
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
             while true {

@@ -49,11 +49,11 @@ struct JobRoutes {
         }
         group.get("events") { request, context in
             let tenant = try context.requireTenant()
-            let ticket = try streamTicket(context, tenant: tenant)
+            let ticket = try await streamTicket(context, tenant: tenant)
             return try await TenantEventStream(environment: environment).response(tenant: tenant, request: request, ticket: ticket)
         }
         group.get("jobs/:id/events") { request, context in
-            let ticket = try streamTicket(context, tenant: try context.requireTenant())
+            let ticket = try await streamTicket(context, tenant: try context.requireTenant())
             return JobEventStream(environment: environment).response(for: try await job(context), request: request, ticket: ticket)
         }
         group.get("jobs/:id/files/**") { request, context in
@@ -142,8 +142,8 @@ struct JobRoutes {
     }
 
     /// A place for one more event stream of this key, or 429.
-    private func streamTicket(_ context: KilnRequestContext, tenant: String) throws -> LongRequests.Ticket {
-        guard let ticket = environment.longRequests.enter(context.keyID ?? tenant) else {
+    private func streamTicket(_ context: KilnRequestContext, tenant: String) async throws -> LongRequests.Ticket {
+        guard let ticket = await environment.longRequests.enterNudging(context.keyID ?? tenant) else {
             throw APIError(.tooManyRequests, code: "too_many_streams",
                            message: "This API key holds \(environment.longRequests.limit) event streams and long polls open already; close one first")
         }

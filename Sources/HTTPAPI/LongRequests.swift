@@ -8,6 +8,8 @@ import Synchronization
 public final class LongRequests: Sendable {
     public let limit: Int
     private let open = Mutex<[String: Int]>([:])
+    /// Per key, what makes each of its event streams write at once (see `enterNudging`).
+    private let nudges = Mutex<[String: [ObjectIdentifier: @Sendable () -> Void]]>([:])
 
     public init(limit: Int) { self.limit = max(1, limit) }
 
@@ -19,7 +21,30 @@ public final class LongRequests: Sendable {
             self.owner = owner
             self.key = key
         }
-        deinit { owner.leave(key) }
+        deinit {
+            owner.nudges.withLock { $0[key]?[ObjectIdentifier(self)] = nil }
+            owner.leave(key)
+        }
+
+        /// An event stream says how to make it write now (a keep-alive), which is how it learns its client left.
+        func onNudge(_ nudge: @escaping @Sendable () -> Void) {
+            owner.nudges.withLock { $0[key, default: [:]][ObjectIdentifier(self)] = nudge }
+        }
+    }
+
+    /// A place for `key`; at the cap, first makes the key's event streams write, so those whose
+    /// clients have gone end and give their places back (a stream learns its client left only
+    /// when it writes), then tries once more.
+    func enterNudging(_ key: String) async -> Ticket? {
+        if let ticket = enter(key) { return ticket }
+        let streams = nudges.withLock { Array(($0[key] ?? [:]).values) }
+        guard !streams.isEmpty else { return nil }
+        for nudge in streams { nudge() }
+        for _ in 0..<20 {
+            try? await Task.sleep(for: .milliseconds(50))
+            if let ticket = enter(key) { return ticket }
+        }
+        return nil
     }
 
     /// A place for `key`, or nil when it holds `limit` already.
