@@ -58,7 +58,8 @@ enum Prepared {
                     FOR UPDATE SKIP LOCKED
                     LIMIT 1
                 ) next
-                WHERE load.cap IS NULL OR load.running < load.cap
+                -- A capped tenant is counted again under its lock (migration 0015); the others never wait.
+                WHERE load.cap IS NULL OR (load.running < load.cap AND kiln_tenant_has_room(load.tenant, load.cap))
                 ORDER BY load.running, next.run_after, next.seq
                 LIMIT 1
             )

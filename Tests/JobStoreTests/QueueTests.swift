@@ -29,6 +29,33 @@ import Testing
         }
     }
 
+    /// Claims racing for a tenant with a running limit of 1: one wins, the rest pass it by.
+    /// (Counted in each claim's own snapshot, eight racing claims once took up to eight.)
+    @Test func concurrentClaimsKeepATenantsRunningLimit() async throws {
+        try await withMigratedKiln { kiln in
+            try await kiln.store.setTenantLimits(TenantLimitsTable(tenants: ["tenant-a": TenantLimits(maxRunning: 1)]))
+            for _ in 0..<16 { _ = try await insert(kiln.store) }
+            let other = try await insert(kiln.store, tenant: "tenant-b")
+            for round in 0..<5 {
+                let claimed = try await withThrowingTaskGroup(of: ClaimedJob?.self) { group in
+                    for index in 0..<8 {
+                        group.addTask { try await kiln.store.claim(owner: "racer-\(round)-\(index)", leaseSeconds: 30) }
+                    }
+                    var all: [ClaimedJob] = []
+                    for try await job in group { if let job { all.append(job) } }
+                    return all
+                }
+                let running = try await kiln.store.runningCount(tenant: "tenant-a")
+                #expect(running == 1, "round \(round): tenant-a runs \(running) jobs; claimed \(claimed.map(\.tenant))")
+                // Finish what ran, for the next round.
+                for job in claimed {
+                    _ = try await kiln.store.finish(jobID: job.id, token: job.leaseToken, status: .succeeded, error: nil)
+                }
+            }
+            _ = other
+        }
+    }
+
     @Test func migrationsApplyOnce() async throws {
         try await withMigratedKiln { kiln in
             let again = try await Migrator(client: kiln.client, logger: kiln.logger).migrate(schema: kiln.configuration.databaseSchema)
