@@ -74,23 +74,11 @@ final class SupervisedInspection: MediaInspector, Sendable {
 
     /// Answers until the child's output ends; then every waiting request gets no facts and a new child starts.
     private func read(from descriptor: Int32) {
-        let thread = Thread { [self] in
-            var pending = Data()
-            var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-            while true {
-                let count = Glibc.read(descriptor, &buffer, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }
-                pending.append(contentsOf: buffer[0..<count])
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = pending[pending.startIndex..<newline]
-                    pending.removeSubrange(pending.startIndex...newline)
-                    guard let answer = try? JSONValue.decode(Data(line)), let id = answer["id"]?.intValue else { continue }
-                    resolve(id, MediaFacts(width: answer["width"]?.intValue, height: answer["height"]?.intValue,
-                                           duration: answer["duration"]?.doubleValue))
-                }
-            }
-            close(descriptor)
+        PipeLines.read(descriptor, thread: "kiln-inspector-output", line: { [self] line in
+            guard let answer = try? JSONValue.decode(line), let id = answer["id"]?.intValue else { return }
+            resolve(id, MediaFacts(width: answer["width"]?.intValue, height: answer["height"]?.intValue,
+                                   duration: answer["duration"]?.doubleValue))
+        }, ended: { [self] in
             let waiting = state.withLock { state in
                 defer { state.pending = [:]; state.child = nil }
                 return Array(state.pending.values)
@@ -99,9 +87,7 @@ final class SupervisedInspection: MediaInspector, Sendable {
             Counter(label: WorkerSupervisor.restartCounter, dimensions: [("reason", "inspector")]).increment()
             logger.error("the inspector process ended; starting another", metadata: ["uploadsWithoutFacts": "\(waiting.count)"])
             restartLater()
-        }
-        thread.name = "kiln-inspector-output"
-        thread.start()
+        })
     }
 
     private func restartLater() {
@@ -127,31 +113,21 @@ public enum InspectionServer {
                 let slots = DispatchSemaphore(value: 2)
                 let group = DispatchGroup()
                 let writing = NSLock()
-                var pending = Data()
-                var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-                while true {
-                    let count = Glibc.read(STDIN_FILENO, &buffer, buffer.count)
-                    if count < 0 && errno == EINTR { continue }
-                    if count <= 0 { break }
-                    pending.append(contentsOf: buffer[0..<count])
-                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                        let line = Data(pending[pending.startIndex..<newline])
-                        pending.removeSubrange(pending.startIndex...newline)
-                        guard let request = try? JSONValue.decode(line), let id = request["id"], let path = request["path"]?.stringValue,
-                              let kind = request["kind"]?.stringValue.flatMap(MediaKind.init(rawValue:)) else { continue }
-                        slots.wait()
-                        work.async(group: group) {
-                            defer { slots.signal() }
-                            let facts = MediaInspection.inspectBlocking(path: path, kind: kind)
-                            var answer: [String: JSONValue] = ["id": id]
-                            if let width = facts.width { answer["width"] = .number(Double(width)) }
-                            if let height = facts.height { answer["height"] = .number(Double(height)) }
-                            if let duration = facts.duration { answer["duration"] = .number(duration) }
-                            let bytes = JSONValue.object(answer).encoded() + Data("\n".utf8)
-                            writing.lock()
-                            FileHandle.standardOutput.write(bytes)
-                            writing.unlock()
-                        }
+                PipeLines.forEach(STDIN_FILENO) { line in
+                    guard let request = try? JSONValue.decode(line), let id = request["id"], let path = request["path"]?.stringValue,
+                          let kind = request["kind"]?.stringValue.flatMap(MediaKind.init(rawValue:)) else { return }
+                    slots.wait()
+                    work.async(group: group) {
+                        defer { slots.signal() }
+                        let facts = MediaInspection.inspectBlocking(path: path, kind: kind)
+                        var answer: [String: JSONValue] = ["id": id]
+                        if let width = facts.width { answer["width"] = .number(Double(width)) }
+                        if let height = facts.height { answer["height"] = .number(Double(height)) }
+                        if let duration = facts.duration { answer["duration"] = .number(duration) }
+                        let bytes = JSONValue.object(answer).encoded() + Data("\n".utf8)
+                        writing.lock()
+                        FileHandle.standardOutput.write(bytes)
+                        writing.unlock()
                     }
                 }
                 group.wait()

@@ -49,34 +49,21 @@ final class WorkerMetricsBoard: Sendable {
     /// Reads a worker's standard output until it ends: framed reports go to the
     /// board, any other line to this process's output.
     func read(from descriptor: Int32, child: ObjectIdentifier) {
-        let thread = Thread { [self] in
-            var pending = Data()
-            var report: [String]?
-            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-            while true {
-                let count = Glibc.read(descriptor, &buffer, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                if count <= 0 { break }
-                pending.append(contentsOf: buffer[0..<count])
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                    pending.removeSubrange(pending.startIndex...newline)
-                    if line == Self.begin {
-                        report = []
-                    } else if line == Self.end, let lines = report {
-                        update(child, text: lines.joined(separator: "\n") + "\n")
-                        report = nil
-                    } else if report != nil {
-                        report?.append(line)
-                    } else {
-                        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-                    }
+        let report = Mutex<[String]?>(nil)  // touched by the reading thread only
+        PipeLines.read(descriptor, thread: "kiln-worker-output", line: { [self] bytes in
+            let line = String(decoding: bytes, as: UTF8.self)
+            report.withLock { report in
+                if line == Self.begin {
+                    report = []
+                } else if line == Self.end, let lines = report {
+                    update(child, text: lines.joined(separator: "\n") + "\n")
+                    report = nil
+                } else if report != nil {
+                    report?.append(line)
+                } else {
+                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 }
             }
-            close(descriptor)
-            retire(child)
-        }
-        thread.name = "kiln-worker-output"
-        thread.start()
+        }, ended: { [self] in retire(child) })
     }
 }
