@@ -1,5 +1,4 @@
 import CFFmpeg
-import CFFmpegShims
 import Foundation
 
 /// Audio formats Kiln writes: codec, container and what a client is told.
@@ -56,19 +55,19 @@ public enum AudioTranscode {
     public static func run(input: String, output: String, as format: AudioOutput, bitRate: Int, sampleRate: Int?, channels: Int?,
                            start: Double = 0, duration: Double? = nil, gain: Double = 1, maxSeconds: Double = .infinity,
                            interrupt: InterruptFlag = InterruptFlag(), progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
+        var finished = false
+        defer { if !finished { try? FileManager.default.removeItem(atPath: output) } }
         let demuxer = try Demuxer(path: input, interrupt: interrupt)
-        let index = av_find_best_stream(demuxer.context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
-        guard index >= 0 else { throw .invalidData(message: "no audio stream") }
-        var status: Int32 = 0
-        // channels 0: the source's count, stereo at most (a mono voice note stays mono).
-        guard let transcoder = kiln_audio_transcoder_open(demuxer.context, index, output, format.muxer, format.encoder, Int32(bitRate),
-                                                          Int32(sampleRate ?? 0), Int32(channels ?? 0), start, duration ?? 0, gain, &status) else {
-            try? FileManager.default.removeItem(atPath: output)
-            throw FFmpegError.from(status, operation: "open audio transcoder")
-        }
-        try TranscodeDriver.drive(output: output, maxSeconds: maxSeconds, total: duration ?? max(0, (demuxer.duration ?? 0) - start), interrupt: interrupt,
-                                  progress: progress, operation: "transcode audio",
-                                  step: { kiln_audio_transcoder_step(transcoder) }, position: { kiln_audio_transcoder_position(transcoder) },
-                                  close: { kiln_audio_transcoder_close(transcoder) })
+        let pass = MediaPass(demuxer)
+        guard let decoder = try pass.audioDecoder() else { throw .invalidData(message: "no audio stream") }
+        let muxer = try Muxer(format: format.muxer, path: output)
+        let encoding = try AudioEncoding(decoder: decoder, muxer: muxer, encoder: format.encoder, bitRate: bitRate, sampleRate: sampleRate,
+                                         channels: channels, window: (start, duration), gain: gain)
+        pass.addAudio(encoding)
+        pass.start = start
+        try muxer.writeHeader(options: format == .aac ? [("movflags", "+faststart")] : [])
+        pass.atEnd { () throws(FFmpegError) in try muxer.finish() }
+        try pass.run(interrupt: interrupt, maxSeconds: maxSeconds, total: duration ?? max(0, (demuxer.duration ?? 0) - start), progress: progress)
+        finished = true
     }
 }

@@ -3,8 +3,9 @@ import CFFmpeg
 /// An open input file (`AVFormatContext`), restricted to local files and to the
 /// demuxers in `FFmpeg.mediaDemuxers`.
 ///
-/// `~Copyable`: one owner closes the context exactly once.
-public struct Demuxer: ~Copyable {
+/// A final class: the passes and decoders reading it share one owner, which
+/// closes the context exactly once.
+public final class Demuxer {
     let context: UnsafeMutablePointer<AVFormatContext>
     private let interrupt: InterruptFlag
 
@@ -96,6 +97,26 @@ public struct Demuxer: ~Copyable {
             return (Array(UnsafeBufferPointer(start: data, count: Int(packet.size))), codec)
         }
         return nil
+    }
+
+    func stream(_ index: Int32) -> UnsafeMutablePointer<AVStream>? {
+        guard index >= 0, index < Int32(context.pointee.nb_streams) else { return nil }
+        return context.pointee.streams[Int(index)]
+    }
+
+    /// The next packet into `packet`; false at the end of the file. A stop
+    /// request surfaces as `.interrupted`, a damaged tail as the error it is.
+    func read(into packet: Packet) throws(FFmpegError) -> Bool {
+        let read = av_read_frame(context, packet.pointer)
+        if read == kiln_averror_eof() { return false }
+        try check(read, "read_frame")
+        return true
+    }
+
+    /// Moves the read position to the keyframe at or before `time` (in the
+    /// stream's time base); false when the file cannot seek there.
+    func seek(stream index: Int32, to time: Int64) -> Bool {
+        av_seek_frame(context, index, time, AVSEEK_FLAG_BACKWARD) >= 0
     }
 
     public var streams: [StreamInfo] {

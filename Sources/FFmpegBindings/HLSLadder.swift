@@ -1,5 +1,4 @@
 import CFFmpeg
-import CFFmpegShims
 import Foundation
 
 /// What an HLS ladder writes: video renditions (largest first) and an optional
@@ -74,81 +73,107 @@ public enum HLSLadder {
     /// (video rungs, then audio when there is an audio rendition): the segment
     /// files and the playlists naming them are on disk by then. The facts are
     /// known from the start (the encoders' parameters), so the caller can write
-    /// a master playlist before the end. On failure or
-    /// stop everything written is removed.
+    /// a master playlist before the end. On failure or stop everything written is removed.
     public static func run(input: String, settings: HLSSettings, maxSeconds: Double = .infinity, interrupt: InterruptFlag = InterruptFlag(),
                            progress: (Double) -> Void = { _ in }, segmentsFinished: ([Int], HLSLadderFacts) -> Void = { _, _ in }) throws(FFmpegError) -> HLSLadderFacts {
+        var finished = false
+        defer { if !finished { try? FileManager.default.removeItem(atPath: settings.directory) } }
         let demuxer = try Demuxer(path: input, interrupt: interrupt)
-        let total = demuxer.duration ?? 0
-        for name in settings.renditionNames {
-            do {
-                try FileManager.default.createDirectory(atPath: settings.directory + "/" + name, withIntermediateDirectories: true)
-            } catch {
-                throw .failed(operation: "create \(name)", code: kiln_averror(EIO), message: "\(error)")
+        let pass = MediaPass(demuxer)
+        let decoder = try pass.videoDecoder(maxPixels: Decoder.maxFramePixels)
+        guard let source = demuxer.stream(decoder.streamIndex) else { throw .invalidData(message: "no video stream") }
+        let ladder = try Ladder(settings, pass: pass, decoder: decoder, source: source)
+        var facts = ladder.facts
+        var counts = [Int](repeating: 0, count: ladder.muxers.count)
+        try pass.run(interrupt: interrupt, maxSeconds: maxSeconds, total: demuxer.duration ?? 0, progress: progress) {
+            let now = ladder.muxers.map(\.finishedSegments)
+            if now != counts {
+                counts = now
+                segmentsFinished(now, facts)
             }
         }
-        let paths = settings.renditionNames.map { settings.directory + "/" + $0 + "/" }
-        let playlists = paths.map { strdup($0 + HLSSettings.playlistName) }
-        let segments = paths.map { strdup($0 + "seg_%05d." + settings.segmentExtension) }
-        defer { (playlists + segments).forEach { free($0) } }
-        let cRungs = settings.rungs.map {
-            kiln_hls_rung(width: Int32($0.width), height: Int32($0.height), crf: Int32($0.bitRate == nil ? $0.crf : 0),
-                          bit_rate: Int32($0.bitRate ?? 0), max_rate: Int32($0.maxRate ?? 0), buffer_size: Int32($0.bufferSize ?? 0))
-        }
-        var status: Int32 = 0
-        let ladder: OpaquePointer? = cRungs.withUnsafeBufferPointer { rungs in
-            playlists.map { UnsafePointer($0) }.withUnsafeBufferPointer { playlistPointers in
-                segments.map { UnsafePointer($0) }.withUnsafeBufferPointer { segmentPointers in
-                    "libx264".withCString { encoder in
-                        settings.segmentType.rawValue.withCString { segmentType in
-                            (settings.preset ?? "").withCString { preset in
-                                "aac".withCString { audio in
-                                    var c = kiln_hls_settings(
-                                        video_encoder: encoder, preset: settings.preset == nil ? nil : preset, segment_type: segmentType,
-                                        segment_seconds: settings.segmentSeconds, audio_encoder: settings.audioBitRate == nil ? nil : audio,
-                                        audio_bit_rate: Int32(settings.audioBitRate ?? 0), rung_count: Int32(rungs.count), rungs: rungs.baseAddress,
-                                        playlists: playlistPointers.baseAddress, segments: segmentPointers.baseAddress)
-                                    return kiln_hls_open(demuxer.context, &c, &status)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        guard let ladder else {
-            try? FileManager.default.removeItem(atPath: settings.directory)
-            throw FFmpegError.from(status, operation: "open HLS ladder")
-        }
-        let renditionCount = settings.rungs.count + (kiln_hls_has_audio(ladder) != 0 ? 1 : 0)
-        let codec = { (rendition: Int) -> String in
-            var buffer = [CChar](repeating: 0, count: 32)
-            kiln_hls_codec_string(ladder, Int32(rendition), &buffer, Int32(buffer.count))
-            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-        var facts = HLSLadderFacts(videoCodecs: settings.rungs.indices.map(codec),
-                                   audioCodec: renditionCount > settings.rungs.count ? codec(settings.rungs.count) : nil,
-                                   frameRate: kiln_hls_frame_rate(ladder))
-        if renditionCount == settings.rungs.count {
-            try? FileManager.default.removeItem(atPath: settings.directory + "/" + HLSSettings.audioName)
-        }
-        var finished = [Int](repeating: 0, count: renditionCount)
-        let counts = { (0..<renditionCount).map { Int(kiln_hls_finished_segments(ladder, Int32($0))) } }
-        try TranscodeDriver.drive(
-            output: settings.directory, maxSeconds: maxSeconds, total: total, interrupt: interrupt, progress: progress, operation: "write HLS",
-            step: {
-                let status = kiln_hls_step(ladder)
-                if status == 0 { facts.videoSeconds = kiln_hls_video_seconds(ladder) }
-                if status >= 0 {
-                    let now = counts()
-                    if now != finished {
-                        finished = now
-                        segmentsFinished(now, facts)
-                    }
-                }
-                return status
-            },
-            position: { kiln_hls_position(ladder) }, close: { kiln_hls_close(ladder) })
+        facts.videoSeconds = ladder.video.videoSeconds
+        finished = true
         return facts
+    }
+
+    /// The consumers of one ladder on a pass: the video rungs and the shared audio rendition.
+    final class Ladder {
+        let video: LadderEncoding
+        let audio: AudioEncoding?
+        /// Rendition muxers: the rungs, then the audio.
+        let muxers: [Muxer]
+        let facts: HLSLadderFacts
+
+        init(_ settings: HLSSettings, pass: MediaPass, decoder: Decoder, source: UnsafeMutablePointer<AVStream>) throws(FFmpegError) {
+            for name in settings.renditionNames {
+                do {
+                    try FileManager.default.createDirectory(atPath: settings.directory + "/" + name, withIntermediateDirectories: true)
+                } catch {
+                    throw .failed(operation: "create \(name)", code: kiln_averror(EIO), message: "\(error)")
+                }
+            }
+            var rate = av_guess_frame_rate(pass.demuxer.context, source, nil)
+            if rate.num <= 0 || rate.den <= 0 { rate = AVRational(num: 25, den: 1) }
+            let suffix = "." + settings.segmentExtension
+            func muxer(_ rendition: String) throws(FFmpegError) -> Muxer {
+                try Muxer(hlsPlaylist: settings.directory + "/" + rendition + "/" + HLSSettings.playlistName, segmentSuffix: suffix)
+            }
+            // Keyframes come only where forced (every segment boundary, the same frame in every
+            // rung); the encoder's own interval is set beyond a segment.
+            let framesPerSegment = Int((av_q2d(rate) * settings.segmentSeconds).rounded())
+            var rungs: [(Encoder, Muxer)] = []
+            for rung in settings.rungs {
+                let output = try muxer(rung.name)
+                var options: [(String, String)] = []
+                if let preset = settings.preset { options.append(("preset", preset)) }
+                if rung.bitRate == nil { options.append(("crf", "\(rung.crf)")) }
+                options += [("forced-idr", "1"), ("x264-params", "scenecut=0:open-gop=0")]
+                let encoder = try Encoder(video: .init(encoder: "libx264", width: rung.width, height: rung.height, timeBase: decoder.timeBase, frameRate: rate,
+                                                       gopSize: 2 * (framesPerSegment > 0 ? framesPerSegment : 50) + 1, bitRate: rung.bitRate,
+                                                       maxRate: rung.maxRate, bufferSize: rung.bufferSize, options: options),
+                                          globalHeader: output.wantsGlobalHeader)
+                rungs.append((encoder, output))
+            }
+            video = try LadderEncoding(rungs: rungs, decoder: decoder, frameRate: rate, segmentSeconds: settings.segmentSeconds)
+            pass.addVideo(video)
+            var muxers = rungs.map(\.1)
+            if let bitRate = settings.audioBitRate, let sound = try pass.audioDecoder() {
+                let output = try muxer(HLSSettings.audioName)
+                // The sound ends with the picture, so no rendition has segments the others lack.
+                let seconds = source.pointee.duration != kiln_av_nopts_value() && source.pointee.duration > 0
+                    ? Double(source.pointee.duration) * av_q2d(source.pointee.time_base) : nil
+                let encoding = try AudioEncoding(decoder: sound, muxer: output, encoder: "aac", bitRate: bitRate, sampleRate: nil, channels: 2,
+                                                 window: (0, seconds))
+                pass.addAudio(encoding)
+                audio = encoding
+                muxers.append(output)
+            } else {
+                audio = nil
+                try? FileManager.default.removeItem(atPath: settings.directory + "/" + HLSSettings.audioName)
+            }
+            self.muxers = muxers
+            for (index, output) in muxers.enumerated() {
+                try output.writeHeader(options: Self.headerOptions(settings, rendition: settings.renditionNames[min(index, settings.rungs.count)]))
+            }
+            let audioMuxer = audio == nil ? nil : muxers.last
+            pass.atEnd { () throws(FFmpegError) in try audioMuxer?.finish() }
+            facts = HLSLadderFacts(videoCodecs: rungs.map(\.0.codecString), audioCodec: audio?.encoder.codecString, frameRate: av_q2d(rate))
+        }
+
+        static func headerOptions(_ settings: HLSSettings, rendition: String) -> [(String, String)] {
+            var options = [
+                ("hls_time", String(format: "%.6f", settings.segmentSeconds)),
+                ("hls_list_size", "0"),
+                // EVENT while the job runs (segments are only appended); the caller turns
+                // the finished playlist into VOD. The trailer adds EXT-X-ENDLIST.
+                ("hls_playlist_type", "event"),
+                ("hls_segment_type", settings.segmentType.rawValue),
+                ("hls_segment_filename", settings.directory + "/" + rendition + "/seg_%05d." + settings.segmentExtension),
+                ("hls_flags", "independent_segments"),
+            ]
+            if settings.segmentType == .fmp4 { options.append(("hls_fmp4_init_filename", "init.mp4")) }
+            return options
+        }
     }
 }

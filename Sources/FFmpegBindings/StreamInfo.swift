@@ -1,5 +1,4 @@
 import CFFmpeg
-import CFFmpegShims
 
 /// What a probe tells about one stream, copied out of FFmpeg's structs.
 public struct StreamInfo: Sendable, Equatable, Codable {
@@ -48,6 +47,6 @@ public struct StreamInfo: Sendable, Equatable, Codable {
         bitRate = parameters.bit_rate > 0 ? Int(parameters.bit_rate) : nil
         profile = avcodec_profile_name(parameters.codec_id, parameters.profile).map { String(cString: $0) }
         isCoverArt = stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0
-        if kind == .video && !isCoverArt { rotation = Int(kiln_stream_rotation(stream)) }
+        if kind == .video && !isCoverArt { rotation = DisplayMatrix.rotation(of: stream) }
     }
 }

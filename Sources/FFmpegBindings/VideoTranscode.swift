@@ -1,5 +1,4 @@
 import CFFmpeg
-import CFFmpegShims
 import Foundation
 
 /// What a video transcode writes.
@@ -61,36 +60,67 @@ public enum VideoTranscode {
     /// file is removed (the trailer is still written, so nothing leaks).
     public static func run(input: String, output: String, settings: VideoSettings, maxSeconds: Double = .infinity,
                            interrupt: InterruptFlag = InterruptFlag(), progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
+        var finished = false
+        defer { if !finished { try? FileManager.default.removeItem(atPath: output) } }
         let demuxer = try Demuxer(path: input, interrupt: interrupt)
         let total = settings.duration ?? max(0, (demuxer.duration ?? 0) - settings.start)
-        var status: Int32 = 0
-        let audioEncoder = settings.mute ? nil : (settings.container == .webm ? "libopus" : "aac")
-        let transcoder: OpaquePointer? = settings.codec.encoder.withCString { videoEncoder in
-            settings.container.rawValue.withCString { muxer in
-                (settings.preset ?? "").withCString { preset in
-                    withOptionalCString(audioEncoder) { audio in
-                        var c = kiln_video_settings(
-                            muxer: muxer, video_encoder: videoEncoder, audio_encoder: audio,
-                            width: Int32(settings.width), height: Int32(settings.height), crf: Int32(settings.crf),
-                            bit_rate: Int32(settings.bitRate ?? 0), max_rate: Int32(settings.maxRate ?? 0), buffer_size: Int32(settings.bufferSize ?? 0),
-                            preset: settings.preset == nil ? nil : preset, keyframe_seconds: settings.keyframeSeconds, fps: settings.fps ?? 0,
-                            audio_bit_rate: Int32(settings.audioBitRate), start: settings.start, duration: settings.duration ?? 0)
-                        return kiln_video_transcoder_open(demuxer.context, output, &c, &status)
-                    }
-                }
-            }
-        }
-        guard let transcoder else {
-            try? FileManager.default.removeItem(atPath: output)
-            throw FFmpegError.from(status, operation: "open video transcoder")
-        }
-        try TranscodeDriver.drive(output: output, maxSeconds: maxSeconds, total: total, interrupt: interrupt, progress: progress, operation: "transcode video",
-                                  step: { kiln_video_transcoder_step(transcoder) }, position: { kiln_video_transcoder_position(transcoder) },
-                                  close: { kiln_video_transcoder_close(transcoder) })
+        let pass = MediaPass(demuxer)
+        let decoder = try pass.videoDecoder(maxPixels: Decoder.maxFramePixels)
+        guard let source = demuxer.stream(decoder.streamIndex) else { throw .invalidData(message: "no video stream") }
+        try write(settings, of: pass, decoder: decoder, source: source, to: output)
+        try pass.run(interrupt: interrupt, maxSeconds: maxSeconds, total: total, progress: progress)
+        finished = true
     }
 
-    private static func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
-        guard let text else { return body(nil) }
-        return text.withCString { body($0) }
+    /// Adds the consumers that write `settings` to `output` to `pass`, and
+    /// writes the header; the pass's end finishes the file.
+    static func write(_ settings: VideoSettings, of pass: MediaPass, decoder: Decoder, source: UnsafeMutablePointer<AVStream>,
+                      to output: String) throws(FFmpegError) {
+        var rate = av_guess_frame_rate(pass.demuxer.context, source, nil)
+        if rate.num <= 0 || rate.den <= 0 { rate = AVRational(num: 25, den: 1) }
+        let capsRate = settings.fps.map { $0 < av_q2d(rate) } ?? false
+        if capsRate, let fps = settings.fps { rate = av_d2q(fps, 1_001_000) }
+        let muxer = try Muxer(format: settings.container.rawValue, path: output)
+        // MP4 carries the source's display matrix and players turn the picture;
+        // WebM has none, so the pixels are turned here.
+        let keepsMatrix = settings.container == .mp4
+        let frames = max(1, Int((av_q2d(rate) * settings.keyframeSeconds).rounded()))
+        let video = try VideoEncoding(
+            decoder: decoder, stream: source, muxer: muxer,
+            settings: Encoder.Video(
+                encoder: settings.codec.encoder, width: settings.width, height: settings.height,
+                timeBase: capsRate ? av_inv_q(rate) : decoder.timeBase, frameRate: rate,
+                // The same cadence throughout: a keyframe every keyframeSeconds, none in between.
+                gopSize: frames, keyintMin: frames, bitRate: settings.bitRate, maxRate: settings.maxRate, bufferSize: settings.bufferSize,
+                options: settings.codec.options(crf: settings.crf, preset: settings.preset)),
+            rotation: keepsMatrix ? 0 : decoder.rotation, window: (settings.start, settings.duration), capsFrameRate: capsRate)
+        if keepsMatrix { DisplayMatrix.copy(from: source, to: muxer.stream(video.outputStream)) }
+        pass.addVideo(video)
+        if !settings.mute, let audio = try pass.audioDecoder() {
+            pass.addAudio(try AudioEncoding(decoder: audio, muxer: muxer, encoder: settings.container == .webm ? "libopus" : "aac",
+                                            bitRate: settings.audioBitRate, sampleRate: nil, channels: nil, window: (settings.start, settings.duration)))
+        }
+        pass.start = settings.start
+        try muxer.writeHeader(options: settings.container == .mp4 ? [("movflags", "+faststart")] : [])
+        pass.atEnd { () throws(FFmpegError) in try muxer.finish() }
+    }
+}
+
+extension VideoSettings.Codec {
+    /// The encoder's private options: speed, quality, and keyframes only where asked for.
+    func options(crf: Int, preset: String?) -> [(String, String)] {
+        var options: [(String, String)] = []
+        switch self {
+        case .h264, .hevc:
+            if let preset { options.append(("preset", preset)) }
+            if crf > 0 { options.append(("crf", "\(crf)")) }
+            options.append(self == .h264 ? ("x264-params", "scenecut=0:open-gop=0") : ("x265-params", "scenecut=0:open-gop=0:log-level=error"))
+        case .vp9:
+            if crf > 0 { options.append(("crf", "\(crf)")) }
+            options += [("deadline", "good"), ("cpu-used", "4"), ("row-mt", "1")]
+        case .av1:
+            if crf > 0 { options.append(("crf", "\(crf)")) }
+        }
+        return options
     }
 }

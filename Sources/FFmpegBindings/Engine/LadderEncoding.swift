@@ -1,0 +1,118 @@
+import CFFmpeg
+
+/// The video renditions of an HLS ladder from one decode. Each rung scales
+/// from the rung above it (a smaller, cheaper picture than the source) and is
+/// encoded with an IDR forced at every segment boundary, the same frame in
+/// every rung, so every rendition cuts at the same moments. Each rung writes
+/// through its own `hls` muxer.
+final class LadderEncoding: FrameConsumer {
+    final class Rung {
+        let encoder: Encoder
+        let muxer: Muxer
+        let stream: Int32
+        let scaler = Scaler()
+        let scaled: MediaFrame
+
+        init(encoder: Encoder, muxer: Muxer, frameRate: AVRational) throws(FFmpegError) {
+            self.encoder = encoder
+            self.muxer = muxer
+            stream = try muxer.addStream(for: encoder, frameRate: frameRate)
+            scaled = try MediaFrame(width: Int(encoder.context.pointee.width), height: Int(encoder.context.pointee.height), format: AV_PIX_FMT_YUV420P)
+        }
+
+        func encode(_ picture: MediaFrame?) throws(FFmpegError) {
+            try encoder.encode(picture) { (packet) throws(FFmpegError) in try muxer.write(packet, stream: stream, from: encoder.timeBase) }
+        }
+    }
+
+    let rungs: [Rung]
+    private let inputBase: AVRational
+    private let frameRate: AVRational
+    private let segmentMicroseconds: Int64
+    private var nextBoundary: Int64 = 0
+    /// The top rung's picture before it is turned upright (HLS players ignore a display matrix).
+    private let stored: MediaFrame?
+    private let turner: FilterGraph?
+    private let turned: MediaFrame
+    private(set) var firstTime: Int64?
+    private(set) var lastTime: Int64?
+    /// The last picture's end (its time plus its duration), input time base.
+    private var videoEnd: Int64 = 0
+
+    /// `rungs` are tallest first, each (encoder, muxer) made for the picture as shown.
+    init(rungs: [(Encoder, Muxer)], decoder: Decoder, frameRate: AVRational, segmentSeconds: Double) throws(FFmpegError) {
+        var made: [Rung] = []
+        for (encoder, muxer) in rungs { made.append(try Rung(encoder: encoder, muxer: muxer, frameRate: frameRate)) }
+        self.rungs = made
+        inputBase = decoder.timeBase
+        self.frameRate = frameRate
+        segmentMicroseconds = Int64((segmentSeconds * Double(AV_TIME_BASE)).rounded())
+        let rotation = decoder.rotation
+        if rotation != 0, let top = made.first {
+            let width = Int(top.encoder.context.pointee.width), height = Int(top.encoder.context.pointee.height)
+            let quarter = rotation % 180 != 0
+            let storedWidth = quarter ? height : width, storedHeight = quarter ? width : height
+            stored = try MediaFrame(width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
+            turner = try FilterGraph.turning(rotation, width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
+        } else {
+            stored = nil
+            turner = nil
+        }
+        turned = try MediaFrame()
+    }
+
+    var wantsMore: Bool { true }
+
+    /// Seconds of video encoded so far.
+    var position: Double {
+        guard let firstTime, let lastTime else { return 0 }
+        return Double(lastTime - firstTime) * av_q2d(inputBase)
+    }
+
+    /// Seconds from the first picture's start to the last one's end, as the source's timestamps say.
+    var videoSeconds: Double {
+        guard let firstTime else { return 0 }
+        return Double(videoEnd - firstTime) * av_q2d(inputBase)
+    }
+
+    func consume(_ frame: MediaFrame) throws(FFmpegError) {
+        guard let time = frame.time, lastTime.map({ time > $0 }) ?? true else { return }
+        let first = firstTime ?? time
+        firstTime = first
+        lastTime = time
+        let nominal = av_rescale_q(1, av_inv_q(frameRate), inputBase)
+        videoEnd = time + (frame.duration > 0 ? frame.duration : nominal)
+        let outTime = time - first
+        var keyframe = false
+        if av_compare_ts(outTime, inputBase, nextBoundary, kiln_av_time_base_q()) >= 0 {
+            keyframe = true
+            while av_compare_ts(outTime, inputBase, nextBoundary, kiln_av_time_base_q()) >= 0 { nextBoundary += segmentMicroseconds }
+        }
+        var source = frame
+        for (index, rung) in rungs.enumerated() {
+            try rung.scaled.makeWritable()
+            var picture = rung.scaled
+            if index == 0, let stored, let turner {
+                try stored.makeWritable()
+                try rung.scaler.scale(source, into: stored)
+                try turner.filter(stored, into: turned)
+                picture = turned
+            } else {
+                try rung.scaler.scale(source, into: rung.scaled)
+            }
+            picture.pointer.pointee.pts = outTime
+            picture.pointer.pointee.pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE
+            try rung.encode(picture)
+            source = picture
+        }
+    }
+
+    func finish() throws(FFmpegError) {
+        // Not one picture decoded (a header the decoder cannot use): a ladder of nothing is not a success.
+        guard firstTime != nil else { throw .invalidData(message: "no picture could be decoded") }
+        for rung in rungs {
+            try rung.encode(nil)
+            try rung.muxer.finish()
+        }
+    }
+}
