@@ -50,10 +50,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Atomics", package: "swift-atomics"),
         ]),
-        // FFmpegBindings: a video's frame is where `thumbnail` of a video starts.
-        .target(name: "ImageStages", dependencies: ["PipelineEngine", "VipsBindings", "CFaceDetect", "FFmpegBindings"]),
-        // Frames become images the image stages continue with.
-        .target(name: "VideoStages", dependencies: ["PipelineEngine", "FFmpegBindings", "VipsBindings", "ImageStages"]),
+        // What both stage targets share (error adapters, frame-to-image bridge, bounds, geometry), so neither imports the other.
+        .target(name: "StageSupport", dependencies: ["PipelineEngine", "VipsBindings", "FFmpegBindings"]),
+        .target(name: "ImageStages", dependencies: ["PipelineEngine", "StageSupport", "VipsBindings", "CFaceDetect"]),
+        .target(name: "VideoStages", dependencies: ["PipelineEngine", "StageSupport", "FFmpegBindings", "VipsBindings"]),
         // S3: SigV4 (swift-crypto) over async-http-client.
         .target(name: "Storage", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -31,6 +31,10 @@ for layout in mono stereo; do
   ffmpeg -v error -f lavfi -i "sine=duration=1:sample_rate=44100,aformat=channel_layouts=$layout" -c:a aac -f adts "$changes/$layout.aac"
 done
 cat "$changes/mono.aac" "$changes/stereo.aac" > "$changes/layout-change.aac"
+# A phone-style clip whose display matrix says 90 degrees: WebM and HLS turn its pixels (libavfilter's transpose).
+ffmpeg -v error -f lavfi -i "testsrc2=size=160x96:rate=10:duration=2" -c:v libx264 -preset ultrafast "$changes/upright.mp4"
+ffmpeg -v error -display_rotation 90 -i "$changes/upright.mp4" -c copy "$changes/rotated.mp4" 2>/dev/null \
+  || ffmpeg -v error -i "$changes/upright.mp4" -c copy -metadata:s:v rotate=90 "$changes/rotated.mp4"
 VIPS_NOVECTOR=1 valgrind --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
   --suppressions=scripts/valgrind.supp --error-exitcode=1 "$binary" Fixtures "$changes"
 echo "leakcheck: no definite leaks"

@@ -1,3 +1,4 @@
+import StageSupport
 import CFaceDetect
 import Foundation
 import PipelineEngine

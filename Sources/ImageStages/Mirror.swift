@@ -1,3 +1,4 @@
+import StageSupport
 import PipelineEngine
 import VipsBindings
 

@@ -1,3 +1,4 @@
+import StageSupport
 import Foundation
 import PipelineEngine
 import VipsBindings

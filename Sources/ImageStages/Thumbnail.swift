@@ -1,4 +1,4 @@
-import FFmpegBindings
+import StageSupport
 import PipelineEngine
 import VipsBindings
 

@@ -2,8 +2,6 @@ import Foundation
 import PipelineEngine
 import VipsBindings
 
-extension VipsImage: ImageValue {}
-
 /// Parameters every stage that can read the job's input shares.
 enum SourceParameters {
     static let autoRotate = ParameterSpec(
@@ -95,25 +93,5 @@ enum ImageLimits {
                 "image is \(width)x\(height); the limit is \(limits.maxImagePixels) pixels and \(limits.maxImageDimension) per side"
             )
         }
-    }
-}
-
-extension VipsError {
-    /// A libvips failure while running `operation`, as the job's error.
-    func stageError(_ operation: String) -> StageError {
-        StageError.invalidInput("\(operation): \(message)")
-    }
-}
-
-/// Runs libvips work for `operation`, turning its failures into the job's error.
-func withVips<T>(_ operation: String, _ body: () throws -> T) throws(StageError) -> T {
-    do {
-        return try body()
-    } catch let error as VipsError {
-        throw error.stageError(operation)
-    } catch let error as StageError {
-        throw error
-    } catch {
-        throw StageError(code: "internal", message: "\(operation): \(error)")
     }
 }

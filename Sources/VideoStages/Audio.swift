@@ -1,6 +1,6 @@
 import FFmpegBindings
 import Foundation
-import ImageStages
+import StageSupport
 import PipelineEngine
 
 /// `audio`: the sound of an audio or video input as MP3, AAC (M4A) or Opus

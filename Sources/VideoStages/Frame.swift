@@ -1,5 +1,5 @@
 import FFmpegBindings
-import ImageStages
+import StageSupport
 import PipelineEngine
 import VipsBindings
 

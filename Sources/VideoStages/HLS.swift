@@ -1,6 +1,6 @@
 import FFmpegBindings
 import Foundation
-import ImageStages
+import StageSupport
 import PipelineEngine
 
 /// `hls`: an adaptive-bit-rate ladder for HLS players. The source is decoded

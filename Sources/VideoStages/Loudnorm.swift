@@ -1,6 +1,6 @@
 import FFmpegBindings
 import Foundation
-import ImageStages
+import StageSupport
 import PipelineEngine
 
 /// `loudnorm`: EBU R128 loudness normalisation in two passes. The first

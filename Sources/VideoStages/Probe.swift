@@ -1,6 +1,6 @@
 import FFmpegBindings
 import Foundation
-import ImageStages
+import StageSupport
 import PipelineEngine
 
 /// `probe`: container and stream facts of a video or audio input (codec,

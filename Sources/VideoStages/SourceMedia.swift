@@ -1,5 +1,5 @@
 import FFmpegBindings
-import ImageStages
+import StageSupport
 import PipelineEngine
 
 /// The demuxer FFmpeg picks is the decoder's own verdict on a file the upload

@@ -1,6 +1,6 @@
 import FFmpegBindings
 import Foundation
-import ImageStages
+import StageSupport
 import PipelineEngine
 import VipsBindings
 

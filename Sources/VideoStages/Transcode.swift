@@ -1,6 +1,6 @@
 import FFmpegBindings
 import Foundation
-import ImageStages
+import StageSupport
 import PipelineEngine
 
 /// `transcode`: video to MP4 (H.264, HEVC or AV1 with AAC, faststart) or WebM

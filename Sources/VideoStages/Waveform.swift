@@ -1,5 +1,5 @@
 import FFmpegBindings
-import ImageStages
+import StageSupport
 import PipelineEngine
 
 /// `waveform`: min/max peaks of the sound for `points` equal spans, mixed to

@@ -139,6 +139,13 @@ if let changes = CommandLine.arguments.dropFirst(2).first {
         expect((try? MediaProbe(path: "\(scratch)/\(name).mp4")) != nil, "\(name) transcoded")
     }
     try AudioTranscode.run(input: "\(changes)/layout-change.aac", output: "\(scratch)/layout.m4a", as: .aac, bitRate: 64000, sampleRate: nil, channels: nil)
+    try VideoTranscode.run(input: "\(changes)/rotated.mp4", output: "\(scratch)/rotated.webm",
+                           settings: VideoSettings(container: .webm, codec: .vp9, width: 96, height: 160, crf: 40, mute: true))
+    _ = try HLSLadder.run(input: "\(changes)/rotated.mp4", settings: HLSSettings(
+        directory: "\(scratch)/rotated-hls", rungs: [.init(name: "160p", width: 96, height: 160, crf: 30), .init(name: "80p", width: 48, height: 80, crf: 30)],
+        segmentSeconds: 1, segmentType: .fmp4, preset: "ultrafast"))
+    let turned = try MediaProbe(path: "\(scratch)/rotated-hls/160p/init.mp4")
+    expect(turned.video?.width == 96 && turned.video?.height == 160, "the ladder turns a rotated source upright")
     let peaks = try AudioPeaks(path: "\(changes)/layout-change.aac", points: 64)
     expect(peaks.peaks.count == 64, "peaks of a stream that turns stereo")
 }

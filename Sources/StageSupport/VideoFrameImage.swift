@@ -4,6 +4,9 @@ import VipsBindings
 
 /// One frame of a video input as an upright image: what `frame` yields and
 /// what `thumbnail` starts from when its input is a video.
+/// Where in a video a frame is taken: the image stages name it without importing FFmpeg.
+public typealias FramePosition = FFmpegBindings.FramePosition
+
 public enum VideoFrameImage {
     public static func grab(_ file: SourceFile, at position: FramePosition, context: StageContext, operation: String) throws(StageError) -> VipsImage {
         let frame = try withFFmpeg(operation, stop: context.stop) { interrupt in
@@ -24,19 +27,3 @@ public enum VideoFrameImage {
     }
 }
 
-/// FFmpeg work for a step, with its failures as the job's errors: a stop as
-/// `stopped`, a header over the limits as `input_too_large`, anything else as
-/// `invalid_input`. Shared by every step that reads video or audio.
-public func withFFmpeg<T>(_ operation: String, stop: StopToken, _ body: (InterruptFlag) throws -> T) throws(StageError) -> T {
-    do {
-        return try body(InterruptFlag { stop.isStopped })
-    } catch let error as StageError {
-        throw error
-    } catch FFmpegError.interrupted {
-        throw StageError.stopped(stop.reason ?? .canceled)
-    } catch let FFmpegError.tooLarge(message) {
-        throw StageError.inputTooLarge(message)
-    } catch {
-        throw StageError.invalidInput("\(operation): \(error)")
-    }
-}
