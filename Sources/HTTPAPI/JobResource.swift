@@ -60,9 +60,10 @@ struct JobResource: Encodable {
                 try f.encode(jobURL + "/files/" + file.path, forKey: .url)
             }
             var results = state.results
-            // A playlist clients can fetch gets a signed URL players can open without the key.
-            if let playbackBase, let playlist = results["playlist"]?.stringValue, state.files.contains(where: { $0.path == playlist }) {
-                results["playbackUrl"] = .string(playbackBase + "/" + playlist)
+            // The file players open, once published, and a signed URL players can open without the key.
+            if let entry = state.playbackEntry {
+                results["playlist"] = .string(entry.path)
+                if let playbackBase { results["playbackUrl"] = .string(playbackBase + "/" + entry.path) }
             }
             try c.encode(results, forKey: .results)
             try c.encode(state.error, forKey: .error)
@@ -79,7 +80,7 @@ struct JobResource: Encodable {
         try c.encode(job.attempt, forKey: .attempt)
         try c.encode(job.inputMediaID, forKey: .input)
         // Signed only for jobs with something to play: most reads are of image jobs.
-        let playable = job.outputs.values.contains { $0.results["playlist"] != nil }
+        let playable = job.outputs.values.contains { $0.playbackEntry != nil }
         let playbackBase = playable
             ? playback?.token(tenant: job.tenant, subject: job.id, expires: PlaybackSigner.expiry()).map { publicURL + "/play/" + $0 } : nil
         try c.encode(job.outputs.mapValues { Output(state: $0, jobURL: jobURL, playbackBase: playbackBase) }, forKey: .outputs)

@@ -49,7 +49,7 @@ enum OutputDelivery {
         else { throw APIError.notFound("File") }
         var headers = cors
         // A running output's playlists grow (EVENT); its segments, and every file of a finished output, never change.
-        let changing = output.status != .succeeded && file.contentType == "application/vnd.apple.mpegurl"
+        let changing = output.status != .succeeded && file.publication?.isLive == true
         headers[.cacheControl] = changing ? "no-cache" : "\(audience.rawValue), max-age=\(maxAge(until: until)), immutable"
         // A succeeded job's files exist while its record does (retention deletes the row first,
         // then the files), so the recorded size is used as it is; a canceled or failed job's

@@ -206,9 +206,9 @@ struct JobExecution: Sendable {
         var files: [OutputFile] = []
         for file in product.files {
             let path = output.name + "/" + file.name
-            // Segments published while running are final: listed under the key they have. Playlists
-            // changed since: stored again under a new key, since a stored object is never replaced.
-            if recorded.published[file.name] == file, !file.name.hasSuffix(".m3u8"),
+            // Fixed files published while running are final: listed under the key they have. Live ones
+            // (playlists) changed since: stored again under a new key, since a stored object is never replaced.
+            if recorded.published[file.name] == file, !file.publication.isLive,
                let listed = recorded.state.files.first(where: { $0.path == path }), let key = listed.key {
                 files.append(OutputFile(path: path, key: key, producedFile: file))
                 continue

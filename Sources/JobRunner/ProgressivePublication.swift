@@ -8,7 +8,7 @@ import Storage
 /// tick, or files a stage published before it completed.
 enum RunningOutputEvent: Sendable {
     case tick
-    case published([StagedFile], playlist: String?)
+    case published([StagedFile])
 }
 
 /// A file snapshotted for publication: `name` in the output, `path` a staged
@@ -27,7 +27,7 @@ struct ProgressivePublication: ProgressivePublisher {
     let events: AsyncStream<RunningOutputEvent>.Continuation
     let logger: Logger
 
-    func publish(_ files: [ProducedFile], playlist: String?) {
+    func publish(_ files: [ProducedFile]) {
         var staged: [StagedFile] = []
         for file in files {
             let source = directory + "/" + file.name
@@ -44,7 +44,7 @@ struct ProgressivePublication: ProgressivePublisher {
             }
             staged.append(StagedFile(file: file, path: copy))
         }
-        events.yield(.published(staged, playlist: playlist))
+        events.yield(.published(staged))
     }
 }
 
@@ -81,7 +81,7 @@ struct RunningOutputRecorder: Sendable {
             case .tick:
                 guard let progress = board.take() else { continue }
                 state.progress = progress
-            case let .published(files, playlist):
+            case let .published(files):
                 defer { files.forEach { try? FileManager.default.removeItem(atPath: $0.path) } }
                 // A failed upload leaves a gap a later playlist would name: stop publishing early, the output still completes whole.
                 guard !broken, !stop.isStopped else { continue }
@@ -106,9 +106,8 @@ struct RunningOutputRecorder: Sendable {
                     state.files.append(OutputFile(path: path, key: key, producedFile: staged.file))
                 }
                 if broken { continue }
-                if let playlist, state.playableAt == nil {
+                if state.playableAt == nil, files.contains(where: { $0.file.publication == .playbackEntry }) {
                     state.playableAt = Date()
-                    state.results["playlist"] = .string(outputName + "/" + playlist)
                 }
             }
             states[outputName] = state

@@ -30,8 +30,12 @@ public struct OutputFile: Sendable, Codable, Equatable {
     public var width: Int?
     public var height: Int?
     public var duration: Double?
+    /// Nil for a fixed file (and in records written before it was kept).
+    public var publication: Publication?
 
-    public init(path: String, key: String? = nil, contentType: String, size: Int, width: Int? = nil, height: Int? = nil, duration: Double? = nil) {
+    public init(path: String, key: String? = nil, contentType: String, size: Int, width: Int? = nil, height: Int? = nil, duration: Double? = nil,
+                publication: Publication? = nil) {
+        self.publication = publication
         self.path = path
         self.key = key
         self.contentType = contentType
@@ -43,7 +47,8 @@ public struct OutputFile: Sendable, Codable, Equatable {
 
     /// A file a stage produced, at its published `path` in the job, stored under `key`.
     public init(path: String, key: String, producedFile file: ProducedFile) {
-        self.init(path: path, key: key, contentType: file.contentType, size: file.size, width: file.width, height: file.height, duration: file.duration)
+        self.init(path: path, key: key, contentType: file.contentType, size: file.size, width: file.width, height: file.height, duration: file.duration,
+                  publication: file.publication == .fixed ? nil : file.publication)
     }
 
     /// The storage key of the file of job `jobID`.
@@ -60,6 +65,9 @@ public struct OutputState: Sendable, Codable, Equatable {
     /// When a running output first became playable (an `hls` output's first
     /// segment of every rendition published); nil for outputs served only whole.
     public var playableAt: Date?
+
+    /// The published file players open (an HLS master playlist), if there is one.
+    public var playbackEntry: OutputFile? { files.first { $0.publication == .playbackEntry } }
 
     public init(status: JobStatus = .queued, progress: Double = 0, files: [OutputFile] = [], results: [String: JSONValue] = [:], error: JobError? = nil,
                 playableAt: Date? = nil) {

@@ -62,9 +62,9 @@ public protocol ProgressivePublisher: Sendable {
     /// Snapshots `files` (paths relative to the output's scratch directory) at
     /// once and publishes them in order, in the background: list a segment
     /// before the playlist that names it. A file published again replaces the
-    /// earlier copy; the output's final publication skips the files already
-    /// published unchanged (segments) and replaces the rest (playlists).
-    /// `playlist` names the file players open (the master playlist): with it
-    /// the output is playable from now on (`playableAt`, and its `playlist` result).
-    func publish(_ files: [ProducedFile], playlist: String?)
+    /// earlier copy; the output's final publication skips the fixed files
+    /// already published unchanged (segments) and replaces the live ones
+    /// (playlists). Once a `.playbackEntry` file is published the output is
+    /// playable (`playableAt`).
+    func publish(_ files: [ProducedFile])
 }

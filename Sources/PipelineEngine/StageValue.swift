@@ -17,6 +17,22 @@ public struct SourceFile: Sendable {
     }
 }
 
+/// How a produced file behaves once published: the worker (which keys and
+/// republishes) and the HTTP layer (which caches) ask this, not file names.
+public enum Publication: String, Sendable, Codable, Equatable {
+    /// Written once and never changed after it is published (a segment, an image, a finished file).
+    case fixed
+    /// A playlist republished as its output runs (EVENT until the end, then VOD):
+    /// each new version replaces the last, and none may be cached while the output runs.
+    case livePlaylist
+    /// The live playlist players open (an HLS master): once it is published the
+    /// output is playable, and the job's `playlist` and `playbackUrl` name it.
+    case playbackEntry
+
+    /// Whether a newer version may replace what was published.
+    public var isLive: Bool { self != .fixed }
+}
+
 /// A file a step wrote into the output's scratch directory.
 public struct ProducedFile: Sendable, Equatable, Codable {
     /// Path relative to the output's directory, e.g. `thumb.webp` or `720p/seg_001.ts`.
@@ -26,8 +42,11 @@ public struct ProducedFile: Sendable, Equatable, Codable {
     public var width: Int?
     public var height: Int?
     public var duration: Double?
+    public var publication: Publication
 
-    public init(name: String, contentType: String, size: Int, width: Int? = nil, height: Int? = nil, duration: Double? = nil) {
+    public init(name: String, contentType: String, size: Int, width: Int? = nil, height: Int? = nil, duration: Double? = nil,
+                publication: Publication = .fixed) {
+        self.publication = publication
         self.name = name
         self.contentType = contentType
         self.size = size
@@ -38,7 +57,7 @@ public struct ProducedFile: Sendable, Equatable, Codable {
 }
 
 /// What an output finally yields: files to publish and named results
-/// (`blurhash`, `metadata`, `playlist`, ...).
+/// (`blurhash`, `metadata`, `renditions`, ...).
 public struct OutputProduct: Sendable {
     public var files: [ProducedFile]
     public var results: [String: JSONValue]

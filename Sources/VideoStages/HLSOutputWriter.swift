@@ -34,9 +34,11 @@ final class HLSOutputWriter {
 
     private func path(_ name: String) -> String { settings.directory + "/" + name }
 
-    private func produced(_ name: String, width: Int? = nil, height: Int? = nil, duration: Double? = nil) -> ProducedFile {
+    private func produced(_ name: String, width: Int? = nil, height: Int? = nil, duration: Double? = nil,
+                          publication: Publication = .fixed) -> ProducedFile {
         let size = (try? FileManager.default.attributesOfItem(atPath: path(name))[.size] as? Int) ?? 0
-        return ProducedFile(name: name, contentType: Self.contentType(of: name), size: size, width: width, height: height, duration: duration)
+        return ProducedFile(name: name, contentType: Self.contentType(of: name), size: size, width: width, height: height, duration: duration,
+                            publication: publication)
     }
 
     private func renditions(_ facts: HLSLadderFacts) -> [String] {
@@ -83,16 +85,17 @@ final class HLSOutputWriter {
                     published.insert(file)
                 }
                 // Its length so far: a later attempt's playlist replaces it only once it is as long (RunningOutputRecorder).
-                playlistFiles.append(produced(rendition + "/" + HLSSettings.playlistName, duration: playlist.segments.reduce(0) { $0 + $1.duration }))
+                playlistFiles.append(produced(rendition + "/" + HLSSettings.playlistName, duration: playlist.segments.reduce(0) { $0 + $1.duration },
+                                              publication: .livePlaylist))
             }
             var batch = fresh + playlistFiles
             if !masterPublished {
                 // Provisional rates from the first segments; the final master replaces it.
                 try master(facts, playlists: playlists).text.write(toFile: path(HLS.masterName), atomically: true, encoding: .utf8)
-                batch.append(produced(HLS.masterName))
+                batch.append(produced(HLS.masterName, publication: .playbackEntry))
                 masterPublished = true
             }
-            publisher.publish(batch, playlist: HLS.masterName)
+            publisher.publish(batch)
         } catch {
             // Not fatal: the output is still published whole when it completes.
             logger.warning("could not publish HLS progress", metadata: ["error": "\(error)"])
@@ -117,18 +120,16 @@ final class HLSOutputWriter {
             duration = max(duration, seconds)
             let rung = settings.rungs.first { $0.name == rendition }
             files += segmentFiles.map { produced($0) }
-            files.append(produced(playlistName, width: rung?.width, height: rung?.height, duration: seconds))
+            files.append(produced(playlistName, width: rung?.width, height: rung?.height, duration: seconds, publication: .livePlaylist))
         }
         let master = master(facts, playlists: playlists)
         try master.text.write(toFile: path(HLS.masterName), atomically: true, encoding: .utf8)
-        files.append(produced(HLS.masterName, width: settings.rungs.first?.width, height: settings.rungs.first?.height, duration: duration))
+        files.append(produced(HLS.masterName, width: settings.rungs.first?.width, height: settings.rungs.first?.height, duration: duration,
+                              publication: .playbackEntry))
         let renditionResults: [JSONValue] = master.variants.map { variant in
             .object(["playlist": .string(outputName + "/" + variant.uri), "width": .number(Double(variant.width)), "height": .number(Double(variant.height)),
                      "codecs": .string(variant.codec), "bandwidth": .number(Double(variant.rate.peak)), "averageBandwidth": .number(Double(variant.rate.average))])
         }
-        return OutputProduct(files: files, results: [
-            "playlist": .string(outputName + "/" + HLS.masterName),
-            "renditions": .array(renditionResults),
-        ])
+        return OutputProduct(files: files, results: ["renditions": .array(renditionResults)])
     }
 }

@@ -176,7 +176,7 @@ results.append(Measurement(
 final class FirstPlayable: ProgressivePublisher, @unchecked Sendable {
     let started = ContinuousClock.now
     var at: Duration?
-    func publish(_ files: [ProducedFile], playlist: String?) { if playlist != nil && at == nil { at = ContinuousClock.now - started } }
+    func publish(_ files: [ProducedFile]) { if files.contains(where: { $0.publication == .playbackEntry }) && at == nil { at = ContinuousClock.now - started } }
 }
 let ladderRequest: JSONValue = ["op": "hls", "renditions": [["height": 1080], ["height": 720], ["height": 480]], "segmentSeconds": 6]
 let ladderPlan = try JobPlan(outputs: [(name: "hls", operations: [ladderRequest], pointer: .root)], input: .video, registry: Stages.registry)

@@ -48,7 +48,7 @@ export async function showResult(jobID) {
       } else if (file.contentType === "video/mp4" && !output.results?.playbackUrl) {
         card.append(el("video", { controls: true, src: url, preload: "none", "aria-label": `${name} video` }));
       }
-      if (!output.results?.playbackUrl || file.path.endsWith("master.m3u8")) {
+      if (!output.results?.playbackUrl || file.path === output.results.playlist) {
         card.append(facts(file), el("p", {}, el("a", { href: url, download: file.path.split("/").pop() }, "Download " + file.path.split("/").pop())));
       }
     }
