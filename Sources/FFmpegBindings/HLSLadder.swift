@@ -104,6 +104,7 @@ public enum HLSLadder {
         /// Rendition muxers: the rungs, then the audio.
         let muxers: [Muxer]
         let facts: HLSLadderFacts
+        let settings: HLSSettings
 
         init(_ settings: HLSSettings, pass: MediaPass, decoder: Decoder, source: UnsafeMutablePointer<AVStream>) throws(FFmpegError) {
             for name in settings.renditionNames {
@@ -113,6 +114,7 @@ public enum HLSLadder {
                     throw .failed(operation: "create \(name)", code: kiln_averror(EIO), message: "\(error)")
                 }
             }
+            self.settings = settings
             var rate = av_guess_frame_rate(pass.demuxer.context, source, nil)
             if rate.num <= 0 || rate.den <= 0 { rate = AVRational(num: 25, den: 1) }
             let suffix = "." + settings.segmentExtension

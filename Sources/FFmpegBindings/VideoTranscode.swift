@@ -68,6 +68,8 @@ public enum VideoTranscode {
         let decoder = try pass.videoDecoder(maxPixels: Decoder.maxFramePixels)
         guard let source = demuxer.stream(decoder.streamIndex) else { throw .invalidData(message: "no video stream") }
         try write(settings, of: pass, decoder: decoder, source: source, to: output)
+        // Alone on its pass, a trimmed transcode seeks to its start; beside other outputs it drops what comes before.
+        pass.start = settings.start
         try pass.run(interrupt: interrupt, maxSeconds: maxSeconds, total: total, progress: progress)
         finished = true
     }
@@ -100,8 +102,25 @@ public enum VideoTranscode {
             pass.addAudio(try AudioEncoding(decoder: audio, muxer: muxer, encoder: settings.container == .webm ? "libopus" : "aac",
                                             bitRate: settings.audioBitRate, sampleRate: nil, channels: nil, window: (settings.start, settings.duration)))
         }
-        pass.start = settings.start
         try muxer.writeHeader(options: settings.container == .mp4 ? [("movflags", "+faststart")] : [])
+        pass.atEnd { () throws(FFmpegError) in try muxer.finish() }
+    }
+}
+
+extension VideoTranscode {
+    /// An MP4 of `rung`'s packets (no second encode) and the source's sound,
+    /// encoded on the same pass. MP4 takes the rung's Annex B H.264 as it is:
+    /// the muxer builds its avcC from the first packet's parameter sets.
+    static func remux(_ rung: LadderEncoding.Rung, settings: VideoSettings, of pass: MediaPass, stream source: UnsafeMutablePointer<AVStream>,
+                      to output: String) throws(FFmpegError) {
+        let muxer = try Muxer(format: "mp4", path: output)
+        let stream = try muxer.addStream(for: rung.encoder, frameRate: rung.encoder.context.pointee.framerate)
+        try rung.share(with: muxer, stream: stream)
+        if !settings.mute, let audio = try pass.audioDecoder() {
+            pass.addAudio(try AudioEncoding(decoder: audio, muxer: muxer, encoder: "aac", bitRate: settings.audioBitRate, sampleRate: nil,
+                                            channels: nil, window: (0, nil)))
+        }
+        try muxer.writeHeader(options: [("movflags", "+faststart")])
         pass.atEnd { () throws(FFmpegError) in try muxer.finish() }
     }
 }

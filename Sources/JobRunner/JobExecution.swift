@@ -110,15 +110,17 @@ struct JobExecution: Sendable {
         let shared = await worker.runner.sharedDecode(source, for: pending, registry: worker.registry, limits: configuration.limits)
         phase.end("prepare")
         var completion = Completion()
-        for output in plan.outputs {
+        let order = shared?.ordered(plan.outputs) ?? plan.outputs
+        let remaining = order.filter { states[$0.name]?.status != .succeeded }
+        for output in order {
             // Outputs finished by an earlier attempt are already published.
             if states[output.name]?.status == .succeeded { continue }
             do {
                 try stop.check()
                 let start = shared?.outputs.contains(output.name) == true ? shared?.value : nil
-                let last = output.name == pending.last?.name
+                let last = output.name == remaining.last?.name
                 states[output.name] = try await runOutput(output, source: source, start: start, assets: assets, scratch: scratch, states: states,
-                                                          first: output.name == pending.first?.name, endsJob: last)
+                                                          first: output.name == remaining.first?.name, endsJob: last)
                 if last { completion.recorded = true }
             } catch let error as StageError {
                 if !stop.isStopped || error.code != StopReason.leaseLost.rawValue {

@@ -96,7 +96,7 @@ public struct LocalRun: Sendable {
         }
         let shared = await runner.sharedDecode(source, for: plan.outputs, registry: registry, limits: limits)
         var outputs: [Output] = []
-        for output in plan.outputs {
+        for output in shared?.ordered(plan.outputs) ?? plan.outputs {
             let outputDirectory = directory + "/" + output.name
             try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
             let context = StageContext(outputName: output.name, scratchDirectory: outputDirectory, stop: StopToken(), limits: limits,
@@ -111,6 +111,7 @@ public struct LocalRun: Sendable {
             }
             outputs.append(Output(name: output.name, files: product.files.map { (outputDirectory + "/" + $0.name, $0) }, results: product.results))
         }
-        return outputs
+        let planned = plan.outputs.map(\.name)
+        return outputs.sorted { planned.firstIndex(of: $0.name)! < planned.firstIndex(of: $1.name)! }
     }
 }

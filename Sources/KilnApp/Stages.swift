@@ -4,7 +4,7 @@ import VideoStages
 
 /// The registry of every operation: the single place where stage targets meet.
 public enum Stages {
-    public static let registry = StageRegistry(ImageStages.all + VideoStages.all + CrashOperation.enabled(), sharedDecoder: ImageStages.sharedDecoder,
+    public static let registry = StageRegistry(ImageStages.all + VideoStages.all + CrashOperation.enabled(), sharedDecoder: SharedDecoders([ImageStages.sharedDecoder, VideoStages.sharedDecoder]),
                                              sourceInspector: InputVerdict())
 }
 

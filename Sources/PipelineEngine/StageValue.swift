@@ -9,6 +9,9 @@ public struct SourceFile: Sendable {
     public var path: String
     public var kind: MediaKind
     public var contentType: String
+    /// Set when several outputs' first steps read this file in one shared pass
+    /// (see `SharedDecoder`); the steps that take part find their share there.
+    public var sharedPass: (any SharedPass)?
 
     public init(path: String, kind: MediaKind, contentType: String) {
         self.path = path

@@ -29,7 +29,27 @@ public struct Frame: Stage {
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        if let shared = try sharedValue(input, context: context) { return shared }
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "frame needs the input file") }
         return .image(try VideoFrameImage.grab(file, at: position, context: context, operation: "frame"))
+    }
+}
+
+extension Frame: PassParticipant {
+    var readsWholeStream: Bool { false }
+
+    func join(_ pass: SourcePass, source: SourceFile, context: StageContext) throws(StageError) -> () throws(StageError) -> StageValue {
+        let seconds: Double = switch position {
+        case let .seconds(value): value
+        case let .fraction(value): max(0, min(1, value)) * pass.duration
+        }
+        let taken = Box<RGBFrame?>(nil)
+        try withFFmpeg("frame", stop: context.stop) { _ in
+            try pass.addFrames(at: [seconds], maxPixels: context.limits.maxImagePixels) { _, frame in taken.value = frame }
+        }
+        return { () throws(StageError) in
+            guard let frame = taken.value else { throw StageError.invalidInput("frame: no frame could be decoded") }
+            return .image(try withVips("frame") { try VideoFrameImage.image(from: frame) })
+        }
     }
 }

@@ -92,24 +92,53 @@ public struct HLS: Stage {
         }
     }
 
+    /// The ladder for `path`, written into `context`'s directory.
+    func settings(for path: String, context: StageContext, interrupt: InterruptFlag) throws -> HLSSettings {
+        let probe = try MediaProbe(path: path, interrupt: interrupt)
+        guard let video = probe.video, let storedWidth = video.width, let storedHeight = video.height else {
+            throw StageError.invalidInput("hls: the input has no video stream")
+        }
+        let turned = (video.rotation ?? 0) % 180 != 0
+        return HLSSettings(
+            directory: context.scratchDirectory,
+            rungs: rungs(shownWidth: turned ? storedHeight : storedWidth, shownHeight: turned ? storedWidth : storedHeight),
+            segmentSeconds: segmentSeconds, segmentType: segmentType, preset: preset,
+            audioBitRate: audio && probe.audio != nil ? audioBitRate : nil)
+    }
+
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        if let shared = try sharedValue(input, context: context) { return shared }
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "hls needs the input file") }
-        let directory = context.scratchDirectory
         return try withFFmpeg("hls", stop: context.stop) { interrupt in
-            let probe = try MediaProbe(path: file.path, interrupt: interrupt)
-            guard let video = probe.video, let storedWidth = video.width, let storedHeight = video.height else {
-                throw StageError.invalidInput("hls: the input has no video stream")
-            }
-            let turned = (video.rotation ?? 0) % 180 != 0
-            let settings = HLSSettings(
-                directory: directory,
-                rungs: rungs(shownWidth: turned ? storedHeight : storedWidth, shownHeight: turned ? storedWidth : storedHeight),
-                segmentSeconds: segmentSeconds, segmentType: segmentType, preset: preset,
-                audioBitRate: audio && probe.audio != nil ? audioBitRate : nil)
+            let settings = try settings(for: file.path, context: context, interrupt: interrupt)
             let writer = HLSOutputWriter(settings: settings, outputName: context.outputName, publisher: context.publisher, logger: context.logger)
             let facts = try HLSLadder.run(input: file.path, settings: settings, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, progress: context.reportProgress,
                                           segmentsFinished: { writer.segmentsFinished($0, $1) })
             return .product(try writer.finish(facts))
         }
     }
+}
+
+extension HLS: PassParticipant {
+    var readsWholeStream: Bool { true }
+
+    func join(_ pass: SourcePass, source: SourceFile, context: StageContext) throws(StageError) -> () throws(StageError) -> StageValue {
+        let facts = Box<HLSLadderFacts?>(nil)
+        let writer = try withFFmpeg("hls", stop: context.stop) { interrupt in
+            let settings = try settings(for: source.path, context: context, interrupt: interrupt)
+            let writer = HLSOutputWriter(settings: settings, outputName: context.outputName, publisher: context.publisher, logger: context.logger)
+            try pass.addLadder(settings, segmentsFinished: { writer.segmentsFinished($0, $1) }, done: { facts.value = $0 })
+            return writer
+        }
+        return { () throws(StageError) in
+            guard let done = facts.value else { throw StageError(code: "internal", message: "hls: the shared pass ended without the ladder") }
+            return try withFFmpeg("hls", stop: context.stop) { _ in .product(try writer.finish(done)) }
+        }
+    }
+}
+
+/// A value a closure fills in later (the facts a pass reports at its end).
+final class Box<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -36,28 +36,45 @@ public struct Storyboard: Stage {
         quality = parameters.int("quality") ?? 75
     }
 
+    /// The middle of each interval stands for it better than its first (often black) frame.
+    func times(duration: Double) -> [Double] {
+        let interval = duration / Double(count)
+        return (0..<count).map { (Double($0) + 0.5) * interval }
+    }
+
+    func tile(_ frame: RGBFrame) throws(FFmpegError) -> VipsImage {
+        do {
+            let image = try VideoFrameImage.image(from: frame)
+            let scale = Double(width) / Double(image.width)
+            return try image.resized(xScale: scale, yScale: scale).materialized()
+        } catch {
+            throw .failed(operation: "tile", code: -1, message: "\(error)")
+        }
+    }
+
+    static func knownDuration(_ duration: Double?) throws(StageError) -> Double {
+        guard let duration, duration > 0 else { throw StageError.invalidInput("storyboard: the video's duration is unknown") }
+        return duration
+    }
+
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        if let shared = try sharedValue(input, context: context) { return shared }
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "storyboard needs the input file") }
         var tiles: [VipsImage] = []
         let duration = try withFFmpeg("storyboard", stop: context.stop) { interrupt in
-            guard let duration = try MediaProbe(path: file.path, interrupt: interrupt).duration, duration > 0 else {
-                throw StageError.invalidInput("storyboard: the video's duration is unknown")
-            }
-            let interval = duration / Double(count)
-            // The middle of each interval stands for it better than its first (often black) frame.
-            let positions = (0..<count).map { FramePosition.seconds((Double($0) + 0.5) * interval) }
-            try FrameGrabber.grab(path: file.path, at: positions, maxPixels: context.limits.maxImagePixels, interrupt: interrupt) { frame throws(FFmpegError) in
-                do {
-                    let image = try VideoFrameImage.image(from: frame)
-                    let scale = Double(width) / Double(image.width)
-                    tiles.append(try image.resized(xScale: scale, yScale: scale).materialized())
-                } catch {
-                    throw .failed(operation: "tile", code: -1, message: "\(error)")
-                }
+            let duration = try Self.knownDuration(try MediaProbe(path: file.path, interrupt: interrupt).duration)
+            try FrameGrabber.grab(path: file.path, at: times(duration: duration).map(FramePosition.seconds), maxPixels: context.limits.maxImagePixels,
+                                  interrupt: interrupt) { frame throws(FFmpegError) in
+                tiles.append(try tile(frame))
                 context.reportProgress(Double(tiles.count) / Double(count) * 0.9)
             }
             return duration
         }
+        return try sprite(tiles, duration: duration, context: context)
+    }
+
+    /// The sprite and its cues from the tiles, in time order.
+    func sprite(_ tiles: [VipsImage], duration: Double, context: StageContext) throws(StageError) -> StageValue {
         let tileWidth = tiles[0].width, tileHeight = tiles[0].height
         let across = min(columns, count), rows = (count + across - 1) / across
         try OutputBounds.check(width: tileWidth * across, height: tileHeight * rows, limits: context.limits, operation: "storyboard")
@@ -94,5 +111,22 @@ public struct Storyboard: Stage {
     static func timestamp(_ seconds: Double) -> String {
         let milliseconds = Int((seconds * 1000).rounded())
         return String(format: "%02d:%02d:%02d.%03d", milliseconds / 3_600_000, milliseconds / 60000 % 60, milliseconds / 1000 % 60, milliseconds % 1000)
+    }
+}
+
+extension Storyboard: PassParticipant {
+    var readsWholeStream: Bool { false }
+
+    func join(_ pass: SourcePass, source: SourceFile, context: StageContext) throws(StageError) -> () throws(StageError) -> StageValue {
+        let duration = try Self.knownDuration(pass.duration)
+        let tiles = Box<[VipsImage?]>(Array(repeating: nil, count: count))
+        try withFFmpeg("storyboard", stop: context.stop) { _ in
+            try pass.addFrames(at: times(duration: duration), maxPixels: context.limits.maxImagePixels) { (index, frame) throws(FFmpegError) in
+                tiles.value[index] = try tile(frame)
+            }
+        }
+        return { () throws(StageError) in
+            try sprite(tiles.value.compactMap { $0 }, duration: duration, context: context)
+        }
     }
 }

@@ -60,18 +60,32 @@ public struct Transcode: Stage {
         let turned = rotation % 180 != 0
         let shownWidth = turned ? sourceHeight : sourceWidth, shownHeight = turned ? sourceWidth : sourceHeight
         let geometry = ResizeGeometry(sourceWidth: shownWidth, sourceHeight: shownHeight, width: box.0, height: box.1, fit: .inside, enlarge: false)
-        let even = { (value: Int) in max(2, value - value % 2) }
-        let width = even(geometry.scaledWidth), height = even(geometry.scaledHeight)
+        // The nearest even side to the exact scaled one (as ffmpeg's scale=-2 does, and as the
+        // HLS stage sizes its rungs, so a fallback of a rung's height is that rung's size), never above the source.
+        let even = { (exact: Double, source: Int) in max(2, min(source - source % 2, Int((exact / 2).rounded()) * 2)) }
+        // Within the box too: the box is a bound, not a suggestion.
+        let width = even(Double(shownWidth) * geometry.largestScale, min(shownWidth, box.0 ?? shownWidth))
+        let height = even(Double(shownHeight) * geometry.largestScale, min(shownHeight, box.1 ?? shownHeight))
         return turned ? (height, width) : (width, height)
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        if let shared = try sharedValue(input, context: context) { return shared }
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "transcode needs the input file") }
-        let name = "\(context.outputName).\(container.rawValue)"
-        let path = context.scratchDirectory + "/" + name
+        let (settings, path) = try settings(for: file.path, context: context)
         try withFFmpeg("transcode", stop: context.stop) { interrupt in
+            try VideoTranscode.run(input: file.path, output: path, settings: settings, maxSeconds: context.limits.maxDurationSeconds,
+                                   interrupt: interrupt, progress: context.reportProgress)
+        }
+        return product(at: path)
+    }
+
+    /// What to write for `path`'s video, and where.
+    func settings(for input: String, context: StageContext) throws(StageError) -> (VideoSettings, String) {
+        let path = context.scratchDirectory + "/" + "\(context.outputName).\(container.rawValue)"
+        return try withFFmpeg("transcode", stop: context.stop) { interrupt in
             // The job's input already passed `SourceMedia.inspect` (format, duration, pixels).
-            let probe = try MediaProbe(path: file.path, interrupt: interrupt)
+            let probe = try MediaProbe(path: input, interrupt: interrupt)
             guard let video = probe.video, let sourceWidth = video.width, let sourceHeight = video.height else {
                 throw StageError.invalidInput("transcode: the input has no video stream")
             }
@@ -83,13 +97,26 @@ public struct Transcode: Stage {
                 preset: parameters.string("preset") ?? "veryfast", fps: parameters.double("fps"), mute: parameters.bool("mute") ?? false,
                 audioBitRate: kilobits("audioBitRate") ?? (container == .webm ? 96_000 : 128_000),
                 start: parameters.double("start") ?? 0, duration: parameters.double("duration"))
-            try VideoTranscode.run(input: file.path, output: path, settings: settings, maxSeconds: context.limits.maxDurationSeconds,
-                                   interrupt: interrupt, progress: context.reportProgress)
+            return (settings, path)
         }
+    }
+
+    func product(at path: String) -> StageValue {
+        let name = (path as NSString).lastPathComponent
         let written = try? MediaProbe(path: path)
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return .product(OutputProduct(files: [ProducedFile(
             name: name, contentType: "video/\(container.rawValue)", size: size,
             width: written?.video?.width, height: written?.video?.height, duration: written?.duration)]))
+    }
+}
+
+extension Transcode: PassParticipant {
+    var readsWholeStream: Bool { true }
+
+    func join(_ pass: SourcePass, source: SourceFile, context: StageContext) throws(StageError) -> () throws(StageError) -> StageValue {
+        let (settings, path) = try settings(for: source.path, context: context)
+        try withFFmpeg("transcode", stop: context.stop) { _ in try pass.addTranscode(settings, output: path) }
+        return { product(at: path) }
     }
 }

@@ -12,6 +12,14 @@ final class LadderEncoding: FrameConsumer {
         let stream: Int32
         let scaler = Scaler()
         let scaled: MediaFrame
+        /// Other muxer streams that take this rung's packets as they are (an MP4 fallback of the same encode).
+        private var copies: [(muxer: Muxer, stream: Int32)] = []
+        private var copy: Packet?
+
+        func share(with muxer: Muxer, stream: Int32) throws(FFmpegError) {
+            if copy == nil { copy = try Packet() }
+            copies.append((muxer, stream))
+        }
 
         init(encoder: Encoder, muxer: Muxer, frameRate: AVRational) throws(FFmpegError) {
             self.encoder = encoder
@@ -21,7 +29,16 @@ final class LadderEncoding: FrameConsumer {
         }
 
         func encode(_ picture: MediaFrame?) throws(FFmpegError) {
-            try encoder.encode(picture) { (packet) throws(FFmpegError) in try muxer.write(packet, stream: stream, from: encoder.timeBase) }
+            try encoder.encode(picture) { (packet) throws(FFmpegError) in
+                if let copy {
+                    for target in copies {
+                        try check(av_packet_ref(copy.pointer, packet.pointer), "av_packet_ref")
+                        defer { copy.unref() }
+                        try target.muxer.write(copy, stream: target.stream, from: encoder.timeBase)
+                    }
+                }
+                try muxer.write(packet, stream: stream, from: encoder.timeBase)
+            }
         }
     }
 
