@@ -213,6 +213,17 @@ results.append(Measurement(
     }))
 let ladderRSS = peakRSS()
 
+// The video-feed pipeline (a 720/480/360 ladder, a poster, its BlurHash, a storyboard and
+// an MP4 fallback) against its ladder alone, on the same 30 s 1080p clip: what the
+// outputs beside the ladder cost once one decode feeds them all.
+let feedLadder: JSONValue = ["outputs": ["stream": [["op": "hls", "renditions": [["height": 720], ["height": 480], ["height": 360]], "segmentSeconds": 6]]]]
+let ladderAlone = try await median(3) {
+    _ = try await engine.run(input: ladder1080, request: feedLadder, pipelines: library, directory: scratch + "/feed-ladder-\(UUID().uuidString)")
+}
+let wholeFeed = try await median(3) {
+    _ = try await engine.run(input: ladder1080, request: ["pipeline": "video-feed"], pipelines: library, directory: scratch + "/feed-\(UUID().uuidString)")
+}
+
 print("| operation | Kiln (in-process) | CLI | CLI / Kiln |")
 print("| --- | --- | --- | --- |")
 for r in results {
@@ -224,6 +235,8 @@ if let first = firstPlayable.sorted().dropFirst(firstPlayable.count / 2).first {
     print("\nHLS ladder: first playable (every rendition's first segment and the master published) after \(milliseconds(first)); "
           + String(format: "peak RSS %.0f MB after the ladder runs (%.0f MB before)", ladderRSS, rssBeforeLadder))
 }
+print("\nvideo-feed pipeline on the 30 s 1080p clip: \(milliseconds(wholeFeed)), its ladder alone \(milliseconds(ladderAlone)) ("
+      + String(format: "%.2fx", wholeFeed / ladderAlone) + ")")
 let bomb = try HostileFiles.pngBomb()
 let refusal = try await median(21) {
     do {
