@@ -76,25 +76,15 @@ public enum HLSLadder {
     /// a master playlist before the end. On failure or stop everything written is removed.
     public static func run(input: String, settings: HLSSettings, maxSeconds: Double = .infinity, interrupt: InterruptFlag = InterruptFlag(),
                            progress: (Double) -> Void = { _ in }, segmentsFinished: ([Int], HLSLadderFacts) -> Void = { _, _ in }) throws(FFmpegError) -> HLSLadderFacts {
-        var finished = false
-        defer { if !finished { try? FileManager.default.removeItem(atPath: settings.directory) } }
-        let demuxer = try Demuxer(path: input, interrupt: interrupt)
-        let pass = MediaPass(demuxer)
-        let decoder = try pass.videoDecoder(maxPixels: Decoder.maxFramePixels)
-        guard let source = demuxer.stream(decoder.streamIndex) else { throw .invalidData(message: "no video stream") }
-        let ladder = try Ladder(settings, pass: pass, decoder: decoder, source: source)
-        var facts = ladder.facts
-        var counts = [Int](repeating: 0, count: ladder.muxers.count)
-        try pass.run(interrupt: interrupt, maxSeconds: maxSeconds, total: demuxer.duration ?? 0, progress: progress) {
-            let now = ladder.muxers.map(\.finishedSegments)
-            if now != counts {
-                counts = now
-                segmentsFinished(now, facts)
-            }
+        try withoutActuallyEscaping(segmentsFinished) { (segmentsFinished) throws(FFmpegError) -> HLSLadderFacts in
+            // The pass lives only inside this closure, so the callback does not escape.
+            let pass = try SourcePass(path: input, interrupt: interrupt)
+            var facts: HLSLadderFacts?
+            try pass.addLadder(settings, segmentsFinished: segmentsFinished, done: { facts = $0 })
+            try pass.run(maxSeconds: maxSeconds, progress: progress)
+            guard let facts else { throw .invalidData(message: "the ladder ended without its facts") }
+            return facts
         }
-        facts.videoSeconds = ladder.video.videoSeconds
-        finished = true
-        return facts
     }
 
     /// The consumers of one ladder on a pass: the video rungs and the shared audio rendition.

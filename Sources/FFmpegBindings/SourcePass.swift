@@ -15,6 +15,16 @@ public final class SourcePass {
     private var cleanups: [() -> Void] = []
     /// Video encodes the pass runs (rungs and transcodes), for the tests' count.
     public private(set) var videoEncoders = 0
+    private var finished = false
+    /// Seconds to seek to before reading: for a trimmed transcode alone on its pass
+    /// (beside other outputs it reads from the start and drops what comes before).
+    /// Seconds of media the progress counts against; the container's duration unless set (a trim).
+    public var progressSeconds: Double?
+
+    public var start: Double {
+        get { pass.start }
+        set { pass.start = newValue }
+    }
 
     public init(path: String, interrupt: InterruptFlag = InterruptFlag()) throws(FFmpegError) {
         self.interrupt = interrupt
@@ -90,9 +100,7 @@ public final class SourcePass {
     /// Reads the source once, feeding everything added; on failure or stop,
     /// everything written is removed.
     public func run(maxSeconds: Double = .infinity, progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
-        var finished = false
-        defer { if !finished { cleanups.forEach { $0() } } }
-        try pass.run(interrupt: interrupt, maxSeconds: maxSeconds, total: duration, progress: progress) {
+        try pass.run(interrupt: interrupt, maxSeconds: maxSeconds, total: progressSeconds ?? duration, progress: progress) {
             segmentWatchers.forEach { $0() }
         }
         for (ladder, done) in ladderFacts {
@@ -101,5 +109,16 @@ public final class SourcePass {
             done(facts)
         }
         finished = true
+    }
+
+    /// A pass that failed, was stopped or never ran leaves nothing behind; the
+    /// muxers are released first, so their trailers are written before the files go.
+    deinit {
+        guard !finished else { return }
+        ladders = []
+        ladderFacts = []
+        segmentWatchers = []
+        pass.removeConsumers()
+        cleanups.forEach { $0() }
     }
 }

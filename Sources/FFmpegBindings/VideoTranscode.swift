@@ -60,18 +60,12 @@ public enum VideoTranscode {
     /// file is removed (the trailer is still written, so nothing leaks).
     public static func run(input: String, output: String, settings: VideoSettings, maxSeconds: Double = .infinity,
                            interrupt: InterruptFlag = InterruptFlag(), progress: (Double) -> Void = { _ in }) throws(FFmpegError) {
-        var finished = false
-        defer { if !finished { try? FileManager.default.removeItem(atPath: output) } }
-        let demuxer = try Demuxer(path: input, interrupt: interrupt)
-        let total = settings.duration ?? max(0, (demuxer.duration ?? 0) - settings.start)
-        let pass = MediaPass(demuxer)
-        let decoder = try pass.videoDecoder(maxPixels: Decoder.maxFramePixels)
-        guard let source = demuxer.stream(decoder.streamIndex) else { throw .invalidData(message: "no video stream") }
-        try write(settings, of: pass, decoder: decoder, source: source, to: output)
+        let pass = try SourcePass(path: input, interrupt: interrupt)
+        try pass.addTranscode(settings, output: output)
         // Alone on its pass, a trimmed transcode seeks to its start; beside other outputs it drops what comes before.
         pass.start = settings.start
-        try pass.run(interrupt: interrupt, maxSeconds: maxSeconds, total: total, progress: progress)
-        finished = true
+        pass.progressSeconds = settings.duration ?? max(0, pass.duration - settings.start)
+        try pass.run(maxSeconds: maxSeconds, progress: progress)
     }
 
     /// Adds the consumers that write `settings` to `output` to `pass`, and

@@ -16,7 +16,7 @@ import Testing
         configuration.worker.pruneSeconds = 0.5
         try await Harness.run(configuration: configuration) { h in
             let job = try await h.runJob(on: "alpha.png", [["op": "thumbnail", "width": 12]])
-            #expect(job["status"] == "succeeded")
+            #expect(job["status"] == "succeeded", "\(job)")
             let id = try #require(job["id"]?.stringValue)
             let media = try #require(job["input"]?.stringValue)
             #expect(try await h.request(.get, "/v1/jobs/\(id)").status == .ok, "kept until its retention ends")
