@@ -87,8 +87,8 @@ public enum FrameGrabber {
         return try convert(kept, decoder: decoder)
     }
 
-    static func convert(_ frame: MediaFrame, decoder: Decoder) throws(FFmpegError) -> RGBFrame {
-        let bytes = try Scaler.rgb(of: frame)
+    static func convert(_ frame: MediaFrame, decoder: Decoder, scaler: Scaler = .forStills()) throws(FFmpegError) -> RGBFrame {
+        let bytes = try scaler.rgb(of: frame)
         return RGBFrame(width: frame.width, height: frame.height, rotation: decoder.rotation, bytes: bytes,
                         time: frame.time.map(decoder.seconds) ?? 0)
     }

@@ -92,10 +92,7 @@ public enum VideoTranscode {
             rotation: keepsMatrix ? 0 : decoder.rotation, window: (settings.start, settings.duration), capsFrameRate: capsRate)
         if keepsMatrix { DisplayMatrix.copy(from: source, to: muxer.stream(video.outputStream)) }
         pass.addVideo(video)
-        if !settings.mute, let audio = try pass.audioDecoder() {
-            pass.addAudio(try AudioEncoding(decoder: audio, muxer: muxer, encoder: settings.container == .webm ? "libopus" : "aac",
-                                            bitRate: settings.audioBitRate, sampleRate: nil, channels: nil, window: (settings.start, settings.duration)))
-        }
+        try addSound(settings, of: pass, to: muxer)
         try muxer.writeHeader(options: settings.container == .mp4 ? [("movflags", "+faststart")] : [])
         pass.atEnd { () throws(FFmpegError) in try muxer.finish() }
     }
@@ -110,12 +107,18 @@ extension VideoTranscode {
         let muxer = try Muxer(format: "mp4", path: output)
         let stream = try muxer.addStream(for: rung.encoder, frameRate: rung.encoder.context.pointee.framerate)
         try rung.share(with: muxer, stream: stream)
-        if !settings.mute, let audio = try pass.audioDecoder() {
-            pass.addAudio(try AudioEncoding(decoder: audio, muxer: muxer, encoder: "aac", bitRate: settings.audioBitRate, sampleRate: nil,
-                                            channels: nil, window: (0, nil)))
-        }
+        try addSound(settings, of: pass, to: muxer)
         try muxer.writeHeader(options: [("movflags", "+faststart")])
         pass.atEnd { () throws(FFmpegError) in try muxer.finish() }
+    }
+}
+
+extension VideoTranscode {
+    /// The source's sound, encoded for the container on the same pass, unless muted.
+    static func addSound(_ settings: VideoSettings, of pass: MediaPass, to muxer: Muxer) throws(FFmpegError) {
+        guard !settings.mute, let audio = try pass.audioDecoder() else { return }
+        pass.addAudio(try AudioEncoding(decoder: audio, muxer: muxer, encoder: settings.container == .webm ? "libopus" : "aac",
+                                        bitRate: settings.audioBitRate, sampleRate: nil, channels: nil, window: (settings.start, settings.duration)))
     }
 }
 

@@ -136,9 +136,3 @@ extension HLS: PassParticipant {
         }
     }
 }
-
-/// A value a closure fills in later (the facts a pass reports at its end).
-final class Box<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
-}

@@ -115,3 +115,9 @@ extension PassParticipant {
         return try pass.value(for: file, context: context)
     }
 }
+
+/// A value a closure fills in later (what a shared pass hands a step: ladder facts, frames, tiles).
+final class Box<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}

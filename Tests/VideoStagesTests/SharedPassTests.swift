@@ -38,4 +38,24 @@ import Testing
         // Nothing of the pass is left in the ladder's directory.
         #expect(!FileManager.default.fileExists(atPath: (rung.path as NSString).deletingLastPathComponent + "/../.pass"))
     }
+
+    /// Phone video at full size, upright and turned by its display matrix: every output of the
+    /// shared pass shows the picture as the phone did (1080 wide, 1920 tall).
+    @Test(arguments: ["portrait-1080x1920.mp4", "phone-hevc-rot90.mov"])
+    func aPhoneVideosOutputsFromOnePassAreUpright(_ name: String) async throws {
+        let outputs = try await runLocally(try Fixture.corpus(name), ["pipeline": "video-feed"])
+        let rung = try #require(outputs["stream"]?.files.first { $0.file.name == "720p/index.m3u8" })
+        #expect(rung.file.width == 406 && rung.file.height == 720, "\(rung.file)")
+        let poster = try #require(outputs["poster"]?.files.first)
+        #expect(poster.file.width == 405 && poster.file.height == 720, "\(poster.file)")
+        let sprite = try #require(outputs["storyboard"]?.files.first { $0.file.contentType == "image/jpeg" })
+        #expect(sprite.file.width == 800 && sprite.file.height == 4 * 284, "\(sprite.file)")
+        // The fallback keeps the source's display matrix (players turn it): 480 wide as shown.
+        let fallback = try #require(outputs["fallback"]?.files.first)
+        let probe = try String(decoding: runTool("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
+                                                             "-of", "csv=p=0", fallback.path]), as: UTF8.self)
+        let sides = probe.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
+        #expect(Set(sides) == [270, 480], "\(probe)")
+        #expect(outputs["placeholder"]?.results["blurhash"]?.stringValue?.count ?? 0 >= 6)
+    }
 }

@@ -31,61 +31,54 @@ final class Encoder {
         var bitRate: Int
     }
 
-    init(video settings: Video, globalHeader: Bool) throws(FFmpegError) {
-        let (codec, context) = try Self.allocate(settings.encoder)
-        name = settings.encoder
-        packet = try Packet()
-        var owned: UnsafeMutablePointer<AVCodecContext>? = context
-        let c = context
-        c.pointee.width = Int32(settings.width)
-        c.pointee.height = Int32(settings.height)
-        c.pointee.pix_fmt = AV_PIX_FMT_YUV420P
-        c.pointee.time_base = settings.timeBase
-        c.pointee.framerate = settings.frameRate
-        c.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
-        c.pointee.gop_size = Int32(settings.gopSize)
-        c.pointee.keyint_min = Int32(settings.keyintMin)
-        c.pointee.max_b_frames = 2
-        c.pointee.thread_count = 0
-        if let rate = settings.bitRate { c.pointee.bit_rate = Int64(rate) }
-        if let rate = settings.maxRate { c.pointee.rc_max_rate = Int64(rate) }
-        if let size = settings.bufferSize { c.pointee.rc_buffer_size = Int32(size) }
-        if globalHeader { c.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
-        for (key, value) in settings.options { av_opt_set(c.pointee.priv_data, key, value, 0) }
-        let opened = avcodec_open2(c, codec, nil)
-        guard opened >= 0 else {
-            avcodec_free_context(&owned)
-            throw FFmpegError.from(opened, operation: "open \(settings.encoder)")
+    convenience init(video settings: Video, globalHeader: Bool) throws(FFmpegError) {
+        try self.init(settings.encoder, globalHeader: globalHeader) { c, _ in
+            c.pointee.width = Int32(settings.width)
+            c.pointee.height = Int32(settings.height)
+            c.pointee.pix_fmt = AV_PIX_FMT_YUV420P
+            c.pointee.time_base = settings.timeBase
+            c.pointee.framerate = settings.frameRate
+            c.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
+            c.pointee.gop_size = Int32(settings.gopSize)
+            c.pointee.keyint_min = Int32(settings.keyintMin)
+            c.pointee.max_b_frames = 2
+            c.pointee.thread_count = 0
+            if let rate = settings.bitRate { c.pointee.bit_rate = Int64(rate) }
+            if let rate = settings.maxRate { c.pointee.rc_max_rate = Int64(rate) }
+            if let size = settings.bufferSize { c.pointee.rc_buffer_size = Int32(size) }
+            for (key, value) in settings.options { av_opt_set(c.pointee.priv_data, key, value, 0) }
         }
-        self.context = c
     }
 
-    init(audio settings: Audio, globalHeader: Bool) throws(FFmpegError) {
-        let (codec, context) = try Self.allocate(settings.encoder)
-        name = settings.encoder
-        packet = try Packet()
-        var owned: UnsafeMutablePointer<AVCodecContext>? = context
-        let c = context
-        c.pointee.sample_fmt = codec.pointee.sample_fmts?.pointee ?? AV_SAMPLE_FMT_FLTP
-        c.pointee.sample_rate = Int32(Self.nearestRate(settings.sampleRate, of: codec))
-        av_channel_layout_default(&c.pointee.ch_layout, Int32(settings.channels))
-        c.pointee.bit_rate = Int64(settings.bitRate)
-        c.pointee.time_base = AVRational(num: 1, den: c.pointee.sample_rate)
-        if globalHeader { c.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
-        let opened = avcodec_open2(c, codec, nil)
-        guard opened >= 0 else {
-            avcodec_free_context(&owned)
-            throw FFmpegError.from(opened, operation: "open \(settings.encoder)")
+    convenience init(audio settings: Audio, globalHeader: Bool) throws(FFmpegError) {
+        try self.init(settings.encoder, globalHeader: globalHeader) { c, codec in
+            c.pointee.sample_fmt = codec.pointee.sample_fmts?.pointee ?? AV_SAMPLE_FMT_FLTP
+            c.pointee.sample_rate = Int32(Self.nearestRate(settings.sampleRate, of: codec))
+            av_channel_layout_default(&c.pointee.ch_layout, Int32(settings.channels))
+            c.pointee.bit_rate = Int64(settings.bitRate)
+            c.pointee.time_base = AVRational(num: 1, den: c.pointee.sample_rate)
         }
-        self.context = c
     }
 
-    private static func allocate(_ name: String) throws(FFmpegError) -> (UnsafePointer<AVCodec>, UnsafeMutablePointer<AVCodecContext>) {
+    /// Finds the encoder `name`, lets `configure` set its context, opens it; the
+    /// context is freed on any failure.
+    private init(_ name: String, globalHeader: Bool,
+                 configure: (UnsafeMutablePointer<AVCodecContext>, UnsafePointer<AVCodec>) -> Void) throws(FFmpegError) {
         guard let codec = avcodec_find_encoder_by_name(name) else {
             throw .failed(operation: "find encoder", code: kiln_averror_encoder_not_found(), message: "\(name) is not in this FFmpeg")
         }
+        packet = try Packet()
         guard let context = avcodec_alloc_context3(codec) else { throw .outOfMemory("avcodec_alloc_context3") }
-        return (codec, context)
+        configure(context, codec)
+        if globalHeader { context.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+        let opened = avcodec_open2(context, codec, nil)
+        guard opened >= 0 else {
+            var owned: UnsafeMutablePointer<AVCodecContext>? = context
+            avcodec_free_context(&owned)
+            throw FFmpegError.from(opened, operation: "open \(name)")
+        }
+        self.name = name
+        self.context = context
     }
 
     private static func nearestRate(_ wanted: Int, of codec: UnsafePointer<AVCodec>) -> Int {

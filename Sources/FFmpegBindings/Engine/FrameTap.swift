@@ -10,6 +10,8 @@ final class FrameTap: FrameConsumer {
     private var targets: [(time: Int64, index: Int)]
     private let take: (Int, RGBFrame) throws(FFmpegError) -> Void
     private let last: MediaFrame
+    /// One for every frame taken: a storyboard's tiles share its context.
+    private let scaler = Scaler.forStills()
 
     init(decoder: Decoder, seconds: [Double], take: @escaping (Int, RGBFrame) throws(FFmpegError) -> Void) throws(FFmpegError) {
         self.decoder = decoder
@@ -25,7 +27,7 @@ final class FrameTap: FrameConsumer {
         var converted: RGBFrame?
         while let next = targets.first, next.time <= time {
             targets.removeFirst()
-            if converted == nil { converted = try FrameGrabber.convert(frame, decoder: decoder) }
+            if converted == nil { converted = try FrameGrabber.convert(frame, decoder: decoder, scaler: scaler) }
             try take(next.index, converted!)
         }
         last.unref()
@@ -35,7 +37,7 @@ final class FrameTap: FrameConsumer {
     func finish() throws(FFmpegError) {
         guard !targets.isEmpty else { return }
         guard last.width > 0 else { throw .invalidData(message: "no frame could be decoded") }
-        let converted = try FrameGrabber.convert(last, decoder: decoder)
+        let converted = try FrameGrabber.convert(last, decoder: decoder, scaler: scaler)
         for target in targets { try take(target.index, converted) }
         targets = []
     }

@@ -42,12 +42,15 @@ final class Scaler {
 }
 
 extension Scaler {
+    /// A scaler for `rgb(of:)`: exact rounding and full chroma, as a still is looked at closely.
+    static func forStills() -> Scaler { Scaler(flags: SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT) }
+
     /// Packed 8-bit RGB of `frame`, `width * 3` bytes a row, at its own size.
-    static func rgb(of frame: MediaFrame) throws(FFmpegError) -> [UInt8] {
+    func rgb(of frame: MediaFrame) throws(FFmpegError) -> [UInt8] {
         let width = frame.width, height = frame.height
         guard width > 0, height > 0 else { throw .invalidData(message: "an empty frame") }
         let target = try MediaFrame(width: width, height: height, format: AV_PIX_FMT_RGB24)
-        try Scaler(flags: SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT).scale(frame, into: target)
+        try scale(frame, into: target)
         let stride = Int(target.pointer.pointee.linesize.0)
         guard let base = target.pointer.pointee.data.0 else { throw .outOfMemory("rgb frame") }
         var bytes = [UInt8](repeating: 0, count: width * height * 3)
