@@ -83,8 +83,9 @@ extension APIEnvironment {
     /// last minute (records never change; a deletion's NOTIFY drops them).
     func media(id: String, tenant: String) async throws -> MediaRecord? {
         if let cached = events.media.get(tenant: tenant, id: id) { return cached }
+        let mark = events.media.mark()
         guard let record = try await store.media(id: id, tenant: tenant) else { return nil }
-        events.media.put(tenant: tenant, id: id, record)
+        events.media.put(tenant: tenant, id: id, record, readAt: mark)
         return record
     }
 }

@@ -19,6 +19,7 @@ struct JobRoutes {
             if let settled = environment.settledJobs.get(tenant: tenant, id: try context.parameters.require("id")) {
                 return ConditionalGET.respond(settled, request: request)
             }
+            let mark = environment.settledJobs.mark()
             var job = try await job(context)
             if let wait, !job.status.isFinal {
                 // Past the key's cap of open waits, answered as it is now.
@@ -32,7 +33,7 @@ struct JobRoutes {
             let resource = JobResource(job: job, publicURL: environment.publicURL, playback: environment.playback, deliveries: deliveries)
             guard let encoded = ConditionalGET.encode(resource) else { return JSONResponse.make(resource) }
             if job.status.isFinal && !deliveries.contains(where: { $0.status == .pending }) {
-                environment.settledJobs.put(tenant: tenant, id: job.id, encoded)
+                environment.settledJobs.put(tenant: tenant, id: job.id, encoded, readAt: mark)
             }
             return ConditionalGET.respond(encoded, request: request)
         }
@@ -122,6 +123,8 @@ struct JobRoutes {
             return try await answer(job, wait: wait, waiter: nil, keyID: context.keyID ?? tenant)
         case .conflict:
             throw APIError(.conflict, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body")
+        case .inputGone:
+            throw ValidationError(code: "invalid_request", pointer: JSONPointer(["input"]), message: "No media \(media.id)")
         }
     }
 

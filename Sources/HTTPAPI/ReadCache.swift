@@ -21,6 +21,12 @@ final class ReadCache<Value: Sendable>: Sendable {
         /// Insertion order, for evicting the oldest when full.
         var order: [String] = []
         var head = 0
+        /// Counts removals: a value read before one may be what was removed.
+        var removals: UInt64 = 0
+        /// The count at each id's latest removal; when it grows past capacity it is
+        /// cleared and `forgotten` remembers up to where (reads older than that are not kept).
+        var removedAt: [String: UInt64] = [:]
+        var forgotten: UInt64 = 0
     }
 
     let capacity: Int
@@ -45,12 +51,26 @@ final class ReadCache<Value: Sendable>: Sendable {
 
     /// Forgets an entry (it changed or was deleted).
     func remove(id: String) {
-        _ = state.withLock { $0.entries.removeValue(forKey: id) }
+        state.withLock { state in
+            state.entries.removeValue(forKey: id)
+            state.removals += 1
+            if state.removedAt.count >= capacity {
+                state.removedAt = [:]
+                state.forgotten = state.removals
+            }
+            state.removedAt[id] = state.removals
+        }
     }
 
-    func put(tenant: String, id: String, _ value: Value) {
+    /// Taken before reading what `put` will keep: a removal of that id between the
+    /// read and the put (its NOTIFY arriving while the row was read) keeps the put
+    /// out, so a deleted or changed record is not cached after the change was heard.
+    func mark() -> UInt64 { state.withLock { $0.removals } }
+
+    func put(tenant: String, id: String, _ value: Value, readAt mark: UInt64) {
         let key = id
         state.withLock { state in
+            guard mark >= state.forgotten, (state.removedAt[key] ?? 0) <= mark else { return }
             if state.entries[key] == nil {
                 state.order.append(key)
                 // Evict the oldest beyond capacity (entries already expired or removed are skipped over).

@@ -14,6 +14,8 @@ extension JobStore {
         case existing(Job)
         /// The same idempotency key with a different body.
         case conflict
+        /// The input media was deleted (by its owner or retention) before the job became a row.
+        case inputGone
     }
 
     /// Inserts a queued job, wakes a worker and records `audit` (its `object`
@@ -26,6 +28,10 @@ extension JobStore {
                                                                outputsJSON: try encodeJSON(outputs), audit: audit, channel: channel),
                                             logger: logger)
         if let row = rows.first { return .created(try Self.decodeJob(row)) }
+        let input = try await client.query("SELECT 1 FROM media WHERE id = \(job.input.id) AND tenant = \(job.tenant)", logger: logger)
+        var present = false
+        for try await _ in input { present = true }
+        guard present else { return .inputGone }
         guard let key = job.idempotencyKey else { throw JobStoreError.insertFailed }
         let existing = try await client.query("""
             SELECT request_hash, \(unescaped: Self.jobColumns) FROM jobs WHERE tenant = \(job.tenant) AND idempotency_key = \(key)

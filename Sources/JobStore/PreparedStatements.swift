@@ -128,11 +128,16 @@ enum Prepared {
     struct InsertJob: RowStatement {
         static let name = "kiln_insert_job"
         static let sql = """
-            WITH inserted AS (
+            WITH held AS (
+                -- The input stays until this job is a row: retention's prune skips a media row
+                -- locked here (FOR UPDATE SKIP LOCKED), and a row it is deleting is not inserted against.
+                SELECT id FROM media WHERE id = $3 AND tenant = $2 FOR SHARE
+            ), inserted AS (
                 INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs,
                                   max_attempts, webhook, metadata, idempotency_key, request_hash, work_key, reuse)
-                VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11::jsonb, $12, $13,
-                        encode(sha256(convert_to($20 || E'\n' || $7, 'UTF8')), 'hex'), $21)
+                SELECT $1, $2, 'queued', $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11::jsonb, $12, $13,
+                       encode(sha256(convert_to($20 || E'\n' || $7, 'UTF8')), 'hex'), $21
+                FROM held
                 ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                 RETURNING \(JobStore.jobColumns)
             ), audited AS (

@@ -12,7 +12,9 @@ import Testing
     @Test func finishedJobsAndOldUploadsArePrunedWithTheirFiles() async throws {
         var configuration = try TestEnvironment.configuration()
         configuration.worker.jobRetentionSeconds = 5  // long enough for a loaded run to check the files first
-        configuration.worker.uploadRetentionSeconds = 2
+        // Past its retention an upload no job reads goes, and a submission after that is refused (the job
+        // insert locks the media row): 8 s leaves a loaded run time to submit before the upload ages out.
+        configuration.worker.uploadRetentionSeconds = 8
         configuration.worker.pruneSeconds = 0.5
         try await Harness.run(configuration: configuration) { h in
             let job = try await h.runJob(on: "alpha.png", [["op": "thumbnail", "width": 12]])

@@ -186,6 +186,23 @@ import Testing
         }
     }
 
+    /// Retention and submission on the same upload: a job is inserted only against a media row
+    /// that still exists (locked while it is), and a media row with a queued job is not pruned.
+    @Test func aJobIsNeverInsertedAgainstAPrunedUpload() async throws {
+        try await withMigratedKiln { kiln in
+            let kept = try await insert(kiln.store)
+            let pruned = try await kiln.store.pruneUploads(olderThan: 0)
+            #expect(!pruned.contains { $0.prefix.hasSuffix(kept.inputMediaID) }, "an upload a queued job reads stays")
+            let media = sampleMedia()
+            try await kiln.store.insertMedia(media)
+            try await Task.sleep(for: .milliseconds(20))
+            #expect(try await kiln.store.pruneUploads(olderThan: 0).contains { $0.prefix == media.storageKey })
+            let late = try await kiln.store.insertJob(NewJob(tenant: "tenant-a", input: media, plan: try samplePlan(), webhook: nil, metadata: nil,
+                                                             idempotencyKey: nil, requestHash: nil))
+            guard case .inputGone = late else { throw TestFailure("expected the input to be gone, got \(late)") }
+        }
+    }
+
     @Test func idempotencyKeysReturnTheSameJobOrConflict() async throws {
         try await withMigratedKiln { kiln in
             let first = try await insert(kiln.store, key: "k1", hash: "h1")
