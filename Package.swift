@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "EgressTests", dependencies: ["Egress"]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport", "KilnClient", "Egress",
+            "KilnApp", "HTTPAPI", "JobStore", "JobRunner", "VipsBindings", "FFmpegBindings", "KilnTestSupport", "KilnClient", "Egress", "Storage",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

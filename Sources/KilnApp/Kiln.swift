@@ -33,7 +33,8 @@ public struct Kiln: Sendable {
     /// What supervised worker processes count, for this server's `/metrics`.
     let workerMetrics = WorkerMetricsBoard()
 
-    public init(configuration: KilnConfiguration, logger: Logger) throws {
+    /// `blobs` replaces the store the configuration names (tests watch what a job publishes through it).
+    public init(configuration: KilnConfiguration, logger: Logger, blobs: (any BlobStore)? = nil) throws {
         if let problem = APIKeys.problem(in: configuration.apiKeys) {
             throw KilnConfiguration.ConfigurationError.invalid("KILN_API_KEYS", problem)
         }
@@ -45,10 +46,12 @@ public struct Kiln: Sendable {
                                          poolSize: configuration.databasePoolSize, logger: logger)
         let channel = configuration.databaseSchema.map { "kiln_jobs_\($0)" } ?? "kiln_jobs"
         store = JobStore(client: client, logger: logger, channel: channel, schema: configuration.databaseSchema)
-        if let s3 = configuration.s3 {
-            blobs = try S3BlobStore(location: s3, stagingDirectory: configuration.storageRoot)
+        if let blobs {
+            self.blobs = blobs
+        } else if let s3 = configuration.s3 {
+            self.blobs = try S3BlobStore(location: s3, stagingDirectory: configuration.storageRoot)
         } else {
-            blobs = try LocalBlobStore(root: configuration.storageRoot)
+            self.blobs = try LocalBlobStore(root: configuration.storageRoot)
         }
         // libvips' warnings repeat the errors a job already reports ("error in
         // tile …" for every tile of a truncated file): debug level, not stderr.

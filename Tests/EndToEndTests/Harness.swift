@@ -7,6 +7,7 @@ import KilnApp
 import KilnTestSupport
 import NIOCore
 import PipelineEngine
+import Storage
 import Testing
 import VipsBindings
 
@@ -17,8 +18,9 @@ struct Harness: Sendable {
     let kiln: Kiln
     var key = "key-a"
 
-    static func run(configuration: KilnConfiguration? = nil, withWorkers: Bool = true, _ body: @Sendable @escaping (Harness) async throws -> Void) async throws {
-        let kiln = try Kiln(configuration: try configuration ?? TestEnvironment.configuration(), logger: TestEnvironment.logger())
+    static func run(configuration: KilnConfiguration? = nil, withWorkers: Bool = true, blobs: (any BlobStore)? = nil,
+                    _ body: @Sendable @escaping (Harness) async throws -> Void) async throws {
+        let kiln = try Kiln(configuration: try configuration ?? TestEnvironment.configuration(), logger: TestEnvironment.logger(), blobs: blobs)
         let app = try kiln.makeApplication(withWorkers: withWorkers)
         try await app.test(.live) { client in
             let harness = Harness(client: client, kiln: kiln)
