@@ -51,6 +51,26 @@ public struct HLSSettings: Sendable {
 
     var segmentExtension: String { segmentType == .fmp4 ? "m4s" : "ts" }
 
+    /// A fast start: the first segments last this long (two of them, then one that
+    /// makes up the difference, then `segmentSeconds` each), so a player can begin
+    /// once 2 s are encoded rather than a whole segment. Only for segments of 4 s
+    /// or more; shorter ones start fast enough as they are.
+    ///
+    /// The schedule is the hls muxer's own with `hls_init_time` and a one-entry
+    /// window (the only way it honours an initial length); the video rungs force
+    /// their IDRs at the same moments, so audio and video cut together.
+    public var startSeconds: Double? { segmentSeconds >= 4 ? 2 : nil }
+
+    /// Where segment `index` (from 0) ends, in seconds from the first picture.
+    func segmentEnd(_ index: Int) -> Double {
+        guard let start = startSeconds else { return Double(index + 1) * segmentSeconds }
+        return index < 2 ? Double(index + 1) * start : start + Double(index - 1) * segmentSeconds
+    }
+
+    /// The media playlists' EXT-X-TARGETDURATION, fixed from the first version a
+    /// player reads (RFC 8216 §6.2.1: it must not change).
+    public var targetDuration: Int { max(1, Int(segmentSeconds.rounded(.up))) }
+
     /// Rendition directory names: the rungs, then the audio.
     var renditionNames: [String] { rungs.map(\.name) + [Self.audioName] }
 }
@@ -64,18 +84,20 @@ public struct HLSLadderFacts: Sendable, Equatable {
     public var frameRate: Double
     /// How long the pictures last, from the source's timestamps (known once the ladder is done).
     public var videoSeconds: Double = 0
+    /// The finished segments of each rendition (video rungs, then audio), known once the ladder is done.
+    public var segmentLists: [HLSSegmentList] = []
 }
 
 public enum HLSLadder {
-    /// Decodes `input` once and writes every rendition of `settings`.
+    /// Decodes `input` once and writes every rendition's segments under `settings`.
     /// `segmentsFinished` is called, on this thread, whenever a rendition
-    /// finishes a segment, with the count of finished segments per rendition
-    /// (video rungs, then audio when there is an audio rendition): the segment
-    /// files and the playlists naming them are on disk by then. The facts are
+    /// finishes a segment, with the finished segments of every rendition
+    /// (video rungs, then audio when there is an audio rendition), each on disk
+    /// by then. The media playlists are the caller's to write. The facts are
     /// known from the start (the encoders' parameters), so the caller can write
     /// a master playlist before the end. On failure or stop everything written is removed.
     public static func run(input: String, settings: HLSSettings, maxSeconds: Double = .infinity, interrupt: InterruptFlag = InterruptFlag(),
-                           progress: (Double) -> Void = { _ in }, segmentsFinished: ([Int], HLSLadderFacts) -> Void = { _, _ in }) throws(FFmpegError) -> HLSLadderFacts {
+                           progress: (Double) -> Void = { _ in }, segmentsFinished: ([HLSSegmentList], HLSLadderFacts) -> Void = { _, _ in }) throws(FFmpegError) -> HLSLadderFacts {
         try withoutActuallyEscaping(segmentsFinished) { (segmentsFinished) throws(FFmpegError) -> HLSLadderFacts in
             // The pass lives only inside this closure, so the callback does not escape.
             let pass = try SourcePass(path: input, interrupt: interrupt)
@@ -107,9 +129,8 @@ public enum HLSLadder {
             self.settings = settings
             var rate = av_guess_frame_rate(pass.demuxer.context, source, nil)
             if rate.num <= 0 || rate.den <= 0 { rate = AVRational(num: 25, den: 1) }
-            let suffix = "." + settings.segmentExtension
             func muxer(_ rendition: String) throws(FFmpegError) -> Muxer {
-                try Muxer(hlsPlaylist: settings.directory + "/" + rendition + "/" + HLSSettings.playlistName, segmentSuffix: suffix)
+                try Muxer(hlsPlaylist: settings.directory + "/" + rendition + "/" + Self.windowName)
             }
             // Keyframes come only where forced (every segment boundary, the same frame in every
             // rung); the encoder's own interval is set beyond a segment.
@@ -127,7 +148,7 @@ public enum HLSLadder {
                                           globalHeader: output.wantsGlobalHeader)
                 rungs.append((encoder, output))
             }
-            video = try LadderEncoding(rungs: rungs, decoder: decoder, frameRate: rate, segmentSeconds: settings.segmentSeconds)
+            video = try LadderEncoding(rungs: rungs, decoder: decoder, frameRate: rate, segmentEnd: settings.segmentEnd)
             pass.addVideo(video)
             var muxers = rungs.map(\.1)
             if let bitRate = settings.audioBitRate, let sound = try pass.audioDecoder() {
@@ -153,17 +174,20 @@ public enum HLSLadder {
             facts = HLSLadderFacts(videoCodecs: rungs.map(\.0.codecString), audioCodec: audio?.encoder.codecString, frameRate: av_q2d(rate))
         }
 
+        /// The muxer's own playlist, beside the caller's: a window of its last segment.
+        static let windowName = "muxer-window.m3u8"
+
         static func headerOptions(_ settings: HLSSettings, rendition: String) -> [(String, String)] {
             var options = [
                 ("hls_time", String(format: "%.6f", settings.segmentSeconds)),
-                ("hls_list_size", "0"),
-                // EVENT while the job runs (segments are only appended); the caller turns
-                // the finished playlist into VOD. The trailer adds EXT-X-ENDLIST.
-                ("hls_playlist_type", "event"),
+                // A window of one: the muxer honours hls_init_time only with a window, and
+                // Muxer gathers every segment from the versions it writes.
+                ("hls_list_size", "1"),
                 ("hls_segment_type", settings.segmentType.rawValue),
                 ("hls_segment_filename", settings.directory + "/" + rendition + "/seg_%05d." + settings.segmentExtension),
                 ("hls_flags", "independent_segments"),
             ]
+            if let start = settings.startSeconds { options.append(("hls_init_time", String(format: "%.6f", start))) }
             if settings.segmentType == .fmp4 { options.append(("hls_fmp4_init_filename", "init.mp4")) }
             return options
         }

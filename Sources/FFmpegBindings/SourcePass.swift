@@ -42,7 +42,7 @@ public final class SourcePass {
 
     /// An HLS ladder, as `HLSLadder.run` writes it. `segmentsFinished` is
     /// called on the pass's thread; `done` with the facts once the pass ends.
-    public func addLadder(_ settings: HLSSettings, segmentsFinished: @escaping ([Int], HLSLadderFacts) -> Void,
+    public func addLadder(_ settings: HLSSettings, segmentsFinished: @escaping ([HLSSegmentList], HLSLadderFacts) -> Void,
                           done: @escaping (HLSLadderFacts) -> Void) throws(FFmpegError) {
         let (decoder, stream) = try videoSource()
         cleanups.append { try? FileManager.default.removeItem(atPath: settings.directory) }
@@ -51,10 +51,10 @@ public final class SourcePass {
         videoEncoders += ladder.video.rungs.count
         var counts = [Int](repeating: 0, count: ladder.muxers.count)
         segmentWatchers.append {
-            let now = ladder.muxers.map(\.finishedSegments)
+            let now = ladder.muxers.map(\.segments.segments.count)
             if now != counts {
                 counts = now
-                segmentsFinished(now, ladder.facts)
+                segmentsFinished(ladder.muxers.map(\.segments), ladder.facts)
             }
         }
         ladderFacts.append((ladder, done))
@@ -106,6 +106,7 @@ public final class SourcePass {
         for (ladder, done) in ladderFacts {
             var facts = ladder.facts
             facts.videoSeconds = ladder.video.videoSeconds
+            facts.segmentLists = ladder.muxers.map(\.segments)
             done(facts)
         }
         finished = true

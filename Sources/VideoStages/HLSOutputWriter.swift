@@ -46,8 +46,8 @@ final class HLSOutputWriter {
     }
 
     /// The rendition's playlist and its files (init section first, then segments in order).
-    private func read(_ rendition: String) throws -> (playlist: MediaPlaylist, files: [String]) {
-        let playlist = try MediaPlaylist(contentsOf: path(rendition + "/" + HLSSettings.playlistName))
+    private func playlist(_ rendition: String, _ list: HLSSegmentList) -> (playlist: MediaPlaylist, files: [String]) {
+        let playlist = MediaPlaylist(list, targetDuration: settings.targetDuration, fragmentedMP4: settings.segmentType == .fmp4)
         let files = ([playlist.map].compactMap { $0 } + playlist.segments.map(\.uri)).map { rendition + "/" + $0 }
         return (playlist, files)
     }
@@ -71,21 +71,22 @@ final class HLSOutputWriter {
         return MasterPlaylist(variants: variants, audio: audio, frameRate: facts.frameRate, fragmentedMP4: settings.segmentType == .fmp4)
     }
 
-    func segmentsFinished(_ counts: [Int], _ facts: HLSLadderFacts) {
-        guard let publisher, !counts.contains(0) else { return }
+    func segmentsFinished(_ lists: [HLSSegmentList], _ facts: HLSLadderFacts) {
+        guard let publisher, !lists.contains(where: \.segments.isEmpty) else { return }
         do {
             var fresh: [ProducedFile] = []
             var playlistFiles: [ProducedFile] = []
             var playlists: [String: MediaPlaylist] = [:]
-            for rendition in renditions(facts) {
-                let (playlist, files) = try read(rendition)
+            for (rendition, list) in zip(renditions(facts), lists) {
+                let (playlist, files) = playlist(rendition, list)
                 playlists[rendition] = playlist
+                try playlist.event.write(toFile: path(rendition + "/" + HLSSettings.playlistName), atomically: true, encoding: .utf8)
                 for file in files where !published.contains(file) {
                     fresh.append(produced(file))
                     published.insert(file)
                 }
                 // Its length so far: a later attempt's playlist replaces it only once it is as long (RunningOutputRecorder).
-                playlistFiles.append(produced(rendition + "/" + HLSSettings.playlistName, duration: playlist.segments.reduce(0) { $0 + $1.duration },
+                playlistFiles.append(produced(rendition + "/" + HLSSettings.playlistName, duration: playlist.seconds,
                                               publication: .livePlaylist))
             }
             var batch = fresh + playlistFiles
@@ -109,14 +110,14 @@ final class HLSOutputWriter {
         var files: [ProducedFile] = []
         var playlists: [String: MediaPlaylist] = [:]
         var duration = 0.0
-        for rendition in renditions(facts) {
-            var (playlist, segmentFiles) = try read(rendition)
+        for (rendition, list) in zip(renditions(facts), facts.segmentLists) {
+            var (playlist, segmentFiles) = playlist(rendition, list)
             if rendition != HLSSettings.audioName { playlist = playlist.endingAt(videoSeconds: facts.videoSeconds) }
             guard !playlist.segments.isEmpty else { throw StageError.invalidInput("hls: the \(rendition) rendition has no segment") }
             playlists[rendition] = playlist
             let playlistName = rendition + "/" + HLSSettings.playlistName
             try playlist.vod.write(toFile: path(playlistName), atomically: true, encoding: .utf8)
-            let seconds = playlist.segments.reduce(0) { $0 + $1.duration }
+            let seconds = playlist.seconds
             duration = max(duration, seconds)
             let rung = settings.rungs.first { $0.name == rendition }
             files += segmentFiles.map { produced($0) }

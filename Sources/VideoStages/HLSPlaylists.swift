@@ -1,72 +1,58 @@
+import FFmpegBindings
 import Foundation
 
-/// A media playlist as libavformat's `hls` muxer writes it, read for what Kiln
-/// needs: its segments, its init section, and the VOD form of its text.
+/// One rendition's media playlist, written by Kiln from the segments the
+/// ladder finished: EVENT while the job runs (it only grows), VOD at the end.
 struct MediaPlaylist {
-    struct Segment: Equatable {
-        var uri: String
-        var duration: Double
-    }
-
-    var segments: [Segment] = []
+    var segments: [HLSSegment]
     /// The fMP4 init section's URI (`EXT-X-MAP`).
     var map: String?
-    var text: String
+    /// The target duration every version says (it must not change), unless a segment is longer.
+    var targetDuration: Int
+    var fragmentedMP4: Bool
 
-    init(text: String) {
-        self.text = text
-        var pendingDuration: Double?
-        for line in text.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            if line.hasPrefix("#EXTINF:") {
-                pendingDuration = Double(line.dropFirst("#EXTINF:".count).prefix { $0 != "," })
-            } else if line.hasPrefix("#EXT-X-MAP:"), let uri = Self.attribute("URI", in: line) {
-                map = uri
-            } else if !line.isEmpty, !line.hasPrefix("#"), let duration = pendingDuration {
-                segments.append(Segment(uri: line, duration: duration))
-                pendingDuration = nil
-            }
-        }
+    init(_ list: HLSSegmentList, targetDuration: Int, fragmentedMP4: Bool) {
+        segments = list.segments
+        map = list.map
+        self.targetDuration = targetDuration
+        self.fragmentedMP4 = fragmentedMP4
     }
 
-    init(contentsOf path: String) throws {
-        self.init(text: try String(contentsOfFile: path, encoding: .utf8))
-    }
+    var seconds: Double { segments.reduce(0) { $0 + $1.duration } }
 
-    /// The playlist with its last segment lasting `seconds`, and a target duration that covers it.
+    /// The playlist with its last segment lasting what the pictures' own timestamps say.
     ///
     /// The hls muxer closes the last segment at the trailer and counts its length from its
     /// packets at the stream's nominal frame rate: with a variable frame rate (15 frames at
     /// 15 fps, counted at 30) it said 0.5 s for a segment of 1 s. The others are cut between
-    /// two timestamps and are right; the end of the pictures comes from their own timestamps.
+    /// two timestamps and are right.
     func endingAt(videoSeconds seconds: Double) -> MediaPlaylist {
         guard let last = segments.last, seconds > 0 else { return self }
-        let before = segments.dropLast().reduce(0) { $0 + $1.duration }
-        let length = seconds - before
+        let length = seconds - segments.dropLast().reduce(0) { $0 + $1.duration }
         guard length > 0, abs(length - last.duration) > 0.001 else { return self }
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        guard let index = lines.lastIndex(where: { $0.hasPrefix("#EXTINF:") }) else { return self }
-        lines[index] = String(format: "#EXTINF:%.6f,", length)
-        let longest = max(length, segments.dropLast().map(\.duration).max() ?? 0)
-        if let target = lines.firstIndex(where: { $0.hasPrefix("#EXT-X-TARGETDURATION:") }),
-           let value = Int(lines[target].dropFirst("#EXT-X-TARGETDURATION:".count)), Double(value) < longest.rounded() {
-            lines[target] = "#EXT-X-TARGETDURATION:\(Int(longest.rounded()))"
+        var playlist = self
+        playlist.segments[playlist.segments.count - 1].duration = length
+        return playlist
+    }
+
+    /// While the job runs: segments will only be added.
+    var event: String { text(type: "EVENT", ended: false) }
+
+    /// The finished playlist: no more segments will come.
+    var vod: String { text(type: "VOD", ended: true) }
+
+    private func text(type: String, ended: Bool) -> String {
+        // RFC 8216 §4.3.3.1: every EXTINF, rounded, is at most the target duration.
+        let longest = segments.map { Int($0.duration.rounded()) }.max() ?? 0
+        var lines = ["#EXTM3U", "#EXT-X-VERSION:\(fragmentedMP4 ? 7 : 6)", "#EXT-X-TARGETDURATION:\(max(targetDuration, longest))",
+                     "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:\(type)", "#EXT-X-INDEPENDENT-SEGMENTS"]
+        if let map { lines.append("#EXT-X-MAP:URI=\"\(map)\"") }
+        for segment in segments {
+            lines.append(String(format: "#EXTINF:%.6f,", segment.duration))
+            lines.append(segment.uri)
         }
-        return MediaPlaylist(text: lines.joined(separator: "\n") + "\n")
-    }
-
-    /// The finished playlist: VOD (no more segments will come) with its end marked.
-    var vod: String {
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        lines = lines.map { $0.hasPrefix("#EXT-X-PLAYLIST-TYPE:") ? "#EXT-X-PLAYLIST-TYPE:VOD" : $0 }
-        if !lines.contains("#EXT-X-ENDLIST") { lines.append("#EXT-X-ENDLIST") }
+        if ended { lines.append("#EXT-X-ENDLIST") }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    static func attribute(_ name: String, in line: String) -> String? {
-        guard let range = line.range(of: name + "=") else { return nil }
-        let rest = line[range.upperBound...]
-        if rest.hasPrefix("\"") { return String(rest.dropFirst().prefix { $0 != "\"" }) }
-        return String(rest.prefix { $0 != "," })
     }
 }
 

@@ -108,8 +108,9 @@ for round in 0..<3 {
             .init(name: "60p", width: 80, height: 60, crf: 30),
         ], segmentSeconds: 1, segmentType: type, preset: "ultrafast")
         var finished: [Int] = []
-        let facts = try HLSLadder.run(input: "\(fixtures)/clip.mp4", settings: ladder, segmentsFinished: { counts, _ in finished = counts })
+        let facts = try HLSLadder.run(input: "\(fixtures)/clip.mp4", settings: ladder, segmentsFinished: { lists, _ in finished = lists.map(\.segments.count) })
         expect(facts.videoCodecs.count == 2 && facts.audioCodec == "mp4a.40.2", "the ladder's codecs")
+        expect(facts.segmentLists.map(\.segments.count) == finished, "the facts list every finished segment: \(facts.segmentLists)")
         expect(finished.count == 3 && finished.allSatisfy { $0 >= 3 }, "every rendition of the 3 s clip has its 1 s segments: \(finished)")
         let stopLadder = InterruptFlag()
         expect((try? HLSLadder.run(input: "\(fixtures)/clip.mp4", settings: HLSSettings(directory: "\(scratch)/hls-stopped", rungs: ladder.rungs,

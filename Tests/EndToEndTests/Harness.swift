@@ -30,7 +30,7 @@ struct Harness: Sendable {
     }
 
     /// The server listens before migrations finish; wait for readiness.
-    func waitUntilReady(timeout: Duration = .seconds(30)) async throws {
+    func waitUntilReady(timeout: Duration = .seconds(90)) async throws {
         let deadline = ContinuousClock.now + timeout
         while try await client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil).status != .ok {
             if ContinuousClock.now > deadline { throw HarnessError("Kiln did not become ready") }

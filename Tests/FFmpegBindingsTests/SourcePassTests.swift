@@ -42,7 +42,15 @@ import Testing
         #expect(facts?.videoCodecs.count == 2)
         #expect(frames == [0: 320, 1: 320])
         // The fallback is the 240p rung's bitstream: the same pictures, frame for frame.
-        let rung = try pictures(directory + "/hls/240p/index.m3u8")
+        let lists = try #require(facts?.segmentLists)
+        // The sound may end with a segment of one AAC frame: its encoder's priming starts it 23 ms early.
+        let counts = lists.map(\.segments.count)
+        #expect(counts.prefix(2) == [3, 3] && (3...4).contains(counts[2]), "1 s segments of the 3 s clip in every rendition: \(lists.map(\.segments))")
+        let playlist = directory + "/hls/240p/index.m3u8"
+        let entries = lists[0].segments.map { String(format: "#EXTINF:%.6f,\n%@", $0.duration, $0.uri) }
+        try (["#EXTM3U", "#EXT-X-TARGETDURATION:1"] + entries + ["#EXT-X-ENDLIST"]).joined(separator: "\n")
+            .write(toFile: playlist, atomically: true, encoding: .utf8)
+        let rung = try pictures(playlist)
         let fallbackPictures = try pictures(fallback)
         #expect(rung.count == 75 && fallbackPictures == rung)
         let probe = try MediaProbe(path: fallback)

@@ -144,6 +144,30 @@ import Testing
         #expect(played.contains("frame=   75") || played.contains("frame=75"), "\(played)")
     }
 
+    /// Segments of 6 s start fast: 2 s, 2 s and 4 s, then 6 s each, cut at the
+    /// same moments in every rendition (sound included), under one target duration.
+    @Test func aLadderOfLongSegmentsStartsWithShortOnes() async throws {
+        let source = NSTemporaryDirectory() + "kiln-16s-\(UUID().uuidString).mp4"
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try runTool("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=16", "-f", "lavfi",
+                               "-i", "sine=frequency=440:duration=16", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", source])
+        let (directory, _) = try await ladder(source, ["op": "hls", "renditions": [["height": 180], ["height": 90]], "segmentSeconds": 6,
+                                                       "preset": "ultrafast"])
+        let expected = [2.0, 2, 4, 6, 2]
+        for rendition in ["180p", "90p", "audio"] {
+            let media = try Media(directory + "/" + rendition + "/index.m3u8")
+            #expect(media.target == 6 && media.type == "VOD" && media.ended, "\(rendition)")
+            let durations = media.segments.map(\.duration)
+            // Sound is cut at its own frames (1024 samples, 23 ms at 44.1 kHz); pictures at theirs.
+            #expect(durations.count == expected.count && zip(durations, expected).allSatisfy { abs($0 - $1) < 0.05 }, "\(rendition): \(durations)")
+            guard rendition != "audio" else { continue }
+            let starts = try media.segments.map { try Self.firstVideoPacket(directory + "/" + rendition + "/" + $0.uri, init: nil) }
+            #expect(starts.allSatisfy { $0.keyframe }, "\(rendition): every segment starts with a keyframe")
+            let offsets = starts.map { (($0.time - starts[0].time) * 100).rounded() / 100 }
+            #expect(offsets == [0, 2, 4, 8, 14], "\(rendition): \(offsets)")
+        }
+    }
+
     @Test func rungsNeverExceedTheSourceAndAQuietSourceHasNoAudioGroup() async throws {
         let silent = NSTemporaryDirectory() + "kiln-silent-\(UUID().uuidString).mp4"
         defer { try? FileManager.default.removeItem(atPath: silent) }

@@ -45,7 +45,9 @@ final class LadderEncoding: FrameConsumer {
     let rungs: [Rung]
     private let inputBase: AVRational
     private let frameRate: AVRational
-    private let segmentMicroseconds: Int64
+    /// Where each segment ends (seconds from the first picture), by index.
+    private let segmentEnd: (Int) -> Double
+    private var segmentsStarted = 0
     private var nextBoundary: Int64 = 0
     /// The top rung's picture before it is turned upright (HLS players ignore a display matrix).
     private let stored: MediaFrame?
@@ -57,13 +59,13 @@ final class LadderEncoding: FrameConsumer {
     private var videoEnd: Int64 = 0
 
     /// `rungs` are tallest first, each (encoder, muxer) made for the picture as shown.
-    init(rungs: [(Encoder, Muxer)], decoder: Decoder, frameRate: AVRational, segmentSeconds: Double) throws(FFmpegError) {
+    init(rungs: [(Encoder, Muxer)], decoder: Decoder, frameRate: AVRational, segmentEnd: @escaping (Int) -> Double) throws(FFmpegError) {
         var made: [Rung] = []
         for (encoder, muxer) in rungs { made.append(try Rung(encoder: encoder, muxer: muxer, frameRate: frameRate)) }
         self.rungs = made
         inputBase = decoder.timeBase
         self.frameRate = frameRate
-        segmentMicroseconds = Int64((segmentSeconds * Double(AV_TIME_BASE)).rounded())
+        self.segmentEnd = segmentEnd
         let rotation = decoder.rotation
         if rotation != 0, let top = made.first {
             let width = Int(top.encoder.context.pointee.width), height = Int(top.encoder.context.pointee.height)
@@ -103,7 +105,10 @@ final class LadderEncoding: FrameConsumer {
         var keyframe = false
         if av_compare_ts(outTime, inputBase, nextBoundary, kiln_av_time_base_q()) >= 0 {
             keyframe = true
-            while av_compare_ts(outTime, inputBase, nextBoundary, kiln_av_time_base_q()) >= 0 { nextBoundary += segmentMicroseconds }
+            while av_compare_ts(outTime, inputBase, nextBoundary, kiln_av_time_base_q()) >= 0 {
+                nextBoundary = Int64((segmentEnd(segmentsStarted) * Double(AV_TIME_BASE)).rounded())
+                segmentsStarted += 1
+            }
         }
         var source = frame
         for (index, rung) in rungs.enumerated() {

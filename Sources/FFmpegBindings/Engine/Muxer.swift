@@ -9,11 +9,13 @@ final class Muxer {
     let context: UnsafeMutablePointer<AVFormatContext>
     private var headerWritten = false
     private var trailerWritten = false
-    /// HLS only: the suffix of segment files, and the one being written.
-    private let segmentSuffix: String?
-    fileprivate var segmentIO: UnsafeMutablePointer<AVIOContext>?
-    /// Segments the HLS muxer has closed so far (each on disk, and named by its playlist).
-    private(set) var finishedSegments = 0
+    private let isHLS: Bool
+    /// HLS only: the playlist the muxer is writing now (it writes a temporary file, then renames it).
+    fileprivate var playlistIO: (io: UnsafeMutablePointer<AVIOContext>, path: String)?
+    /// HLS only: every segment the muxer has finished, in order. Its own playlist is a
+    /// window of the last one (see `HLSLadder.Ladder.headerOptions`), so the list is
+    /// gathered here from each version it writes.
+    private(set) var segments = HLSSegmentList()
 
     /// A muxer of `format` writing `path`.
     init(format: String, path: String) throws(FFmpegError) {
@@ -21,7 +23,7 @@ final class Muxer {
         try check(avformat_alloc_output_context2(&context, nil, format, path), "open \(format) muxer")
         guard let context else { throw .outOfMemory("avformat_alloc_output_context2") }
         self.context = context
-        segmentSuffix = nil
+        isHLS = false
         if context.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
             try check(avio_open(&context.pointee.pb, path, AVIO_FLAG_WRITE), "open \(path)")
         }
@@ -30,12 +32,12 @@ final class Muxer {
     /// An `hls` muxer writing the media playlist `playlist`, segments named by
     /// their suffix. Its file I/O goes through hooks that open only plain files
     /// and count the segments it finishes, so each can be published at once.
-    init(hlsPlaylist playlist: String, segmentSuffix: String) throws(FFmpegError) {
+    init(hlsPlaylist playlist: String) throws(FFmpegError) {
         var context: UnsafeMutablePointer<AVFormatContext>?
         try check(avformat_alloc_output_context2(&context, nil, "hls", playlist), "open hls muxer")
         guard let context else { throw .outOfMemory("avformat_alloc_output_context2") }
         self.context = context
-        self.segmentSuffix = segmentSuffix
+        isHLS = true
         context.pointee.opaque = Unmanaged.passUnretained(self).toOpaque()
         context.pointee.io_open = { context, io, url, flags, options in
             guard let context, let url, let muxer = context.pointee.opaque.map({ Unmanaged<Muxer>.fromOpaque($0).takeUnretainedValue() }) else {
@@ -45,15 +47,17 @@ final class Muxer {
             // The muxer only ever writes the files it was told about: no protocol but plain files.
             if path.contains("://") || path.hasPrefix("file:") || path.contains("..") { return kiln_averror(EPERM) }
             let opened = avio_open2(io, url, flags, &context.pointee.interrupt_callback, options)
-            if opened >= 0, let suffix = muxer.segmentSuffix, path.hasSuffix(suffix) { muxer.segmentIO = io?.pointee }
+            if opened >= 0, let opened = io?.pointee, path.hasSuffix(".m3u8") || path.hasSuffix(".m3u8.tmp") { muxer.playlistIO = (opened, path) }
             return opened
         }
         context.pointee.io_close2 = { context, io in
             if let context, let opaque = context.pointee.opaque, io != nil {
                 let muxer = Unmanaged<Muxer>.fromOpaque(opaque).takeUnretainedValue()
-                if io == muxer.segmentIO {
-                    muxer.segmentIO = nil
-                    muxer.finishedSegments += 1
+                if let playlist = muxer.playlistIO, playlist.io == io {
+                    muxer.playlistIO = nil
+                    let closed = avio_close(io)
+                    if closed >= 0, let text = try? String(contentsOfFile: playlist.path, encoding: .utf8) { muxer.segments.merge(playlist: text) }
+                    return closed
                 }
             }
             return avio_close(io)
@@ -62,7 +66,7 @@ final class Muxer {
 
     deinit {
         if headerWritten && !trailerWritten { av_write_trailer(context) }
-        if segmentSuffix == nil && context.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 { avio_closep(&context.pointee.pb) }
+        if !isHLS && context.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 { avio_closep(&context.pointee.pb) }
         avformat_free_context(context)
     }
 
