@@ -136,7 +136,12 @@ public enum HLSLadder {
             // rung); the encoder's own interval is set beyond a segment.
             let framesPerSegment = Int((av_q2d(rate) * settings.segmentSeconds).rounded())
             var rungs: [(Encoder, Muxer)] = []
-            for rung in settings.rungs {
+            // Each rung encodes on a thread of its own (EncoderThread). The top rung costs the
+            // most and the pass feeds every rung in step, so it alone also gets frame threads:
+            // when the others wait for it, it can use every core.
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            for (index, rung) in settings.rungs.enumerated() {
+                let threads = index == 0 ? cores : max(1, cores / settings.rungs.count)
                 let output = try muxer(rung.name)
                 var options: [(String, String)] = []
                 if let preset = settings.preset { options.append(("preset", preset)) }
@@ -144,7 +149,7 @@ public enum HLSLadder {
                 options += [("forced-idr", "1"), ("x264-params", "scenecut=0:open-gop=0")]
                 let encoder = try Encoder(video: .init(encoder: "libx264", width: rung.width, height: rung.height, timeBase: decoder.timeBase, frameRate: rate,
                                                        gopSize: 2 * (framesPerSegment > 0 ? framesPerSegment : 50) + 1, bitRate: rung.bitRate,
-                                                       maxRate: rung.maxRate, bufferSize: rung.bufferSize, options: options),
+                                                       maxRate: rung.maxRate, bufferSize: rung.bufferSize, options: options, threads: threads),
                                           globalHeader: output.wantsGlobalHeader)
                 rungs.append((encoder, output))
             }

@@ -26,6 +26,22 @@ func median(_ runs: Int, _ body: () async throws -> Void) async rethrows -> Dura
     return samples.sorted()[runs / 2]
 }
 
+/// Medians of `runs` runs of each, taken in turns (Kiln, CLI, Kiln, ...): the
+/// long video rows last minutes, and the machine's speed drifts more than that
+/// between two blocks of runs.
+func interleavedMedians(_ runs: Int, kiln: () async throws -> Void, cli: () async throws -> Void) async rethrows -> (kiln: Duration, cli: Duration) {
+    var kilnSamples: [Duration] = [], cliSamples: [Duration] = []
+    for _ in 0..<runs {
+        var start = ContinuousClock.now
+        try await kiln()
+        kilnSamples.append(ContinuousClock.now - start)
+        start = ContinuousClock.now
+        try await cli()
+        cliSamples.append(ContinuousClock.now - start)
+    }
+    return (kilnSamples.sorted()[runs / 2], cliSamples.sorted()[runs / 2])
+}
+
 func run(_ tool: String, _ arguments: [String]) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -112,41 +128,45 @@ let header = try VipsImage.open(path: photo)
 let size = (try? FileManager.default.attributesOfItem(atPath: photo)[.size] as? Int) ?? 0
 print("photo: \(header.width)x\(header.height) JPEG, \(size / 1024) KiB; video: \(video)\n")
 
-results.append(Measurement(
-    name: "thumbnail 400 px, JPEG q80 (vs vipsthumbnail)",
-    kiln: try await median(15) { try await kiln(["operations": [["op": "thumbnail", "width": 400], ["op": "encode", "format": "jpeg", "quality": 80]]]) },
-    cli: try await median(15) { try run("vipsthumbnail", [photo, "-s", "400", "-o", scratch + "/c.jpg[Q=80,strip]"]) }))
+// KILN_BENCH_ONLY=video skips the image rows and stops after the video ones.
+let only = ProcessInfo.processInfo.environment["KILN_BENCH_ONLY"]
+if only != "video" {
+    results.append(Measurement(
+        name: "thumbnail 400 px, JPEG q80 (vs vipsthumbnail)",
+        kiln: try await median(15) { try await kiln(["operations": [["op": "thumbnail", "width": 400], ["op": "encode", "format": "jpeg", "quality": 80]]]) },
+        cli: try await median(15) { try run("vipsthumbnail", [photo, "-s", "400", "-o", scratch + "/c.jpg[Q=80,strip]"]) }))
 
-results.append(Measurement(
-    name: "resize to 1920 wide, WebP q80 (vs vips thumbnail)",
-    kiln: try await median(9) { try await kiln(["operations": [["op": "resize", "width": 1920, "fit": "inside"], ["op": "encode", "format": "webp", "quality": 80]]]) },
-    cli: try await median(9) { try run("vips", ["thumbnail", photo, scratch + "/c.webp[Q=80,strip]", "1920"]) }))
+    results.append(Measurement(
+        name: "resize to 1920 wide, WebP q80 (vs vips thumbnail)",
+        kiln: try await median(9) { try await kiln(["operations": [["op": "resize", "width": 1920, "fit": "inside"], ["op": "encode", "format": "webp", "quality": 80]]]) },
+        cli: try await median(9) { try run("vips", ["thumbnail", photo, scratch + "/c.webp[Q=80,strip]", "1920"]) }))
 
-results.append(Measurement(
-    name: "encode full size, JPEG q80 (vs vips copy)",
-    kiln: try await median(9) { try await kiln(["operations": [["op": "encode", "format": "jpeg", "quality": 80]]]) },
-    cli: try await median(9) { try run("vips", ["copy", photo, scratch + "/c.jpg[Q=80,strip,optimize_coding]"]) }))
+    results.append(Measurement(
+        name: "encode full size, JPEG q80 (vs vips copy)",
+        kiln: try await median(9) { try await kiln(["operations": [["op": "encode", "format": "jpeg", "quality": 80]]]) },
+        cli: try await median(9) { try run("vips", ["copy", photo, scratch + "/c.jpg[Q=80,strip,optimize_coding]"]) }))
 
-results.append(Measurement(
-    name: "cover 320x320, WebP q80 (vs vipsthumbnail --crop)",
-    kiln: try await median(15) {
-        try await kiln(["operations": [["op": "thumbnail", "width": 320, "height": 320, "fit": "cover"], ["op": "encode", "format": "webp", "quality": 80]]])
-    },
-    cli: try await median(15) { try run("vipsthumbnail", [photo, "-s", "320x320", "-m", "centre", "-o", scratch + "/c.webp[Q=80,strip]"]) }))
+    results.append(Measurement(
+        name: "cover 320x320, WebP q80 (vs vipsthumbnail --crop)",
+        kiln: try await median(15) {
+            try await kiln(["operations": [["op": "thumbnail", "width": 320, "height": 320, "fit": "cover"], ["op": "encode", "format": "webp", "quality": 80]]])
+        },
+        cli: try await median(15) { try run("vipsthumbnail", [photo, "-s", "320x320", "-m", "centre", "-o", scratch + "/c.webp[Q=80,strip]"]) }))
 
-// Five sizes from one photo: Kiln shares one decode; the CLI decodes per size.
-let sizes = [2048, 1200, 800, 400, 200]
-results.append(Measurement(
-    name: "five WebP sizes 2048...200 px (vs five vips thumbnail runs)",
-    kiln: try await median(7) {
-        try await kiln(["outputs": .object(Dictionary(uniqueKeysWithValues: sizes.map {
-            ("s\($0)", [["op": "thumbnail", "width": .number(Double($0))], ["op": "encode", "format": "webp", "quality": 80]] as JSONValue)
-        }))])
-    },
-    cli: try await median(7) { for side in sizes { try run("vips", ["thumbnail", photo, scratch + "/c\(side).webp[Q=80,strip]", "\(side)"]) } }))
+    // Five sizes from one photo: Kiln shares one decode; the CLI decodes per size.
+    let sizes = [2048, 1200, 800, 400, 200]
+    results.append(Measurement(
+        name: "five WebP sizes 2048...200 px (vs five vips thumbnail runs)",
+        kiln: try await median(7) {
+            try await kiln(["outputs": .object(Dictionary(uniqueKeysWithValues: sizes.map {
+                ("s\($0)", [["op": "thumbnail", "width": .number(Double($0))], ["op": "encode", "format": "webp", "quality": 80]] as JSONValue)
+            }))])
+        },
+        cli: try await median(7) { for side in sizes { try run("vips", ["thumbnail", photo, scratch + "/c\(side).webp[Q=80,strip]", "\(side)"]) } }))
+}
 
 // KILN_BENCH_ONLY=images stops here: the image rows alone, for a quick comparison.
-if ProcessInfo.processInfo.environment["KILN_BENCH_ONLY"] == "images" {
+if only == "images" {
     print("| operation | Kiln (in-process) | CLI | CLI / Kiln |")
     print("| --- | --- | --- | --- |")
     for r in results { print("| \(r.name) | \(milliseconds(r.kiln)) | \(milliseconds(r.cli)) | \(String(format: "%.2fx", r.cli / r.kiln)) |") }
@@ -161,14 +181,15 @@ results.append(Measurement(
 
 // 1080p -> 720p H.264 + AAC, the same settings on both sides.
 let transcodeSettings = VideoSettings(container: .mp4, codec: .h264, width: 1280, height: 720, crf: 23, preset: "veryfast", audioBitRate: 128_000)
-results.append(Measurement(
-    name: "transcode 10 s 1080p -> 720p H.264 veryfast crf 23 + AAC (vs ffmpeg)",
-    kiln: try await median(3) { try VideoTranscode.run(input: video1080, output: scratch + "/k720.mp4", settings: transcodeSettings) },
-    cli: try await median(3) {
+let transcodeTimes = try await interleavedMedians(3,
+    kiln: { try VideoTranscode.run(input: video1080, output: scratch + "/k720.mp4", settings: transcodeSettings) },
+    cli: {
         try run("ffmpeg", ["-y", "-v", "error", "-i", video1080, "-vf", "scale=1280:720", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
                            "-g", "60", "-keyint_min", "60", "-x264-params", "scenecut=0:open-gop=0", "-pix_fmt", "yuv420p",
                            "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", scratch + "/c720.mp4"])
-    }))
+    })
+results.append(Measurement(name: "transcode 10 s 1080p -> 720p H.264 veryfast crf 23 + AAC (vs ffmpeg)",
+                            kiln: transcodeTimes.kiln, cli: transcodeTimes.cli))
 
 // A 3-rung HLS ladder (1080p, 720p, 480p + one AAC rendition, 6 s TS segments,
 // veryfast crf 23 with the same peak caps) from a 30 s 1080p source: Kiln
@@ -183,9 +204,8 @@ let ladderPlan = try JobPlan(outputs: [(name: "hls", operations: [ladderRequest]
 let ladderStage = ladderPlan.outputs[0].steps[0].stage
 var firstPlayable: [Duration] = []
 let rssBeforeLadder = peakRSS()
-results.append(Measurement(
-    name: "HLS ladder of 30 s 1080p: 1080p/720p/480p + AAC, 6 s TS (vs one ffmpeg command)",
-    kiln: try await median(3) {
+let ladderTimes = try await interleavedMedians(3,
+    kiln: {
         let directory = scratch + "/hls-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -195,7 +215,7 @@ results.append(Measurement(
         _ = try ladderStage.run(.source(SourceFile(path: ladder1080, kind: .video, contentType: "video/mp4")), context: context)
         if let at = watcher.at { firstPlayable.append(at) }
     },
-    cli: try await median(3) {
+    cli: {
         let directory = scratch + "/cli-hls-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -210,7 +230,9 @@ results.append(Measurement(
                            "-f", "hls", "-hls_time", "6", "-hls_playlist_type", "vod", "-hls_segment_filename", directory + "/%v/seg_%05d.ts",
                            "-master_pl_name", "master.m3u8", "-var_stream_map", "v:0,agroup:aud v:1,agroup:aud v:2,agroup:aud a:0,agroup:aud",
                            directory + "/%v/index.m3u8"])
-    }))
+    })
+results.append(Measurement(name: "HLS ladder of 30 s 1080p: 1080p/720p/480p + AAC, 6 s TS (vs one ffmpeg command)",
+                            kiln: ladderTimes.kiln, cli: ladderTimes.cli))
 let ladderRSS = peakRSS()
 
 // The video-feed pipeline (a 720/480/360 ladder, a poster, its BlurHash, a storyboard and
@@ -237,6 +259,7 @@ if let first = firstPlayable.sorted().dropFirst(firstPlayable.count / 2).first {
 }
 print("\nvideo-feed pipeline on the 30 s 1080p clip: \(milliseconds(wholeFeed)), its ladder alone \(milliseconds(ladderAlone)) ("
       + String(format: "%.2fx", wholeFeed / ladderAlone) + ")")
+if only == "video" { exit(0) }
 let bomb = try HostileFiles.pngBomb()
 let refusal = try await median(21) {
     do {

@@ -21,6 +21,8 @@ final class Encoder {
         var bufferSize: Int?
         /// The encoder's private options (`preset`, `crf`, `x264-params`, ...).
         var options: [(String, String)] = []
+        /// Threads of its own; 0 lets the codec use every core.
+        var threads: Int = 0
     }
 
     struct Audio {
@@ -42,7 +44,7 @@ final class Encoder {
             c.pointee.gop_size = Int32(settings.gopSize)
             c.pointee.keyint_min = Int32(settings.keyintMin)
             c.pointee.max_b_frames = 2
-            c.pointee.thread_count = 0
+            c.pointee.thread_count = Int32(settings.threads)
             if let rate = settings.bitRate { c.pointee.bit_rate = Int64(rate) }
             if let rate = settings.maxRate { c.pointee.rc_max_rate = Int64(rate) }
             if let size = settings.bufferSize { c.pointee.rc_buffer_size = Int32(size) }

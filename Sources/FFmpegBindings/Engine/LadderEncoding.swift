@@ -7,38 +7,56 @@ import CFFmpeg
 /// through its own `hls` muxer.
 final class LadderEncoding: FrameConsumer {
     final class Rung {
-        let encoder: Encoder
-        let muxer: Muxer
-        let stream: Int32
-        let scaler = Scaler()
-        let scaled: MediaFrame
-        /// Other muxer streams that take this rung's packets as they are (an MP4 fallback of the same encode).
-        private var copies: [(muxer: Muxer, stream: Int32)] = []
-        private var copy: Packet?
+        /// Where the rung's packets go; used on the rung's encoder thread.
+        final class Output {
+            let encoder: Encoder
+            let muxer: Muxer
+            let stream: Int32
+            /// Other muxer streams that take this rung's packets as they are (an MP4 fallback of the same encode).
+            private var copies: [(muxer: Muxer, stream: Int32)] = []
+            private var copy: Packet?
 
-        func share(with muxer: Muxer, stream: Int32) throws(FFmpegError) {
-            if copy == nil { copy = try Packet() }
-            copies.append((muxer, stream))
+            init(encoder: Encoder, muxer: Muxer, stream: Int32) {
+                self.encoder = encoder
+                self.muxer = muxer
+                self.stream = stream
+            }
+
+            func share(with muxer: Muxer, stream: Int32) throws(FFmpegError) {
+                if copy == nil { copy = try Packet() }
+                copies.append((muxer, stream))
+            }
+
+            func encode(_ picture: MediaFrame?) throws(FFmpegError) {
+                try encoder.encode(picture) { (packet) throws(FFmpegError) in
+                    if let copy {
+                        for target in copies {
+                            try check(av_packet_ref(copy.pointer, packet.pointer), "av_packet_ref")
+                            defer { copy.unref() }
+                            try target.muxer.write(copy, stream: target.stream, from: encoder.timeBase)
+                        }
+                    }
+                    try muxer.write(packet, stream: stream, from: encoder.timeBase)
+                }
+            }
         }
+
+        let output: Output
+        let scaler = Scaler()
+        let thread: EncoderThread
+        var encoder: Encoder { output.encoder }
+        var muxer: Muxer { output.muxer }
+
+        /// Called before the pass runs: the shared stream is there before the first packet.
+        func share(with muxer: Muxer, stream: Int32) throws(FFmpegError) { try output.share(with: muxer, stream: stream) }
 
         init(encoder: Encoder, muxer: Muxer, frameRate: AVRational) throws(FFmpegError) {
-            self.encoder = encoder
-            self.muxer = muxer
-            stream = try muxer.addStream(for: encoder, frameRate: frameRate)
-            scaled = try MediaFrame(width: Int(encoder.context.pointee.width), height: Int(encoder.context.pointee.height), format: AV_PIX_FMT_YUV420P)
-        }
-
-        func encode(_ picture: MediaFrame?) throws(FFmpegError) {
-            try encoder.encode(picture) { (packet) throws(FFmpegError) in
-                if let copy {
-                    for target in copies {
-                        try check(av_packet_ref(copy.pointer, packet.pointer), "av_packet_ref")
-                        defer { copy.unref() }
-                        try target.muxer.write(copy, stream: target.stream, from: encoder.timeBase)
-                    }
-                }
-                try muxer.write(packet, stream: stream, from: encoder.timeBase)
-            }
+            let output = Output(encoder: encoder, muxer: muxer, stream: try muxer.addStream(for: encoder, frameRate: frameRate))
+            self.output = output
+            let width = Int(encoder.context.pointee.width), height = Int(encoder.context.pointee.height)
+            thread = EncoderThread(name: "kiln-rung-\(height)", makePicture: { () throws(FFmpegError) in
+                try MediaFrame(width: width, height: height, format: AV_PIX_FMT_YUV420P)
+            }, encode: { (picture) throws(FFmpegError) in try output.encode(picture) })
         }
     }
 
@@ -110,21 +128,30 @@ final class LadderEncoding: FrameConsumer {
                 segmentsStarted += 1
             }
         }
+        // Each rung scales from the one above; its encoder thread only reads the
+        // picture, so the next rung can scale from it while it is encoded.
         var source = frame
         for (index, rung) in rungs.enumerated() {
-            try rung.scaled.makeWritable()
-            var picture = rung.scaled
-            if index == 0, let stored, let turner {
+            let picture = try rung.thread.take()
+            let width = Int(rung.encoder.context.pointee.width), height = Int(rung.encoder.context.pointee.height)
+            if index == 0, turner == nil, source.width == width, source.height == height, source.format == AV_PIX_FMT_YUV420P.rawValue {
+                // The top rung at the source's size: the decoded picture itself, by reference.
+                picture.unref()
+                try check(av_frame_ref(picture.pointer, source.pointer), "av_frame_ref")
+            } else if index == 0, let stored, let turner {
+                try picture.makeBlank(width: width, height: height, format: AV_PIX_FMT_YUV420P)
                 try stored.makeWritable()
                 try rung.scaler.scale(source, into: stored)
                 try turner.filter(stored, into: turned)
-                picture = turned
+                try check(av_frame_copy(picture.pointer, turned.pointer), "av_frame_copy")
+                turned.unref()
             } else {
-                try rung.scaler.scale(source, into: rung.scaled)
+                try picture.makeBlank(width: width, height: height, format: AV_PIX_FMT_YUV420P)
+                try rung.scaler.scale(source, into: picture)
             }
             picture.pointer.pointee.pts = outTime
             picture.pointer.pointee.pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE
-            try rung.encode(picture)
+            try rung.thread.send(picture)
             source = picture
         }
     }
@@ -133,7 +160,7 @@ final class LadderEncoding: FrameConsumer {
         // Not one picture decoded (a header the decoder cannot use): a ladder of nothing is not a success.
         guard firstTime != nil else { throw .invalidData(message: "no picture could be decoded") }
         for rung in rungs {
-            try rung.encode(nil)
+            try rung.thread.finish()
             try rung.muxer.finish()
         }
     }

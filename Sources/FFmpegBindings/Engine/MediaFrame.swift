@@ -26,6 +26,18 @@ final class MediaFrame {
 
     func unref() { av_frame_unref(pointer) }
 
+    /// A picture buffer of its own to write over, of this size and format; what
+    /// it held is not kept (it may have referenced a picture someone else holds).
+    func makeBlank(width: Int, height: Int, format: AVPixelFormat) throws(FFmpegError) {
+        let f = pointer.pointee
+        if f.buf.0 != nil, av_frame_is_writable(pointer) != 0, f.width == Int32(width), f.height == Int32(height), f.format == format.rawValue { return }
+        av_frame_unref(pointer)
+        pointer.pointee.width = Int32(width)
+        pointer.pointee.height = Int32(height)
+        pointer.pointee.format = format.rawValue
+        try check(av_frame_get_buffer(pointer, 0), "av_frame_get_buffer")
+    }
+
     /// Makes the buffers this frame's own before they are written again (an
     /// encoder may still hold a reference to the last picture written there).
     func makeWritable() throws(FFmpegError) { try check(av_frame_make_writable(pointer), "av_frame_make_writable") }

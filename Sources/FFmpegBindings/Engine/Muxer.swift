@@ -1,4 +1,5 @@
 import CFFmpeg
+import Foundation
 
 /// An output container (`AVFormatContext` with an output format): a file
 /// muxer (mp4, webm, ogg, mp3, ipod) or one HLS rendition's `hls` muxer.
@@ -15,7 +16,11 @@ final class Muxer {
     /// HLS only: every segment the muxer has finished, in order. Its own playlist is a
     /// window of the last one (see `HLSLadder.Ladder.headerOptions`), so the list is
     /// gathered here from each version it writes.
-    private(set) var segments = HLSSegmentList()
+    fileprivate var gathered = HLSSegmentList()
+    var segments: HLSSegmentList { lock.withLock { gathered } }
+    /// A ladder's rungs write from their encoder threads, and a fallback that shares a
+    /// rung's packets gets its sound from the pass's thread: one writer at a time.
+    private let lock = NSLock()
 
     /// A muxer of `format` writing `path`.
     init(format: String, path: String) throws(FFmpegError) {
@@ -56,7 +61,7 @@ final class Muxer {
                 if let playlist = muxer.playlistIO, playlist.io == io {
                     muxer.playlistIO = nil
                     let closed = avio_close(io)
-                    if closed >= 0, let text = try? String(contentsOfFile: playlist.path, encoding: .utf8) { muxer.segments.merge(playlist: text) }
+                    if closed >= 0, let text = try? String(contentsOfFile: playlist.path, encoding: .utf8) { muxer.gathered.merge(playlist: text) }
                     return closed
                 }
             }
@@ -85,6 +90,8 @@ final class Muxer {
     func stream(_ index: Int32) -> UnsafeMutablePointer<AVStream> { context.pointee.streams[Int(index)]! }
 
     func writeHeader(options: [(String, String)] = []) throws(FFmpegError) {
+        lock.lock()
+        defer { lock.unlock() }
         var dictionary: OpaquePointer?
         for (key, value) in options { av_dict_set(&dictionary, key, value, 0) }
         defer { av_dict_free(&dictionary) }
@@ -95,6 +102,8 @@ final class Muxer {
     /// Writes one of `encoder`'s packets (in its time base) to stream `index`.
     /// The muxer takes the packet's reference.
     func write(_ packet: Packet, stream index: Int32, from timeBase: AVRational) throws(FFmpegError) {
+        lock.lock()
+        defer { lock.unlock() }
         av_packet_rescale_ts(packet.pointer, timeBase, stream(index).pointee.time_base)
         packet.pointer.pointee.stream_index = index
         try check(av_interleaved_write_frame(context, packet.pointer), "write packet")
@@ -102,6 +111,8 @@ final class Muxer {
 
     /// Writes the trailer (for HLS: the last segment and EXT-X-ENDLIST).
     func finish() throws(FFmpegError) {
+        lock.lock()
+        defer { lock.unlock() }
         guard headerWritten, !trailerWritten else { return }
         trailerWritten = true
         try check(av_write_trailer(context), "write trailer")
