@@ -139,12 +139,12 @@ final class LadderEncoding: FrameConsumer {
                 picture.unref()
                 try check(av_frame_ref(picture.pointer, source.pointer), "av_frame_ref")
             } else if index == 0, let stored, let turner {
-                try picture.makeBlank(width: width, height: height, format: AV_PIX_FMT_YUV420P)
                 try stored.makeWritable()
                 try rung.scaler.scale(source, into: stored)
                 try turner.filter(stored, into: turned)
-                try check(av_frame_copy(picture.pointer, turned.pointer), "av_frame_copy")
-                turned.unref()
+                // The filter's picture itself, by reference: its buffer returns to the graph's pool once encoded.
+                picture.unref()
+                av_frame_move_ref(picture.pointer, turned.pointer)
             } else {
                 try picture.makeBlank(width: width, height: height, format: AV_PIX_FMT_YUV420P)
                 try rung.scaler.scale(source, into: picture)
