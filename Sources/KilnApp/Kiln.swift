@@ -191,12 +191,11 @@ public struct Kiln: Sendable {
     /// `inspectorExecutable`, uploads' headers are read in a child process of
     /// that executable (`kiln inspect --serve`), not in the server.
     public func makeApplication(workers: WorkerPlacement, inspectorExecutable: String? = nil) throws -> some ApplicationProtocol {
+        let childEnvironment = ProcessInfo.processInfo.environment.merging(WorkerProcessPlan.sandboxEnvironment(configuration)) { $1 }
+        let zygote = Self.zygote(for: workers, inspectorExecutable: inspectorExecutable, environment: childEnvironment, logger: logger)
         var inspector: SupervisedInspection?
         if let inspectorExecutable {
-            inspector = SupervisedInspection(
-                executable: inspectorExecutable,
-                environment: ProcessInfo.processInfo.environment.merging(WorkerProcessPlan.sandboxEnvironment(configuration)) { $1 },
-                logger: logger)
+            inspector = SupervisedInspection(executable: inspectorExecutable, environment: childEnvironment, zygote: zygote, logger: logger)
             inspector?.start()
         }
         var services: [any Service] = [client, migrationService(isServer: true)]
@@ -214,7 +213,7 @@ public struct Kiln: Sendable {
             _ = Self.metrics
             services.append(GatedService(gate: gate, service: WorkerSupervisor(
                 executable: executable, plan: WorkerProcessPlan(configuration: configuration), store: store, metrics: workerMetrics,
-                drainSeconds: configuration.worker.drainSeconds, logger: logger)))
+                drainSeconds: configuration.worker.drainSeconds, zygote: zygote, logger: logger)))
             services.append(GatedService(gate: gate, service: webhookNotifier))
         }
         let admission = RequestAdmission(limit: configuration.maxRequestsInFlight)

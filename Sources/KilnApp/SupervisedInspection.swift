@@ -24,18 +24,20 @@ final class SupervisedInspection: MediaInspector, Sendable {
 
     let executable: String
     let environment: [String: String]
+    let zygote: ChildZygote?
     let logger: Logger
     private let state = Mutex(State())
 
-    init(executable: String, environment: [String: String], logger: Logger) {
+    init(executable: String, environment: [String: String], zygote: ChildZygote? = nil, logger: Logger) {
         self.executable = executable
         self.environment = environment
+        self.zygote = zygote
         self.logger = logger
     }
 
     func start() {
         do {
-            let child = try ChildProcess(executable: executable, arguments: ["inspect", "--serve"], environment: environment) {
+            let child = try ChildProcess(executable: executable, arguments: ["inspect", "--serve"], environment: environment, zygote: zygote) {
                 [self] descriptor, _ in read(from: descriptor)
             }
             state.withLock { state in
@@ -43,7 +45,7 @@ final class SupervisedInspection: MediaInspector, Sendable {
                 state.startedAt = .now
             }
             // Reaped by its termination handler; the exit is seen as end-of-file by `read`.
-            Task { _ = await child.exited() }
+            Task { [zygote] in if case .signaled = await child.exited() { zygote?.retire() } }
         } catch {
             logger.error("the inspector process could not start", metadata: ["error": "\(error)"])
             restartLater()

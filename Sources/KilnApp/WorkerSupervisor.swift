@@ -19,6 +19,8 @@ struct WorkerSupervisor: Service {
     let metrics: WorkerMetricsBoard
     /// How long children may drain on shutdown before they are killed.
     let drainSeconds: Double
+    /// Forks the workers when it can; nil starts each afresh.
+    let zygote: ChildZygote?
     let logger: Logger
 
     static let restartCounter = "kiln_worker_process_exits_total"
@@ -58,7 +60,7 @@ struct WorkerSupervisor: Service {
             let exit: ChildExit
             do {
                 let child = try ChildProcess(executable: executable, arguments: ["worker", "--supervised"],
-                                             environment: slot.environment.merging(["KILN_WORKER_OWNER": owner]) { $1 },
+                                             environment: slot.environment.merging(["KILN_WORKER_OWNER": owner]) { $1 }, zygote: zygote,
                                              readOutput: { [metrics] descriptor, child in metrics.read(from: descriptor, child: child) })
                 children.add(child)
                 exit = await child.exited()
@@ -67,6 +69,8 @@ struct WorkerSupervisor: Service {
                 exit = .couldNotStart("\(error)")
             }
             if children.isStopping && exit.isClean { break }
+            // Forked workers share the zygote's layout: after a crash the next ones get a new one.
+            if case .signaled = exit { zygote?.retire() }
             Counter(label: Self.restartCounter, dimensions: [("reason", exit.reason)]).increment()
             logger.error("a worker process ended; starting another", metadata: [
                 "slot": "\(slot.index)", "owner": "\(owner)", "exit": "\(exit)", "backoffSeconds": "\(backoff)",
@@ -169,16 +173,22 @@ enum ChildExit: Sendable, CustomStringConvertible {
 /// process holds: when the supervisor dies, however it dies, the child reads
 /// end-of-file and shuts down (`WorkerSandbox.stopWhenSupervisorGoes`).
 final class ChildProcess: @unchecked Sendable {
-    private let process = Process()
+    /// Nil for a worker forked by the zygote, which a thread of its own waits for.
+    private let process: Process?
+    let pid: Int32
     /// The write end of the child's standard input; -1 once closed.
     private let lifeline: Mutex<Int32>
-    private let ended = ExitLatch()
+    private let ended: ExitLatch
 
     /// `readOutput`: given the read end of the child's standard output (it is
     /// this process's own output otherwise), and this child's identity.
-    init(executable: String, arguments: [String], environment: [String: String],
+    /// `zygote`: forks the child from there when it can
+    /// (the executable must be the zygote's own), else the executable is started afresh.
+    init(executable: String, arguments: [String], environment: [String: String], zygote: ChildZygote? = nil,
          readOutput: (@Sendable (Int32, ObjectIdentifier) -> Void)? = nil) throws {
         let metrics = readOutput
+        let ended = ExitLatch()
+        self.ended = ended
         var ends: [Int32] = [0, 0]
         // Close-on-exec, so no other child inherits this child's lifeline and keeps it open.
         if case let failed = kiln_sandbox_pipe(&ends), failed != 0 { throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO) }
@@ -189,6 +199,24 @@ final class ChildProcess: @unchecked Sendable {
             close(ends[1])
             throw POSIXError(POSIXErrorCode(rawValue: failed) ?? .EIO)
         }
+        if let zygote, metrics != nil, let forked = try? zygote.fork(arguments: arguments, environment: environment, input: ends[0], output: output[1]) {
+            process = nil
+            pid = forked
+            close(ends[0])
+            close(output[1])
+            let waiter = Thread {
+                var status: Int32 = 0
+                let failed = kiln_wait_for_child(forked, &status)
+                // A status's low 7 bits are the signal that ended it, 0 when it exited.
+                ended.open(failed != 0 ? .exited(-1) : status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signaled(status & 0x7f))
+            }
+            waiter.name = "kiln-child-\(forked)"
+            waiter.start()
+            readOutput?(output[0], ObjectIdentifier(self))
+            return
+        }
+        let process = Process()
+        self.process = process
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
@@ -207,6 +235,7 @@ final class ChildProcess: @unchecked Sendable {
             if metrics != nil { close(output[0]) }
             throw error
         }
+        pid = process.processIdentifier
         try? readEnd.close()
         // Only the child holds the write end now: its exit ends the reader.
         try? outputWriteEnd?.close()
@@ -231,9 +260,7 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
-
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    func signal(_ signal: Int32) { kill(pid, signal) }
 
     /// Waits for the child to end.
     func exited() async -> ChildExit {

@@ -9,6 +9,11 @@ struct KilnCommand: AsyncParsableCommand {
         abstract: "Self-hosted media processing: uploads in, images, video and HLS out.",
         subcommands: [Serve.self, Worker.self, Migrate.self, Run.self, Inspect.self, Submit.self, Status.self, Watch.self],
         defaultSubcommand: Serve.self)
+
+    /// A child forked by `kiln serve`'s zygote runs the command it was given, not the zygote's.
+    static func main() async {
+        await main(ForkedArguments.take())
+    }
 }
 
 /// What a server or worker writes (uploads, outputs, scratch files of other

@@ -68,6 +68,8 @@ struct SupervisedWorkerTests {
         var workers: Set<Int32> { Self.children(of: process.pid).filter { Self.commandLine($0).contains("worker") } }
         /// The process that reads uploads' headers for the server.
         var inspectors: Set<Int32> { Self.children(of: process.pid).filter { Self.commandLine($0).contains("inspect") } }
+        /// The process the others are forked from.
+        var zygotes: Set<Int32> { Self.children(of: process.pid).filter { Self.commandLine($0).dropFirst().first == "zygote" } }
 
         static func commandLine(_ pid: Int32) -> [String] {
             guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return [] }
@@ -239,6 +241,65 @@ struct SupervisedWorkerTests {
         #expect(served.process.log.contains("the inspector process ended"))
         served.process.signal(SIGTERM)
         #expect(await served.process.waitForExit(timeout: .seconds(60)) == 0)
+    }
+
+    /// Workers forked from the zygote share the pages the dynamic linker wrote in
+    /// their ~225 libraries (shared dirty); a worker started afresh writes its own
+    /// (private dirty). After a worker crashes, the zygote is replaced, so the next
+    /// workers do not share the crashed one's address-space layout.
+    @Test func workersAreForkedFromAZygoteThatACrashReplaces() async throws {
+        let served = try Served(configuration: try Self.configuration(), processes: 2, name: "supervised-zygote")
+        try await served.waitUntilReady()
+        var deadline = ContinuousClock.now + .seconds(30)
+        while served.workers.count < 2 || served.inspectors.isEmpty || served.zygotes.count != 1 {
+            guard ContinuousClock.now < deadline else {
+                throw HarnessError("no zygote, 2 workers and an inspector: \(served.zygotes) \(served.workers) \(served.inspectors)\n\(served.process.log)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let zygote = try #require(served.zygotes.first)
+        #expect(Self.threads(zygote) == 1, "the zygote forks, so it must never run a second thread")
+        for child in served.workers.union(served.inspectors) {
+            let memory = Self.memory(child)
+            #expect(memory["Shared_Dirty"] ?? 0 >= 4 << 10, "child \(child) shares the zygote's relocated pages: \(memory)")
+            #expect(memory["Private_Dirty"] ?? .max < memory["Shared_Dirty"] ?? 0, "child \(child): \(memory)")
+        }
+        #expect(Self.commandLine(of: served.inspectors.first!).suffix(2) == ["inspect", "--serve"])
+
+        let crashed = try #require(served.workers.first)
+        kill(crashed, SIGSEGV)
+        deadline = ContinuousClock.now + .seconds(60)
+        while served.workers.count < 2 || served.workers.contains(crashed) || served.zygotes.count != 1 || served.zygotes.contains(zygote) {
+            guard ContinuousClock.now < deadline else {
+                throw HarnessError("no new zygote and worker after a crash: \(served.zygotes) \(served.workers)\n\(served.process.log)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // The old zygote is killed and reaped.
+        deadline = ContinuousClock.now + .seconds(10)
+        while kill(zygote, 0) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(kill(zygote, 0) != 0, "zygote \(zygote) is still there (zombie: \(Self.isZombie(zygote)))")
+        let replacement = try #require(served.workers.subtracting([crashed]).first { Self.memory($0)["Shared_Dirty"] ?? 0 >= 4 << 10 })
+        #expect(replacement != crashed)
+        served.process.signal(SIGTERM)
+        #expect(await served.process.waitForExit(timeout: .seconds(60)) == 0)
+    }
+
+    static func commandLine(of pid: Int32) -> [String] { Served.commandLine(pid) }
+
+    static func threads(_ pid: Int32) -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).count
+    }
+
+    /// /proc/<pid>/smaps_rollup's fields, in kB.
+    static func memory(_ pid: Int32) -> [String: Int] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
+        var fields: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count >= 2, parts[0].hasSuffix(":"), let value = Int(parts[1]) { fields[String(parts[0].dropLast())] = value }
+        }
+        return fields
     }
 
     static func isZombie(_ pid: Int32) -> Bool {

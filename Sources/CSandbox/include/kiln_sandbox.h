@@ -1,5 +1,6 @@
 #ifndef KILN_SANDBOX_H
 #define KILN_SANDBOX_H
+#include <stddef.h>
 #include <stdint.h>
 
 // What a supervised worker process does to itself before it takes work.
@@ -21,6 +22,22 @@ int kiln_sandbox_seccomp(int *denied);
 
 // A pipe whose two ends are close-on-exec (pipe2 needs _GNU_SOURCE, which Swift's Glibc lacks).
 int kiln_sandbox_pipe(int ends[2]);
+
+// The worker zygote (zygote.c): a process started with KILN_ZYGOTE_CONTROL=<fd>
+// in its environment forks workers on request instead of running main.
+
+// A close-on-exec SOCK_SEQPACKET pair for a zygote's control socket.
+int kiln_zygote_socketpair(int ends[2]);
+// PR_SET_CHILD_SUBREAPER: orphaned descendants (the zygote's workers) become this process's children.
+int kiln_zygote_become_subreaper(void);
+// Waits for the zygote's first word: 0 when it can fork (it has one thread), ENOTSUP when it cannot.
+int kiln_zygote_await_ready(int control, int timeout_ms);
+// Asks the zygote for a worker with this environment ("KEY=VALUE\0" each) and these
+// descriptors as its standard input and output; `pid` receives the worker's.
+int kiln_zygote_fork(int control, const char *environment, size_t length, int input, int output,
+                     int timeout_ms, int *pid);
+// waitpid(pid) to the end, through EINTR; 0, or the errno.
+int kiln_wait_for_child(int pid, int *status);
 
 // Test-only crashes (the `crash` operation, which exists only when KILN_TEST_OPERATIONS names it).
 void kiln_sandbox_crash_segv(void);
