@@ -436,17 +436,18 @@ end
         print("memory: jobs at once on the 4K photo (and the 10 s 1080p clip), a fresh server for each kind of work;"
               " the peak of the summed PSS of `kiln serve` and its worker processes", flush=True)
         thumb = [{"op": "thumbnail", "width": 400}, {"op": "encode", "format": "jpeg", "quality": 80}]
+        mixed = [(self.photo, {"reuse": False, "operations": thumb})] * 8 + [
+            (self.video, {"reuse": False, "operations": [{"op": "transcode", "height": 720, "preset": "veryfast"}]})]
         workloads = [
-            ("8 x 4K -> 400 px thumbnail + 1 x 1080p -> 720p transcode", 9,
-             [(self.photo, {"reuse": False, "operations": thumb})] * 8
-             + [(self.video, {"reuse": False, "operations": [{"op": "transcode", "height": 720, "preset": "veryfast"}]})]),
-            ("8 x 400 px JPEG thumbnail + 1920 px WebP", 8, [(self.photo, {"reuse": False, "outputs": {
+            ("8 x 4K -> 400 px thumbnail + 1 x 1080p -> 720p transcode", 9, {}, mixed),
+            ("the same in one worker process (KILN_WORKER_PROCESSES=1)", 9, {"KILN_WORKER_PROCESSES": "1"}, mixed),
+            ("8 x 400 px JPEG thumbnail + 1920 px WebP", 8, {}, [(self.photo, {"reuse": False, "outputs": {
                 "thumb": thumb, "large": [{"op": "resize", "width": 1920}, {"op": "encode", "format": "webp", "quality": 80}]}})] * 8),
-            ("8 x product-photo pipeline (six outputs, AVIF among them)", 8,
+            ("8 x product-photo pipeline (six outputs, AVIF among them)", 8, {},
              [(self.photo, {"reuse": False, "pipeline": "product-photo"})] * 8),
         ]
-        for name, slots, jobs in workloads:
-            server = KilnProcess(self, self.schema("memory"), extra_env={"KILN_WORKER_CONCURRENCY": str(slots), "KILN_VIDEO_CONCURRENCY": "1"})
+        for name, slots, env, jobs in workloads:
+            server = KilnProcess(self, self.schema("memory"), extra_env=dict(env, KILN_WORKER_CONCURRENCY=str(slots), KILN_VIDEO_CONCURRENCY="1"))
             try:
                 media = {path: self.upload(server.port, path) for path in {path for path, _ in jobs}}
                 time.sleep(1)  # the workers' first claims and connections, before the idle figure
