@@ -81,6 +81,19 @@ public final class SourcePass {
         pass.addVideo(try FrameTap(decoder: decoder, seconds: seconds, take: take))
     }
 
+    /// The sound as interleaved floats (`channels` nil: the source's, at most
+    /// 2), handed to `each` on the pass's thread as the pass reaches it. The
+    /// format is known at once; nil when the source has no sound. Add it after
+    /// the video outputs, so that the sound is the one that goes with their picture.
+    public func addSamples(channels: Int?, each: @escaping (UnsafeBufferPointer<Float>) throws(FFmpegError) -> Void) throws(FFmpegError) -> AudioSamples.Format? {
+        guard let decoder = try pass.audioDecoder() else { return nil }
+        let rate = Int(decoder.context.pointee.sample_rate)
+        guard rate > 0 else { throw .invalidData(message: "no sample rate") }
+        let count = channels ?? min(2, max(1, Int(decoder.context.pointee.ch_layout.nb_channels)))
+        pass.addAudio(try FloatSamples(channels: count, rate: rate, each: each))
+        return AudioSamples.Format(sampleRate: rate, channels: count, duration: duration)
+    }
+
     /// A ladder rung whose packets a transcode of `settings` can take as they are.
     private func sharedRung(for settings: VideoSettings, rotation: Int) -> LadderEncoding.Rung? {
         // An MP4 keeps the display matrix while a ladder's rungs are turned upright: only an unturned source matches.

@@ -8,6 +8,10 @@ protocol PassParticipant: Stage {
     /// shared pass pays only when one does; frames alone keep seeking.
     var readsWholeStream: Bool { get }
 
+    /// Whether it reads the picture; steps that read only the sound join the
+    /// pass after those that do, so the sound chosen goes with the picture.
+    var readsPicture: Bool { get }
+
     /// Adds what this step needs to `pass`, writing into `context`'s directory;
     /// returns what finishes the step once the pass has run.
     func join(_ pass: SourcePass, source: SourceFile, context: StageContext) throws(StageError) -> () throws(StageError) -> StageValue
@@ -48,8 +52,10 @@ final class JointVideoPass: SharedPass, @unchecked Sendable {
     private func run(_ source: SourceFile, leader: StageContext) -> [String: Result<StageValue, StageError>] {
         let directory = leader.scratchDirectory + "/.pass"
         passDirectory = directory
-        // Ladders join first, so that a transcode of the same encode as a rung takes its packets.
-        let order = participants.sorted { ($0.value is HLS ? 0 : 1, $0.key) < ($1.value is HLS ? 0 : 1, $1.key) }
+        // Ladders join first, so that a transcode of the same encode as a rung takes its packets;
+        // steps of the sound alone last.
+        func rank(_ step: any PassParticipant) -> Int { step is HLS ? 0 : step.readsPicture ? 1 : 2 }
+        let order = participants.sorted { (rank($0.value), $0.key) < (rank($1.value), $1.key) }
         do {
             var finishers: [(String, () throws(StageError) -> StageValue)] = []
             try withFFmpeg("video", stop: leader.stop) { interrupt in
@@ -109,6 +115,8 @@ struct VideoSharedDecoder: SharedDecoder {
 }
 
 extension PassParticipant {
+    var readsPicture: Bool { true }
+
     /// This step's share of a joint pass, when its input carries one that includes its output.
     func sharedValue(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue? {
         guard case let .source(file) = input, let pass = file.sharedPass as? JointVideoPass, pass.includes(context.outputName) else { return nil }

@@ -35,26 +35,34 @@ public struct Loudnorm: Stage {
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        if let shared = try sharedValue(input, context: context) { return shared }
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "loudnorm needs the input file") }
-        let name = "\(context.outputName).\(format.fileExtension)"
-        let path = context.scratchDirectory + "/" + name
-        let (measured, peak, gain) = try withFFmpeg("loudnorm", stop: context.stop) { interrupt in
-            var meter: LoudnessMeter?
+        let meter = Box<LoudnessMeter?>(nil)
+        try withFFmpeg("loudnorm", stop: context.stop) { interrupt in
             var expected = 1.0, seen = 0.0
             try AudioSamples.decode(path: file.path, channels: nil, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, start: { format in
-                meter = LoudnessMeter(sampleRate: format.sampleRate, channels: format.channels)
+                meter.value = LoudnessMeter(sampleRate: format.sampleRate, channels: format.channels)
                 expected = max(1, format.duration * Double(format.sampleRate) * Double(format.channels))
             }) { samples in
-                meter?.add(interleaved: samples)
+                meter.value?.add(interleaved: samples)
                 seen += Double(samples.count)
                 context.reportProgress(min(1, seen / expected) * 0.5)
             }
-            guard let measured = meter?.integrated else { throw StageError(code: "silent_input", message: "loudnorm: the audio is silent or shorter than 0.4 s") }
-            let peak = meter?.samplePeak ?? 0
-            let gain = min(target - measured, truePeak - 20 * log10(max(peak, 1e-9)))
+        }
+        return try normalize(file, measured: meter.value, context: context, progress: { context.reportProgress(0.5 + $0 / 2) })
+    }
+
+    /// The second pass: the one gain the measurement asks for, encoded.
+    func normalize(_ file: SourceFile, measured meter: LoudnessMeter?, context: StageContext,
+                   progress: @escaping (Double) -> Void) throws(StageError) -> StageValue {
+        guard let measured = meter?.integrated else { throw StageError(code: "silent_input", message: "loudnorm: the audio is silent or shorter than 0.4 s") }
+        let peak = meter?.samplePeak ?? 0
+        let gain = min(target - measured, truePeak - 20 * log10(max(peak, 1e-9)))
+        let name = "\(context.outputName).\(format.fileExtension)"
+        let path = context.scratchDirectory + "/" + name
+        try withFFmpeg("loudnorm", stop: context.stop) { interrupt in
             try AudioTranscode.run(input: file.path, output: path, as: format, bitRate: bitRate, sampleRate: nil, channels: nil,
-                                   gain: pow(10, gain / 20), maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, progress: { context.reportProgress(0.5 + $0 / 2) })
-            return (measured, peak, gain)
+                                   gain: pow(10, gain / 20), maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, progress: progress)
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         let duration = (try? MediaProbe(path: path))?.duration
@@ -63,5 +71,23 @@ public struct Loudnorm: Stage {
             files: [ProducedFile(name: name, contentType: format.contentType, size: size, duration: duration)],
             results: ["loudness": ["input": rounded(measured), "inputPeak": rounded(20 * log10(max(peak, 1e-9))),
                                    "target": rounded(target), "gain": rounded(gain)]]))
+    }
+}
+
+/// Measured on a job's shared pass, encoded in a pass of the sound alone after it.
+extension Loudnorm: PassParticipant {
+    var readsWholeStream: Bool { false }
+    var readsPicture: Bool { false }
+
+    func join(_ pass: SourcePass, source: SourceFile, context: StageContext) throws(StageError) -> () throws(StageError) -> StageValue {
+        let meter = Box<LoudnessMeter?>(nil)
+        try withFFmpeg("loudnorm", stop: context.stop) { _ in
+            guard let format = try pass.addSamples(channels: nil, each: { samples in meter.value?.add(interleaved: samples) }) else { return }
+            meter.value = LoudnessMeter(sampleRate: format.sampleRate, channels: format.channels)
+        }
+        return { () throws(StageError) in
+            guard meter.value != nil else { throw StageError.invalidInput("loudnorm: no audio stream") }
+            return try normalize(source, measured: meter.value, context: context, progress: context.reportProgress)
+        }
     }
 }

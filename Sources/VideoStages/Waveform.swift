@@ -23,10 +23,15 @@ public struct Waveform: Stage {
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        if let shared = try sharedValue(input, context: context) { return shared }
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "waveform needs the input file") }
         let peaks = try withFFmpeg("waveform", stop: context.stop) { interrupt in
             try AudioPeaks(path: file.path, points: points, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, progress: context.reportProgress)
         }
+        return Self.product(peaks)
+    }
+
+    static func product(_ peaks: AudioPeaks) -> StageValue {
         func eightBit(_ value: Float) -> JSONValue { .number(Double(max(-128, min(127, (value * 127).rounded())))) }
         let data = peaks.peaks.flatMap { [eightBit($0.min), eightBit($0.max)] }
         return .product(OutputProduct(results: ["waveform": [
@@ -34,5 +39,24 @@ public struct Waveform: Stage {
             "sample_rate": .number(Double(peaks.sampleRate)), "samples_per_pixel": .number(Double(peaks.samplesPerPoint)),
             "length": .number(Double(peaks.peaks.count)), "data": .array(data),
         ]]))
+    }
+}
+
+extension Waveform: PassParticipant {
+    var readsWholeStream: Bool { false }
+    var readsPicture: Bool { false }
+
+    func join(_ pass: SourcePass, source: SourceFile, context: StageContext) throws(StageError) -> () throws(StageError) -> StageValue {
+        let builder = Box<AudioPeaks.Builder?>(nil)
+        try withFFmpeg("waveform", stop: context.stop) { _ in
+            guard let format = try pass.addSamples(channels: 1, each: { samples in builder.value?.add(samples) }) else { return }
+            builder.value = AudioPeaks.Builder(points: points, format: format)
+        }
+        return { () throws(StageError) in
+            guard let peaks = builder.value?.peaks, peaks.samples > 0 else {
+                throw StageError.invalidInput("waveform: no audio could be decoded")
+            }
+            return Self.product(peaks)
+        }
     }
 }

@@ -58,4 +58,56 @@ import Testing
         #expect(Set(sides) == [270, 480], "\(probe)")
         #expect(outputs["placeholder"]?.results["blurhash"]?.stringValue?.count ?? 0 >= 6)
     }
+
+    /// A waveform and a loudness normalisation beside a transcode read their samples from the
+    /// transcode's pass (loudnorm then encodes in a second pass of the sound alone), and come
+    /// out as they do on their own.
+    @Test func theSoundsStepsTakeTheirSamplesFromTheVideosPass() async throws {
+        let input = try Fixture.corpus("h264-vfr.mp4")
+        let request: JSONValue = ["outputs": [
+            "small": [["op": "transcode", "height": 240, "preset": "ultrafast"]],
+            "wave": [["op": "waveform", "points": 100]],
+            "loud": [["op": "loudnorm", "target": -20]],
+        ]]
+        let library = try PipelineLibrary(directory: Fixture.repositoryRoot + "/Pipelines")
+        var body = request.objectValue ?? [:]
+        body["input"] = "med_x"
+        let plan = try JobPlan(outputs: try JobRequest.parse(.object(body), pipelines: library).outputs, input: .video, registry: Stages.registry)
+        let source = SourceFile(path: Fixture.path(input), kind: .video, contentType: "video/mp4")
+        let shared = try #require(try Stages.registry.sharedDecoder?.decode(source, for: plan.outputs, limits: .init()))
+        #expect(shared.outputs == ["small", "wave", "loud"])
+
+        let outputs = try await runLocally(input, request)
+        let wave = try #require(outputs["wave"]?.results["waveform"])
+        let aloneWave = try await runLocally(input, ["operations": [["op": "waveform", "points": 100]]])["default"]?.results["waveform"]
+        #expect(wave == aloneWave)
+        #expect(wave["data"]?.arrayValue?.count == 200 && wave["data"]?.arrayValue?.contains { ($0.doubleValue ?? 0) > 10 } == true)
+
+        let loud = try #require(outputs["loud"])
+        let alone = try #require(try await runLocally(input, ["operations": [["op": "loudnorm", "target": -20]]])["default"])
+        let measured = try #require(loud.results["loudness"]?["input"]?.doubleValue)
+        #expect(measured == alone.results["loudness"]?["input"]?.doubleValue)
+        #expect(loud.results["loudness"]?["gain"] == alone.results["loudness"]?["gain"])
+        // The normalised file is the whole sound, and as loud as asked (ffmpeg's ebur128 measures it).
+        let file = try #require(loud.files.first)
+        #expect(abs((file.file.duration ?? 0) - 3.0) < 0.1, "\(file.file)")
+        let report = String(decoding: try runTool("ffmpeg", ["-nostats", "-i", file.path, "-af", "ebur128", "-f", "null", "-"], errorOutput: true), as: UTF8.self)
+        let summary = report.components(separatedBy: "I:").last ?? ""
+        let integrated: Double = Double(summary.split(separator: " ", omittingEmptySubsequences: true).first ?? "") ?? 0
+        #expect(abs(integrated + 20) < 1.0, "integrated loudness \(integrated) LUFS")
+    }
+
+    /// Without sound, the sound's steps fail with their own error; the video's outputs are made.
+    @Test func aSilentVideosWaveformFailsAloneInTheSharedPass() async throws {
+        let input = try Fixture.corpus("no-audio.mp4")
+        do {
+            _ = try await runLocally(input, ["outputs": [
+                "small": [["op": "transcode", "height": 240, "preset": "ultrafast"]],
+                "wave": [["op": "waveform", "points": 100]],
+            ]])
+            Issue.record("a waveform of no sound succeeded")
+        } catch LocalRun.Failure.failed(let output, let error) {
+            #expect(output == "wave" && error.code == "invalid_input", "\(output): \(error)")
+        }
+    }
 }
