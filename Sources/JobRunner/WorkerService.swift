@@ -17,9 +17,9 @@ public struct WorkerService: Service {
     let runner: PipelineRunner
     let configuration: WorkerConfiguration
     let logger: Logger
-    /// Called as each job's attempt ends (a supervised worker reports its metrics then, so a crash
-    /// in the next job loses none of the last one's).
-    public var afterEachJob: @Sendable () -> Void = {}
+    /// Called as each job's attempt ends, with whether no other job runs now (a supervised
+    /// worker reports its metrics then, so a crash in the next job loses none of the last one's).
+    public var afterEachJob: @Sendable (_ idle: Bool) -> Void = { _ in }
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pool: BlockingPool,
                 configuration: WorkerConfiguration, logger: Logger) {
@@ -101,8 +101,8 @@ public struct WorkerService: Service {
             let stop = StopToken(deadline: .now + .seconds(timeout))
             running.add(claim.id, stop)
             await JobExecution(claim: claim, worker: self, logger: jobLogger, stop: stop).run()
-            running.remove(claim.id)
-            afterEachJob()
+            let idle = running.remove(claim.id)
+            afterEachJob(idle)
         }
     }
 
@@ -177,7 +177,9 @@ final class RunningJobs: Sendable {
     private let tokens = Mutex<[String: StopToken]>([:])
 
     func add(_ id: String, _ token: StopToken) { tokens.withLock { $0[id] = token } }
-    func remove(_ id: String) { _ = tokens.withLock { $0.removeValue(forKey: id) } }
+    /// Removes a finished job; true when no other job runs now.
+    @discardableResult
+    func remove(_ id: String) -> Bool { tokens.withLock { $0.removeValue(forKey: id); return $0.isEmpty } }
     func stopAll(_ reason: StopReason) { tokens.withLock { for token in $0.values { token.stop(reason) } } }
     func stop(_ id: String, _ reason: StopReason) { tokens.withLock { $0[id]?.stop(reason) } }
 }

@@ -79,7 +79,9 @@ public struct Kiln: Sendable {
     }()
 
     var worker: WorkerService {
-        WorkerService(store: store, blobs: blobs, registry: Stages.registry, pool: pool, configuration: configuration.worker, logger: logger)
+        var worker = WorkerService(store: store, blobs: blobs, registry: Stages.registry, pool: pool, configuration: configuration.worker, logger: logger)
+        worker.afterEachJob = { idle in if idle { MallocTuning.returnFreedMemory() } }
+        return worker
     }
 
     /// Sends the webhook outbox; runs wherever workers run.
@@ -237,7 +239,12 @@ public struct Kiln: Sendable {
     /// serve`) leaves webhooks to its server.
     public func makeWorkerGroup(supervised: Bool = false) -> ServiceGroup {
         var jobs = worker
-        if supervised { jobs.afterEachJob = { WorkerMetricsBoard.reportNow() } }
+        if supervised {
+            jobs.afterEachJob = { idle in
+                if idle { MallocTuning.returnFreedMemory() }
+                WorkerMetricsBoard.reportNow()
+            }
+        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: client), .init(service: migrationService(isServer: false)), .init(service: GatedService(gate: gate, service: jobs)),
         ]

@@ -130,6 +130,7 @@ public enum InspectionServer {
                         writing.lock()
                         FileHandle.standardOutput.write(bytes)
                         writing.unlock()
+                        MallocTuning.returnFreedMemory()
                     }
                 }
                 group.wait()

@@ -14,4 +14,9 @@ static inline size_t kiln_live_heap_bytes(void) {
 static inline int kiln_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
 }
+
+// malloc_trim(0): returns the free pages of every arena to the system.
+static inline int kiln_malloc_trim(void) {
+    return malloc_trim(0);
+}
 #endif
