@@ -7,7 +7,8 @@ import CFFmpeg
 /// closes the context exactly once.
 public final class Demuxer {
     let context: UnsafeMutablePointer<AVFormatContext>
-    private let interrupt: InterruptFlag
+    /// The job's stop request; what reads this source waits no longer than it.
+    let interrupt: InterruptFlag
 
     public init(path: String, interrupt: InterruptFlag = InterruptFlag()) throws(FFmpegError) {
         FFmpeg.start()

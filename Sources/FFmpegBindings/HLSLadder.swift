@@ -153,7 +153,7 @@ public enum HLSLadder {
                                           globalHeader: output.wantsGlobalHeader)
                 rungs.append((encoder, output))
             }
-            video = try LadderEncoding(rungs: rungs, decoder: decoder, frameRate: rate, segmentEnd: settings.segmentEnd)
+            video = try LadderEncoding(rungs: rungs, decoder: decoder, frameRate: rate, segmentEnd: settings.segmentEnd, interrupt: pass.demuxer.interrupt)
             pass.addVideo(video)
             var muxers = rungs.map(\.1)
             if let bitRate = settings.audioBitRate, let sound = try pass.audioDecoder() {

@@ -31,24 +31,28 @@ final class EncoderThread {
 
     private let shared = Shared()
     private let capacity: Int
+    private let interrupt: InterruptFlag
     private let makePicture: () throws(FFmpegError) -> MediaFrame
     private var finished = false
 
     /// `encode` is called on the thread with each picture sent, then with nil at the end.
-    init(name: String, capacity: Int = 3, makePicture: @escaping () throws(FFmpegError) -> MediaFrame,
+    /// `interrupt`: a stop ends a wait for a spare picture at once (an encoder at a slow
+    /// preset may hold every picture for seconds), and the queued pictures are dropped.
+    init(name: String, capacity: Int = 3, interrupt: InterruptFlag, makePicture: @escaping () throws(FFmpegError) -> MediaFrame,
          encode: @escaping (MediaFrame?) throws(FFmpegError) -> Void) {
         self.capacity = capacity
+        self.interrupt = interrupt
         self.makePicture = makePicture
         let shared = shared
         let work = Work(encode)
         let thread = Thread {
-            Self.loop(shared, work)
+            Self.loop(shared, work, interrupt)
         }
         thread.name = name
         thread.start()
     }
 
-    private static func loop(_ shared: Shared, _ work: Work) {
+    private static func loop(_ shared: Shared, _ work: Work, _ interrupt: InterruptFlag) {
         while true {
             shared.condition.lock()
             while shared.queue.isEmpty && !shared.abandoned { shared.condition.wait() }
@@ -59,6 +63,7 @@ final class EncoderThread {
                 return
             }
             let picture = shared.queue.removeFirst()
+            if picture != nil && interrupt.isStopped && shared.failure == nil { shared.failure = .interrupted }
             let failed = shared.failure != nil
             shared.condition.unlock()
 
@@ -82,7 +87,10 @@ final class EncoderThread {
     /// into it), or a new one while fewer than `capacity` exist.
     func take() throws(FFmpegError) -> MediaFrame {
         shared.condition.lock()
-        while shared.spare.isEmpty && shared.made >= capacity && shared.failure == nil { shared.condition.wait() }
+        while shared.spare.isEmpty && shared.made >= capacity && shared.failure == nil {
+            if interrupt.isStopped { shared.failure = .interrupted }
+            else { _ = shared.condition.wait(until: Date().addingTimeInterval(0.05)) }
+        }
         if let failure = shared.failure {
             shared.condition.unlock()
             throw failure

@@ -50,11 +50,11 @@ final class LadderEncoding: FrameConsumer {
         /// Called before the pass runs: the shared stream is there before the first packet.
         func share(with muxer: Muxer, stream: Int32) throws(FFmpegError) { try output.share(with: muxer, stream: stream) }
 
-        init(encoder: Encoder, muxer: Muxer, frameRate: AVRational) throws(FFmpegError) {
+        init(encoder: Encoder, muxer: Muxer, frameRate: AVRational, interrupt: InterruptFlag) throws(FFmpegError) {
             let output = Output(encoder: encoder, muxer: muxer, stream: try muxer.addStream(for: encoder, frameRate: frameRate))
             self.output = output
             let width = Int(encoder.context.pointee.width), height = Int(encoder.context.pointee.height)
-            thread = EncoderThread(name: "kiln-rung-\(height)", makePicture: { () throws(FFmpegError) in
+            thread = EncoderThread(name: "kiln-rung-\(height)", interrupt: interrupt, makePicture: { () throws(FFmpegError) in
                 try MediaFrame(width: width, height: height, format: AV_PIX_FMT_YUV420P)
             }, encode: { (picture) throws(FFmpegError) in try output.encode(picture) })
         }
@@ -77,9 +77,10 @@ final class LadderEncoding: FrameConsumer {
     private var videoEnd: Int64 = 0
 
     /// `rungs` are tallest first, each (encoder, muxer) made for the picture as shown.
-    init(rungs: [(Encoder, Muxer)], decoder: Decoder, frameRate: AVRational, segmentEnd: @escaping (Int) -> Double) throws(FFmpegError) {
+    init(rungs: [(Encoder, Muxer)], decoder: Decoder, frameRate: AVRational, segmentEnd: @escaping (Int) -> Double,
+         interrupt: InterruptFlag) throws(FFmpegError) {
         var made: [Rung] = []
-        for (encoder, muxer) in rungs { made.append(try Rung(encoder: encoder, muxer: muxer, frameRate: frameRate)) }
+        for (encoder, muxer) in rungs { made.append(try Rung(encoder: encoder, muxer: muxer, frameRate: frameRate, interrupt: interrupt)) }
         self.rungs = made
         inputBase = decoder.timeBase
         self.frameRate = frameRate
