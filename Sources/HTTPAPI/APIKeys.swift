@@ -11,7 +11,7 @@ public struct APIKeys: Sendable {
         var digest: [UInt8]
     }
 
-    private let entries: [Entry]
+    let entries: [Entry]
 
     init(entries: [Entry]) { self.entries = entries }
 
