@@ -79,9 +79,7 @@ public struct Kiln: Sendable {
     }()
 
     var worker: WorkerService {
-        var worker = WorkerService(store: store, blobs: blobs, registry: Stages.registry, pool: pool, configuration: configuration.worker, logger: logger)
-        worker.afterEachJob = { idle in if idle { MallocTuning.returnFreedMemory() } }
-        return worker
+        WorkerService(store: store, blobs: blobs, registry: Stages.registry, pool: pool, configuration: configuration.worker, logger: logger)
     }
 
     /// Sends the webhook outbox; runs wherever workers run.
@@ -240,6 +238,8 @@ public struct Kiln: Sendable {
     public func makeWorkerGroup(supervised: Bool = false) -> ServiceGroup {
         var jobs = worker
         if supervised {
+            // Only a worker process of its own trims: in a process shared with the API (or a test
+            // run's), malloc_trim would walk, under their locks, arenas that others are using.
             jobs.afterEachJob = { idle in
                 if idle { MallocTuning.returnFreedMemory() }
                 WorkerMetricsBoard.reportNow()
