@@ -8,6 +8,19 @@ public enum AudioSamples {
         public var channels: Int
         /// The container's duration in seconds, 0 when unknown.
         public var duration: Double
+
+        public init(sampleRate: Int, channels: Int, duration: Double) {
+            self.sampleRate = sampleRate
+            self.channels = channels
+            self.duration = duration
+        }
+
+        /// What `decoder` yields as floats: its rate, and `channels` (nil: the source's, at most 2).
+        init(_ decoder: Decoder, channels: Int?, duration: Double) throws(FFmpegError) {
+            let rate = Int(decoder.context.pointee.sample_rate)
+            guard rate > 0 else { throw .invalidData(message: "no sample rate") }
+            self.init(sampleRate: rate, channels: channels ?? min(2, max(1, Int(decoder.context.pointee.ch_layout.nb_channels))), duration: duration)
+        }
     }
 
     /// - Parameter channels: nil keeps the source's count, at most 2.
@@ -18,22 +31,20 @@ public enum AudioSamples {
         let demuxer = try Demuxer(path: path, interrupt: interrupt)
         let pass = MediaPass(demuxer)
         guard let decoder = try pass.audioDecoder() else { throw .invalidData(message: "no audio stream") }
-        let rate = Int(decoder.context.pointee.sample_rate)
-        guard rate > 0 else { throw .invalidData(message: "no sample rate") }
-        let count = channels ?? min(2, max(1, Int(decoder.context.pointee.ch_layout.nb_channels)))
-        start(Format(sampleRate: rate, channels: count, duration: demuxer.duration ?? 0))
+        let format = try Format(decoder, channels: channels, duration: demuxer.duration ?? 0)
+        start(format)
         // A damaged tail ends the sound there: the samples before it still have a shape and a loudness.
         pass.damagedTailEndsInput = true
         // The reader lives only as long as the pass runs, so `each` does not escape.
         let samples = try withoutActuallyEscaping(each) { (each) throws(FFmpegError) -> Int in
-            let reader = try FloatSamples(channels: count, rate: rate, each: each)
+            let reader = try FloatSamples(format, each: each)
             pass.addAudio(reader)
             defer { pass.removeConsumers() }
             try pass.run(interrupt: interrupt, maxSeconds: maxSeconds, total: 0, progress: { _ in })
             return reader.samples
         }
         guard samples > 0 else { throw .invalidData(message: "no audio could be decoded") }
-        if Double(samples) / Double(rate) > maxSeconds { throw .tooLarge(message: "the audio runs past the limit of \(Int(maxSeconds)) s") }
+        if Double(samples) / Double(format.sampleRate) > maxSeconds { throw .tooLarge(message: "the audio runs past the limit of \(Int(maxSeconds)) s") }
     }
 }
 
@@ -43,8 +54,8 @@ final class FloatSamples: FrameConsumer {
     private let each: (UnsafeBufferPointer<Float>) throws(FFmpegError) -> Void
     private(set) var samples = 0
 
-    init(channels: Int, rate: Int, each: @escaping (UnsafeBufferPointer<Float>) throws(FFmpegError) -> Void) throws(FFmpegError) {
-        resampler = try Resampler(channels: channels, format: AV_SAMPLE_FMT_FLT, rate: rate)
+    init(_ format: AudioSamples.Format, each: @escaping (UnsafeBufferPointer<Float>) throws(FFmpegError) -> Void) throws(FFmpegError) {
+        resampler = try Resampler(channels: format.channels, format: AV_SAMPLE_FMT_FLT, rate: format.sampleRate)
         self.each = each
     }
 

@@ -87,11 +87,9 @@ public final class SourcePass {
     /// the video outputs, so that the sound is the one that goes with their picture.
     public func addSamples(channels: Int?, each: @escaping (UnsafeBufferPointer<Float>) throws(FFmpegError) -> Void) throws(FFmpegError) -> AudioSamples.Format? {
         guard let decoder = try pass.audioDecoder() else { return nil }
-        let rate = Int(decoder.context.pointee.sample_rate)
-        guard rate > 0 else { throw .invalidData(message: "no sample rate") }
-        let count = channels ?? min(2, max(1, Int(decoder.context.pointee.ch_layout.nb_channels)))
-        pass.addAudio(try FloatSamples(channels: count, rate: rate, each: each))
-        return AudioSamples.Format(sampleRate: rate, channels: count, duration: duration)
+        let format = try AudioSamples.Format(decoder, channels: channels, duration: duration)
+        pass.addAudio(try FloatSamples(format, each: each))
+        return format
     }
 
     /// A ladder rung whose packets a transcode of `settings` can take as they are.

@@ -37,19 +37,19 @@ public struct Loudnorm: Stage {
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         if let shared = try sharedValue(input, context: context) { return shared }
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "loudnorm needs the input file") }
-        let meter = Box<LoudnessMeter?>(nil)
+        var meter: LoudnessMeter?
         try withFFmpeg("loudnorm", stop: context.stop) { interrupt in
             var expected = 1.0, seen = 0.0
             try AudioSamples.decode(path: file.path, channels: nil, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, start: { format in
-                meter.value = LoudnessMeter(sampleRate: format.sampleRate, channels: format.channels)
+                meter = LoudnessMeter(sampleRate: format.sampleRate, channels: format.channels)
                 expected = max(1, format.duration * Double(format.sampleRate) * Double(format.channels))
             }) { samples in
-                meter.value?.add(interleaved: samples)
+                meter?.add(interleaved: samples)
                 seen += Double(samples.count)
                 context.reportProgress(min(1, seen / expected) * 0.5)
             }
         }
-        return try normalize(file, measured: meter.value, context: context, progress: { context.reportProgress(0.5 + $0 / 2) })
+        return try normalize(file, measured: meter, context: context, progress: { context.reportProgress(0.5 + $0 / 2) })
     }
 
     /// The second pass: the one gain the measurement asks for, encoded.
