@@ -130,7 +130,7 @@ let package = Package(
             .product(name: "_NIOFileSystem", package: "swift-nio"),
         ]),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnApp", "KilnClient",
+            "KilnApp", "KilnClient", "HTTPAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

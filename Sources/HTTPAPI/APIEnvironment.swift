@@ -55,6 +55,9 @@ public struct APIEnvironment: Sendable {
     public var tenantLimits = TenantLimitsTable()
     /// Event streams and long polls each API key holds open.
     public var longRequests = LongRequests(limit: 64)
+    /// Image URLs (`/img/…`): where renderings are kept, and what renders them; nil serves none.
+    public var imageCache: ImageResultCache?
+    public var imageRenderer: (any ImageRenderer)?
     /// Job counts by status for `/metrics`, kept a while (a count over every job on each scrape is not cheap).
     let jobCounts = CachedJobCounts()
 

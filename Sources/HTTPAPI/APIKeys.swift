@@ -101,11 +101,17 @@ import Synchronization
 /// The live set of keys. Built empty and filled once the database is reachable,
 /// because a generated key lives there (as a digest).
 public final class APIKeyRing: Sendable {
-    private let keys: Mutex<APIKeys>
+    private let keys: Mutex<(keys: APIKeys, signer: ImageURLSigner)>
 
-    public init(_ keys: APIKeys = APIKeys(parsing: "")) { self.keys = Mutex(keys) }
+    public init(_ keys: APIKeys = APIKeys(parsing: "")) { self.keys = Mutex((keys, keys.imageURLSigner)) }
 
-    public func replace(with keys: APIKeys) { self.keys.withLock { $0 = keys } }
+    public func replace(with keys: APIKeys) {
+        let signer = keys.imageURLSigner
+        self.keys.withLock { $0 = (keys, signer) }
+    }
 
-    public func tenant(for key: String) -> String? { keys.withLock { $0.tenant(for: key) } }
+    public func tenant(for key: String) -> String? { keys.withLock { $0.keys.tenant(for: key) } }
+
+    /// Checks image URLs against the keys of now.
+    public var imageURLSigner: ImageURLSigner { keys.withLock { $0.signer } }
 }

@@ -11,6 +11,7 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
     SystemRoutes(environment: environment).register(on: router)
     PlaybackRoutes(environment: environment).register(on: router)
     ConsoleRoutes().register(on: router)
+    ImageRoutes(environment: environment).register(on: router)
     // A browser's preflight carries no bearer key, so it is answered before authentication.
     router.on("v1/jobs/:id/files/**", method: .options) { _, _ in OutputDelivery.preflight() }
     let v1 = router.group("v1")

@@ -32,6 +32,8 @@ public struct Kiln: Sendable {
     let readiness = Readiness()
     /// What supervised worker processes count, for this server's `/metrics`.
     let workerMetrics = WorkerMetricsBoard()
+    /// Renderings of image URLs, shared through the blob store.
+    public let imageCache: ImageResultCache
 
     /// `blobs` replaces the store the configuration names (tests watch what a job publishes through it).
     public init(configuration: KilnConfiguration, logger: Logger, blobs: (any BlobStore)? = nil) throws {
@@ -58,6 +60,9 @@ public struct Kiln: Sendable {
         _ = Self.libraryLogsRouted
         // One thread per concurrent job, plus one so uploads can be inspected while jobs run.
         pool = BlockingPool(threads: configuration.worker.concurrency + 1)
+        var images = configuration.images
+        images.scratchDirectory = configuration.worker.scratchDirectory + "/images"
+        imageCache = ImageResultCache(configuration: images, store: store, blobs: self.blobs, logger: logger)
         try Vips.setThreadsPerOperation(configuration.worker.vipsThreadsPerOperation)
     }
 
@@ -154,7 +159,8 @@ public struct Kiln: Sendable {
 
     /// Every HTTP route, as the server runs them.
     /// `inspector`: reads uploads' headers; nil reads them in this process.
-    public func makeRouter(inspector: (any MediaInspector)? = nil) throws -> Router<KilnRequestContext> {
+    /// `imageRenderer`: renders image URLs; nil renders them in this process.
+    public func makeRouter(inspector: (any MediaInspector)? = nil, imageRenderer: (any ImageRenderer)? = nil) throws -> Router<KilnRequestContext> {
         let pipelines = try PipelineLibrary(directory: configuration.pipelinesDirectory)
         let environment = APIEnvironment(
             store: store, blobs: blobs, registry: Stages.registry, pipelines: pipelines, inspector: inspector ?? MediaInspection(pool: pool),
@@ -168,6 +174,8 @@ public struct Kiln: Sendable {
         configured.longRequests = LongRequests(limit: configuration.maxLongRequestsPerKey)
         configured.tenantLimits = configuration.tenantLimits
         configured.metricsToken = configuration.metricsToken
+        configured.imageCache = imageCache
+        configured.imageRenderer = imageRenderer ?? LocalImageRenderer(run: LocalRun(limits: configuration.worker.limits, logger: logger, pool: pool))
         return buildRouter(configured)
     }
 
@@ -194,11 +202,15 @@ public struct Kiln: Sendable {
         let childEnvironment = ProcessInfo.processInfo.environment.merging(WorkerProcessPlan.sandboxEnvironment(configuration)) { $1 }
         let zygote = Self.zygote(for: workers, inspectorExecutable: inspectorExecutable, environment: childEnvironment, logger: logger)
         var inspector: SupervisedInspection?
+        var renderer: ImageRenderPool?
         if let inspectorExecutable {
             inspector = SupervisedInspection(executable: inspectorExecutable, environment: childEnvironment, zygote: zygote, logger: logger)
             inspector?.start()
+            renderer = ImageRenderPool(children: configuration.renderProcesses, executable: inspectorExecutable, environment: childEnvironment,
+                                       zygote: zygote, deadline: .seconds(configuration.imageRenderSeconds), logger: logger)
         }
         var services: [any Service] = [client, migrationService(isServer: true)]
+        services.append(GatedService(gate: gate, service: ImageCacheMaintenance(cache: imageCache)))
         services.append(EventListener(store: store, hub: events, logger: logger))
         if let endpoint = DatabaseURL.endpoint(configuration.databaseURL) {
             services.append(DatabaseWatch(endpoint: endpoint, readiness: readiness, logger: logger))
@@ -218,7 +230,7 @@ public struct Kiln: Sendable {
         }
         let admission = RequestAdmission(limit: configuration.maxRequestsInFlight)
         let app = Application(
-            router: try makeRouter(inspector: inspector),
+            router: try makeRouter(inspector: inspector, imageRenderer: renderer),
             // At most KILN_MAX_REQUESTS_IN_FLIGHT requests held in memory at once.
             // Deadlines first: they time only the reads that admission lets through.
             server: .http1(configuration: .init(additionalChannelHandlers: [

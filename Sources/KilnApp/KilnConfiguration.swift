@@ -47,6 +47,13 @@ public struct KilnConfiguration: Sendable {
     /// Requests that stay open by design (event streams, long polls) one API key may hold at once.
     public var maxLongRequestsPerKey = 64
 
+    /// Image URLs: the result cache's budgets and the per-tenant cap on cold renders.
+    public var images = ImageResultCache.Configuration()
+    /// Child processes `kiln serve` renders image URLs in (one render at a time each); default one per core.
+    public var renderProcesses = ProcessInfo.processInfo.activeProcessorCount
+    /// How long one image URL render may take before its child is replaced and the request answered 503.
+    public var imageRenderSeconds: Double = 30
+
     /// Where `kiln serve` runs jobs: in supervised child processes (the default), or in its own process.
     public var workerProcesses: WorkerProcesses
 
@@ -230,6 +237,11 @@ public struct KilnConfiguration: Sendable {
         }
         configuration.maxLongRequestsPerKey = try int("KILN_MAX_LONG_REQUESTS_PER_KEY", configuration.maxLongRequestsPerKey)
         configuration.workerProcesses.count = try count("KILN_WORKER_PROCESSES", configuration.workerProcesses.count)
+        configuration.images.storeBytes = try count("KILN_IMAGE_CACHE_MB", configuration.images.storeBytes >> 20) << 20
+        configuration.images.memoryBytes = try count("KILN_IMAGE_MEMORY_CACHE_MB", configuration.images.memoryBytes >> 20) << 20
+        configuration.images.maxRendersPerTenant = max(1, try count("KILN_IMAGE_MAX_RENDERS_PER_TENANT", configuration.images.maxRendersPerTenant))
+        configuration.renderProcesses = max(1, try count("KILN_RENDER_PROCESSES", configuration.renderProcesses))
+        configuration.imageRenderSeconds = try double("KILN_IMAGE_RENDER_TIMEOUT_SECONDS", configuration.imageRenderSeconds)
         let megabytes = { (name: String, fallback: UInt64?) throws -> UInt64? in
             // 0: no limit.
             let value = try count(name, fallback.map { Int($0 >> 20) } ?? 0)

@@ -1,3 +1,4 @@
+import HTTPAPI
 import JobStore
 import Logging
 import PostgresNIO
@@ -80,5 +81,14 @@ struct GatedService: Service {
             return
         }
         try await service.run()
+    }
+}
+
+/// Keeps the image URL result cache's index current and within its budget, until shutdown.
+struct ImageCacheMaintenance: Service {
+    let cache: ImageResultCache
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await cache.maintain() }
     }
 }

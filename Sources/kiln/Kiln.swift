@@ -7,7 +7,7 @@ struct KilnCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Self-hosted media processing: uploads in, images, video and HLS out.",
-        subcommands: [Serve.self, Worker.self, Migrate.self, Run.self, Inspect.self, Submit.self, Status.self, Watch.self],
+        subcommands: [Serve.self, Worker.self, Migrate.self, Run.self, Inspect.self, Render.self, Sign.self, Submit.self, Status.self, Watch.self],
         defaultSubcommand: Serve.self)
 
     /// A child forked by `kiln serve`'s zygote runs the command it was given, not the zygote's.

@@ -1,0 +1,140 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPAPI
+import HTTPTypes
+import KilnTestSupport
+import NIOCore
+import PipelineEngine
+import Testing
+
+/// `GET /img/…`: images rendered on request from signed URLs, over real HTTP,
+/// real libvips and the real result cache (blob store and PostgreSQL).
+@Suite struct ImageURLTests {
+    static func url(_ operations: String, _ media: String, key: String = "key-a", expires: Date? = nil) -> String {
+        ImageURLSigner.sign(ImageURLSigner.rest(operations: operations, source: .media(media), expires: expires), apiKey: key)
+    }
+
+    @Test func aSignedURLRendersOnceThenComesFromTheCache() async throws {
+        try await Harness.run { h in
+            // A 12 MP phone photo whose EXIF turns it: the thumbnail is upright (portrait) and 300 wide.
+            let media = try #require(try await h.upload(try Fixture.corpus("jpeg-12mp-o6.jpg"))["id"]?.stringValue)
+            let path = Self.url("thumbnail:w=300/encode:f=webp,q=75", media)
+            let first = try await h.client.executeRequest(uri: path, method: .get, headers: [:], body: nil)
+            #expect(first.status == .ok, "\(String(buffer: first.body))")
+            #expect(first.headers[.contentType] == "image/webp")
+            #expect(first.headers[.kilnCache] == "miss")
+            #expect(first.headers[.cacheControl] == "public, max-age=31536000, immutable")
+            #expect(first.headers[.vary] == nil, "the format was named, so the answer does not vary by Accept")
+            let image = try Harness.decodeImage(first.body)
+            #expect(image.width == 300 && image.height == 400, "\(image.width)x\(image.height)")
+            let tag = try #require(first.headers[.eTag])
+
+            let second = try await h.client.executeRequest(uri: path, method: .get, headers: [:], body: nil)
+            #expect(second.status == .ok && second.headers[.kilnCache] == "hit")
+            #expect(second.body == first.body && second.headers[.eTag] == tag)
+            let revalidated = try await h.client.executeRequest(uri: path, method: .get, headers: [.ifNoneMatch: tag], body: nil)
+            #expect(revalidated.status == .notModified && revalidated.body.readableBytes == 0)
+            #expect(revalidated.headers[.eTag] == tag)
+
+            // Another spelling of the same rendering (full names, another order) shares the entry.
+            let respelled = try await h.client.executeRequest(uri: Self.url("thumbnail:width=300/encode:quality=75,format=webp", media),
+                                                              method: .get, headers: [:], body: nil)
+            #expect(respelled.headers[.kilnCache] == "hit" && respelled.body == first.body)
+
+            // One row in the index, one object in the store.
+            let stored = try await h.kiln.blobs.list(prefix: "image-cache/")
+            #expect(stored.count == 1, "\(stored)")
+            #expect(try await h.kiln.store.imageCacheBytes(tenant: "tenant-a").tenant == first.body.readableBytes)
+        }
+    }
+
+    @Test func withoutAFormatTheAnswerFollowsAccept() async throws {
+        try await Harness.run { h in
+            let media = try #require(try await h.upload("astronaut.jpg")["id"]?.stringValue)
+            let path = Self.url("thumbnail:w=64", media)
+            let cases: [(accept: String?, type: String)] = [
+                ("image/avif,image/webp,image/apng,image/*,*/*;q=0.8", "image/avif"),
+                ("image/webp,*/*", "image/webp"),
+                ("image/avif;q=0, image/webp", "image/webp"),
+                (nil, "image/jpeg"),
+            ]
+            for (accept, type) in cases {
+                var headers: HTTPFields = [:]
+                if let accept { headers[.accept] = accept }
+                let response = try await h.client.executeRequest(uri: path, method: .get, headers: headers, body: nil)
+                #expect(response.status == .ok && response.headers[.contentType] == type, "\(accept ?? "no Accept"): \(response.headers)")
+                #expect(response.headers[.vary] == "Accept")
+                #expect(try Harness.decodeImage(response.body).width == 64)
+            }
+            // An image with alpha and no Accept comes as PNG, as encode chooses.
+            let alpha = try #require(try await h.upload("alpha.png")["id"]?.stringValue)
+            let png = try await h.client.executeRequest(uri: Self.url("thumbnail:w=50", alpha), method: .get, headers: [:], body: nil)
+            #expect(png.headers[.contentType] == "image/png")
+            #expect(try Harness.decodeImage(png.body).bands == 4)
+        }
+    }
+
+    @Test func forgedExpiredForeignAndInvalidURLsAreRefused() async throws {
+        try await Harness.run { h in
+            let media = try #require(try await h.upload("astronaut.jpg")["id"]?.stringValue)
+            func get(_ path: String) async throws -> (Int, JSONValue?) {
+                let response = try await h.client.executeRequest(uri: path, method: .get, headers: [:], body: nil)
+                return (Int(response.status.code), try? JSONValue.decode(Data(buffer: response.body)))
+            }
+            let good = Self.url("thumbnail:w=64", media)
+            #expect(try await get(good).0 == 200)
+            // One character of the operations changed after signing.
+            #expect(try await get(good.replacingOccurrences(of: "w=64", with: "w=65")).0 == 403)
+            // The mac of another URL.
+            let other = Self.url("thumbnail:w=65", media)
+            let otherMac = other.split(separator: "/")[1], goodParts = good.split(separator: "/")
+            #expect(try await get("/img/\(otherMac)/" + goodParts.dropFirst(2).joined(separator: "/")).0 == 403)
+            // Expired, and signed by a key the server does not know.
+            #expect(try await get(Self.url("thumbnail:w=64", media, expires: Date().addingTimeInterval(-5))).0 == 403)
+            #expect(try await get(Self.url("thumbnail:w=64", media, key: "no-such-key")).0 == 403)
+            // Signed by tenant B's own key, for tenant A's media.
+            let (status, body) = try await get(Self.url("thumbnail:w=64", media, key: "key-b"))
+            #expect(status == 403 && body?["error"]?["code"] == "forbidden", "\(String(describing: body))")
+            // Not yet expired: served, and a CDN keeps it no longer than the URL lives.
+            let expiring = try await h.client.executeRequest(uri: Self.url("thumbnail:w=64", media, expires: Date().addingTimeInterval(600)),
+                                                             method: .get, headers: [:], body: nil)
+            #expect(expiring.status == .ok)
+            let maxAge = expiring.headers[.cacheControl].flatMap { $0.split(separator: "=").dropFirst().first }.flatMap { Int($0.prefix(while: \.isNumber)) }
+            #expect(maxAge.map { $0 > 500 && $0 <= 600 } == true, "\(String(describing: expiring.headers[.cacheControl]))")
+            // Operations a job would refuse: 422 with a pointer into the list.
+            let (invalid, problem) = try await get(Self.url("thumbnail:w=0/encode:f=webp", media))
+            #expect(invalid == 422 && problem?["error"]?["pointer"] == "/0/width", "\(String(describing: problem))")
+            let (unknown, named) = try await get(Self.url("thumbnail:w=10/sharpen", media))
+            #expect(unknown == 422 && named?["error"]?["pointer"] == "/1/op")
+            // Not the shape of an image URL at all.
+            #expect(try await get("/img/nothing").0 == 404)
+        }
+    }
+
+    /// A hundred clients asking for one cold URL at once: one render, one stored object, every answer the same image.
+    @Test func simultaneousRequestsForAColdURLRenderOnce() async throws {
+        try await Harness.run { h in
+            let media = try #require(try await h.upload(try Fixture.corpus("jpeg-4k.jpg"))["id"]?.stringValue)
+            let port = try #require(h.client.port)
+            let url = "http://127.0.0.1:\(port)" + Self.url("thumbnail:w=400/encode:f=jpeg", media)
+            let answers = try await withThrowingTaskGroup(of: (String?, ByteBuffer).self) { group in
+                for _ in 0..<100 {
+                    group.addTask {
+                        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(120))
+                        #expect(response.status == .ok)
+                        return (response.headers.first(name: "X-Kiln-Cache"), try await response.body.collect(upTo: 1 << 24))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.filter { $0.0 == "miss" }.count == 1, "\(answers.map(\.0))")
+            #expect(Set(answers.map(\.1)).count == 1)
+            #expect(try Harness.decodeImage(answers[0].1).width == 400)
+            #expect(try await h.kiln.blobs.list(prefix: "image-cache/").count == 1)
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let kilnCache = HTTPField.Name("X-Kiln-Cache")!
+}
