@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPAPI
 import JobRunner
 import KilnApp
 import KilnTestSupport
@@ -21,12 +22,12 @@ struct SupervisedWorkerTests {
         let base: String
         let key = "key-a"
 
-        init(configuration: KilnConfiguration, processes: Int, name: String) throws {
+        init(configuration: KilnConfiguration, processes: Int, name: String, environment: [String: String] = [:]) throws {
             let port = try WebhookTests.freePort()
             base = "http://127.0.0.1:\(port)"
             process = try KilnProcess(["serve"], configuration: configuration, name: name, environment: [
                 "KILN_PORT": "\(port)", "KILN_TEST_OPERATIONS": "crash", "KILN_WORKER_PROCESSES": "\(processes)",
-            ])
+            ].merging(environment) { $1 })
         }
 
         func request(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String? = nil,
@@ -68,6 +69,8 @@ struct SupervisedWorkerTests {
         var workers: Set<Int32> { Self.children(of: process.pid).filter { Self.commandLine($0).contains("worker") } }
         /// The process that reads uploads' headers for the server.
         var inspectors: Set<Int32> { Self.children(of: process.pid).filter { Self.commandLine($0).contains("inspect") } }
+        /// The processes that render image URLs.
+        var renderers: Set<Int32> { Self.children(of: process.pid).filter { Self.commandLine($0).contains("render") } }
         /// The process the others are forked from.
         var zygotes: Set<Int32> { Self.children(of: process.pid).filter { Self.commandLine($0).dropFirst().first == "zygote" } }
 
@@ -286,6 +289,37 @@ struct SupervisedWorkerTests {
     }
 
     static func commandLine(of pid: Int32) -> [String] { Served.commandLine(pid) }
+
+    /// Image URLs render in child processes: a source that crashes one costs that render (503) and nothing else,
+    /// and a new child takes the next.
+    @Test func anImageURLThatCrashesItsRendererCostsThatRenderAlone() async throws {
+        let served = try Served(configuration: try Self.configuration(), processes: 1, name: "supervised-render",
+                                environment: ["KILN_RENDER_PROCESSES": "1"])
+        try await served.waitUntilReady()
+        let uploaded = try await served.request(.POST, "/v1/uploads", body: try Fixture.data("astronaut.jpg"), contentType: "application/octet-stream")
+        let media = try #require(try JSONValue.decode(uploaded.body)["id"]?.stringValue)
+        func get(_ operations: String) async throws -> (status: Int, body: Data) {
+            let path = ImageURLSigner.sign(ImageURLSigner.rest(operations: operations, source: .media(media)), apiKey: served.key)
+            return try await served.request(.GET, path, timeout: 60)
+        }
+        let first = try await get("thumbnail:w=100/encode:f=png")
+        #expect(first.status == 200)
+        #expect(try Harness.decodeImage(ByteBuffer(data: first.body)).width == 100)
+        let before = served.renderers
+        #expect(before.count == 1, "one render process: \(before)")
+
+        let crashed = try await get("crash:signal=segv/encode:f=png")
+        #expect(crashed.status == 503, "\(String(decoding: crashed.body, as: UTF8.self))")
+        #expect(try JSONValue.decode(crashed.body)["error"]?["code"] == "render_unavailable")
+        #expect(try await served.request(.GET, "/healthz").status == 200, "the API is untouched")
+        // The next render is taken by a new child.
+        let after = try await get("thumbnail:w=120/encode:f=png")
+        #expect(after.status == 200)
+        #expect(try Harness.decodeImage(ByteBuffer(data: after.body)).width == 120)
+        #expect(!served.renderers.isEmpty && served.renderers.isDisjoint(with: before), "\(served.renderers) vs \(before)")
+        served.process.signal(SIGTERM)
+        #expect(await served.process.waitForExit(timeout: .seconds(60)) == 0)
+    }
 
     static func threads(_ pid: Int32) -> Int {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).count
