@@ -13,6 +13,35 @@ import Testing
                                            environment: ["KILN_URL": "http://127.0.0.1:\(port)", "KILN_API_KEY": h.key])
     }
 
+    /// `kiln sign` and the README's Python signer make URLs the server renders; a typo is caught before the URL is handed out.
+    @Test func signedImageURLsFromTheCLIAndTheREADMEsPythonAreServed() async throws {
+        try await Harness.run { h in
+            let media = try #require(try await h.upload("astronaut.jpg")["id"]?.stringValue)
+            let signed = try await kiln(h, ["sign", "thumbnail:w=96/encode:f=png", media])
+            #expect(signed.status == 0, "\(signed.errors)")
+            let url = signed.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let port = try #require(h.client.port)
+            #expect(url.hasPrefix("http://127.0.0.1:\(port)/img/"))
+            let served = try await h.client.executeRequest(uri: String(url.dropFirst("http://127.0.0.1:\(port)".count)), method: .get, headers: [:], body: nil)
+            #expect(served.status == .ok && served.headers[.contentType] == "image/png")
+            #expect(try Harness.decodeImage(served.body).width == 96)
+            let typo = try await kiln(h, ["sign", "thumbnail:wdth=96", media])
+            #expect(typo.status != 0 && typo.errors.contains("/0/wdth"), "\(typo.errors)")
+
+            let readme = try String(contentsOfFile: Fixture.repositoryRoot + "/README.md", encoding: .utf8)
+            let start = try #require(readme.range(of: "```python\n"))
+            let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+            let program = String(readme[start.upperBound..<end.lowerBound])
+                + "\nprint(kiln_image_url('', 'key-a', 'thumbnail:w=80,fit=inside/encode:f=webp', '\(media)'))\n"
+            let python = try await runProgramOffPool("python3", ["-c", program])
+            #expect(python.status == 0, "\(python.errors)")
+            let fromPython = try await h.client.executeRequest(uri: python.output.trimmingCharacters(in: .whitespacesAndNewlines), method: .get,
+                                                               headers: [:], body: nil)
+            #expect(fromPython.status == .ok && fromPython.headers[.contentType] == "image/webp", "\(python.output)")
+            #expect(try Harness.decodeImage(fromPython.body).width == 80)
+        }
+    }
+
     @Test func submitUploadsRunsAndWatchesToTheEnd() async throws {
         try await Harness.run { h in
             let run = try await kiln(h, ["submit", Fixture.path("astronaut.jpg"), "--watch",
