@@ -33,7 +33,9 @@ let package = Package(
         ),
         // av_log's callback takes a va_list: formatted to plain lines in C.
         .target(name: "CFFmpegShims", dependencies: ["CFFmpeg"]),
-        .target(name: "VipsBindings", dependencies: ["CVips"]),
+        // TurboJPEG's scaled decode, handed to libvips as a memory image with the file's metadata.
+        .target(name: "CTurboJPEG", dependencies: ["CVips"], linkerSettings: [.linkedLibrary("turbojpeg")]),
+        .target(name: "VipsBindings", dependencies: ["CVips", "CTurboJPEG"]),
         // OpenCV's face detector (C++) behind one plain C function.
         .target(
             name: "CFaceDetect",
@@ -90,6 +92,7 @@ let package = Package(
             dependencies: [
                 "JobStore", "Storage", "PipelineEngine", "Console", "Egress",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

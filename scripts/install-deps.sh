@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   pkg-config
-  libvips-dev libvips-tools
+  libvips-dev libvips-tools libturbojpeg0-dev
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libavfilter-dev ffmpeg
   postgresql-15
   libseccomp-dev
@@ -17,8 +17,8 @@ with_oracles=false
 case "${1:-}" in
   --with-valgrind) packages+=(valgrind) ;;
   --with-soak) packages+=(wrk curl) ;;
-  # make bench: wrk drives the status reads and the queue; thumbor goes in a venv.
-  --with-bench) packages+=(wrk curl python3 python3-venv) ;;
+  # make bench: wrk drives the status reads, image URLs and the queue; thumbor goes in a venv; djpeg is the decode-only baseline.
+  --with-bench) packages+=(wrk curl python3 python3-venv libjpeg-turbo-progs) ;;
   # The tests drive Kiln with Python clients (stdlib) and compare against Python oracles.
   # Chromium and its driver run the console's browser test.
   # exiftool and heif-enc make the real-media corpus (scripts/corpus.py) with ffmpeg and vips.

@@ -50,13 +50,12 @@ static inline int kiln_vips_thumbnail(const char *path, VipsImage **out, int wid
  * The resize is forced to scaled_width x scaled_height (what vips_thumbnail gives
  * from the full-size image; the shrunk decode's rounded-up sides would round
  * differently), then cropped to final_width x final_height when crop asks. */
-static inline int kiln_vips_thumbnail_jpeg(const char *path, VipsImage **out, int shrink,
-                                           int scaled_width, int scaled_height, int final_width, int final_height,
-                                           VipsInteresting crop, gboolean no_rotate) {
-    VipsImage *loaded = NULL, *resized = NULL;
-    if (vips_jpegload(path, &loaded, "shrink", shrink, "access", VIPS_ACCESS_SEQUENTIAL,
-                      "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
-        return -1;
+/* The rest of a JPEG thumbnail once the file is decoded at a reduced scale
+ * (by libvips or TurboJPEG): resized to exactly the scaled size, then cropped
+ * to the final size for cover and attention. Takes `loaded`'s reference. */
+static inline int kiln_vips_thumbnail_shrunk(VipsImage *loaded, VipsImage **out, int scaled_width, int scaled_height,
+                                             int final_width, int final_height, VipsInteresting crop, gboolean no_rotate) {
+    VipsImage *resized = NULL;
     int result = vips_thumbnail_image(loaded, &resized, scaled_width, "height", scaled_height, "size", VIPS_SIZE_FORCE,
                                       "no_rotate", no_rotate, NULL);
     g_object_unref(loaded);
@@ -73,6 +72,16 @@ static inline int kiln_vips_thumbnail_jpeg(const char *path, VipsImage **out, in
     result = vips_smartcrop(rendered, out, final_width, final_height, "interesting", crop, NULL);
     g_object_unref(rendered);
     return result;
+}
+
+static inline int kiln_vips_thumbnail_jpeg(const char *path, VipsImage **out, int shrink,
+                                           int scaled_width, int scaled_height, int final_width, int final_height,
+                                           VipsInteresting crop, gboolean no_rotate) {
+    VipsImage *loaded = NULL;
+    if (vips_jpegload(path, &loaded, "shrink", shrink, "access", VIPS_ACCESS_SEQUENTIAL,
+                      "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
+        return -1;
+    return kiln_vips_thumbnail_shrunk(loaded, out, scaled_width, scaled_height, final_width, final_height, crop, no_rotate);
 }
 
 static inline int kiln_vips_thumbnail_image(VipsImage *in, VipsImage **out, int width, int height,

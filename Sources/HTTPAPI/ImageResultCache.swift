@@ -126,10 +126,10 @@ public final class ImageResultCache: Sendable {
     /// Renders what `key` names once, however many ask at once, stores it and
     /// returns it, with whether this call was the one that rendered (the
     /// others waited for it). `render` is given a directory of its own to
-    /// write into. Throws 429 when `tenant` already has its most cold renders
+    /// write into; what it throws reaches every request waiting for it. Throws 429 when `tenant` already has its most cold renders
     /// under way.
     public func render(_ key: String, tenant: String,
-                       _ render: @escaping @Sendable (String) async -> ImageRenderOutcome) async throws -> (Rendering, rendered: Bool) {
+                       _ render: @escaping @Sendable (String) async throws -> ImageRenderOutcome) async throws -> (Rendering, rendered: Bool) {
         let (flight, led): (Task<Rendering, any Error>, Bool) = try flights.withLock { running in
             if let flight = running[key] { return (flight, false) }
             let admitted = renderingTenants.withLock { counts in
@@ -161,7 +161,7 @@ public final class ImageResultCache: Sendable {
     }
 
     private func renderHoldingHostLock(_ key: String, tenant: String,
-                                       _ render: @escaping @Sendable (String) async -> ImageRenderOutcome) async throws -> Rendering {
+                                       _ render: @escaping @Sendable (String) async throws -> ImageRenderOutcome) async throws -> Rendering {
         let lock = try await HostLock.acquire(directory: configuration.scratchDirectory + "/locks", stripe: String(key.prefix(3)))
         defer { lock.release() }
         // Another process of this host may have rendered it while this one waited.
@@ -173,7 +173,7 @@ public final class ImageResultCache: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let started = ContinuousClock.now
-        let outcome = await render(directory)
+        let outcome = try await render(directory)
         let elapsed = (ContinuousClock.now - started).components
         Timer(label: "kiln_image_render_seconds").recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
         switch outcome {

@@ -36,24 +36,27 @@ struct ImageRoutes {
             case let .forbidden(message): throw APIError(.forbidden, code: "forbidden", message: "This image URL is not valid: \(message)")
             }
         }
-        let media: MediaRecord
+        let source: ImageSource
         switch parsed.source {
         case let .media(id):
             // Another tenant's media (or none) is refused like a bad signature: the key opens only its own tenant's.
             guard Identifier.isValid(id, prefix: "med"), let record = try await environment.media(id: id, tenant: tenant) else {
                 throw APIError(.forbidden, code: "forbidden", message: "The key that signed this URL has no media \(id)")
             }
-            media = record
-        case .url:
-            throw APIError(.forbidden, code: "origin_not_allowed", message: "This deployment renders only its tenants' media, not URLs")
+            source = .media(record)
+        case let .url(url):
+            guard environment.imageOrigins.allows(url) else {
+                throw APIError(.forbidden, code: "origin_not_allowed", message: "\(url) is not under an origin this deployment renders from")
+            }
+            source = .url(url)
         }
         let operations: ImageOperations
         do {
-            operations = try ImageOperations(parsed.operations, accept: request.headers[.accept], input: media.kind, registry: environment.registry)
+            operations = try ImageOperations(parsed.operations, accept: request.headers[.accept], input: source.kind, registry: environment.registry)
         } catch {
             throw APIError.invalid(error)
         }
-        let key = ImageResultCache.key(tenant: tenant, source: "sha256:" + media.sha256, operations: operations.canonical)
+        let key = ImageResultCache.key(tenant: tenant, source: source.identity, operations: operations.canonical)
         var headers: HTTPFields = [.eTag: "\"\(key.prefix(32))\"", .cacheControl: Self.cacheControl(expires: parsed.expires)]
         if operations.negotiated { headers[.vary] = "Accept" }
         if let presented = request.headers[.ifNoneMatch], ConditionalGET.matches(presented, headers[.eTag]!) {
@@ -66,18 +69,24 @@ struct ImageRoutes {
             headers[.kilnCache] = "hit"
             rendering = hit
         } else {
-            let blobs = environment.blobs, list = operations.list
+            let blobs = environment.blobs, origins = environment.imageOrigins, list = operations.list
             let rendered: Bool
             (rendering, rendered) = try await cache.render(key, tenant: tenant) { directory in
-                let source: String
-                do {
-                    source = try await blobs.localFile(key: media.storageKey, scratch: directory)
-                } catch BlobStoreError.notFound {
-                    return .failed(code: "input_missing", message: "the source media was deleted")
-                } catch {
-                    return .unavailable("reading the source: \(error)")
+                let path: String
+                switch source {
+                case let .media(record):
+                    do {
+                        path = try await blobs.localFile(key: record.storageKey, scratch: directory)
+                    } catch BlobStoreError.notFound {
+                        return .failed(code: "input_missing", message: "the source media was deleted")
+                    } catch {
+                        return .unavailable("reading the source: \(error)")
+                    }
+                case let .url(url):
+                    path = directory + "/source"
+                    try await origins.fetch(url, to: path)
                 }
-                return await renderer.render(source: source, operations: list, directory: directory)
+                return await renderer.render(source: path, operations: list, directory: directory)
             }
             // A request that waited for another's render was served from the cache, in effect.
             Counter(label: "kiln_image_requests_total", dimensions: [("result", rendered ? "miss" : "hit")]).increment()
@@ -93,6 +102,28 @@ struct ImageRoutes {
         let year = 31_536_000
         let seconds = expires.map { max(0, min(year, Int($0.timeIntervalSince(now)))) } ?? year
         return "public, max-age=\(seconds), immutable"
+    }
+}
+
+/// What an image URL renders from.
+enum ImageSource: Sendable {
+    case media(MediaRecord)
+    case url(String)
+
+    /// What the cache key says the source is: its bytes' digest, or (not fetched before a miss) its URL.
+    var identity: String {
+        switch self {
+        case let .media(record): "sha256:" + record.sha256
+        case let .url(url): "url:" + url
+        }
+    }
+
+    /// A URL's kind is known once fetched; the operations are checked as for an image.
+    var kind: MediaKind {
+        switch self {
+        case let .media(record): record.kind
+        case .url: .image
+        }
     }
 }
 

@@ -95,7 +95,7 @@ public struct Thumbnail: Stage {
                 if header?.loader == "jpegload",
                    let shrink = Self.jpegShrink(width: source.0, height: source.1, covering: box.scaledWidth, box.scaledHeight) {
                     return .image(try VipsImage.thumbnailJPEG(
-                        path: file.path, shrink: shrink, scaledWidth: box.scaledWidth, scaledHeight: box.scaledHeight,
+                        path: file.path, header: header, turbo: context.limits.turboJPEG, shrink: shrink, scaledWidth: box.scaledWidth, scaledHeight: box.scaledHeight,
                         finalWidth: box.finalWidth, finalHeight: box.finalHeight, fit: fit, autoRotate: autoRotate))
                 }
                 return .image(try VipsImage.thumbnail(path: file.path, width: boxWidth, height: boxHeight, fit: fit, autoRotate: autoRotate))

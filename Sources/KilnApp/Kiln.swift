@@ -175,6 +175,8 @@ public struct Kiln: Sendable {
         configured.tenantLimits = configuration.tenantLimits
         configured.metricsToken = configuration.metricsToken
         configured.imageCache = imageCache
+        configured.imageOrigins = ImageOrigins(prefixes: configuration.imageOrigins, egress: configuration.webhooks.egress,
+                                               maxBytes: configuration.uploadLimits.image)
         configured.imageRenderer = imageRenderer ?? LocalImageRenderer(run: LocalRun(limits: configuration.worker.limits, logger: logger, pool: pool))
         return buildRouter(configured)
     }

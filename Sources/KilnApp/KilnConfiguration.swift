@@ -49,6 +49,8 @@ public struct KilnConfiguration: Sendable {
 
     /// Image URLs: the result cache's budgets and the per-tenant cap on cold renders.
     public var images = ImageResultCache.Configuration()
+    /// URL prefixes image URLs may fetch sources from (`KILN_IMAGE_ORIGINS`); none by default.
+    public var imageOrigins: [String] = []
     /// Child processes `kiln serve` renders image URLs in (one render at a time each); default one per core.
     public var renderProcesses = ProcessInfo.processInfo.activeProcessorCount
     /// How long one image URL render may take before its child is replaced and the request answered 503.
@@ -241,6 +243,12 @@ public struct KilnConfiguration: Sendable {
         configuration.images.memoryBytes = try count("KILN_IMAGE_MEMORY_CACHE_MB", configuration.images.memoryBytes >> 20) << 20
         configuration.images.maxRendersPerTenant = max(1, try count("KILN_IMAGE_MAX_RENDERS_PER_TENANT", configuration.images.maxRendersPerTenant))
         configuration.renderProcesses = max(1, try count("KILN_RENDER_PROCESSES", configuration.renderProcesses))
+        if let raw = env["KILN_IMAGE_ORIGINS"], !raw.isEmpty {
+            guard let prefixes = ImageOrigins.prefixes(parsing: raw) else {
+                throw ConfigurationError.invalid("KILN_IMAGE_ORIGINS", "expected http(s) URL prefixes separated by commas (https://cdn.example.com/images/), got \(raw)")
+            }
+            configuration.imageOrigins = prefixes
+        }
         configuration.imageRenderSeconds = try double("KILN_IMAGE_RENDER_TIMEOUT_SECONDS", configuration.imageRenderSeconds)
         let megabytes = { (name: String, fallback: UInt64?) throws -> UInt64? in
             // 0: no limit.

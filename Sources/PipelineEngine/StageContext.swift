@@ -9,6 +9,9 @@ public struct ProcessingLimits: Sendable {
     public var maxOutputPixels: Int
     public var maxOutputDimension: Int
     public var maxDurationSeconds: Double
+    /// JPEGs shrunk on load are decoded by TurboJPEG (false: by libvips, as the
+    /// corpus matrix does to compare the two paths).
+    public var turboJPEG = true
 
     /// Largest side a request may name; the registry's parameter ranges use it.
     public static let largestRequestableSide = 16384

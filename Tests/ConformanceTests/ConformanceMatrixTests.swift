@@ -3,6 +3,7 @@ import KilnApp
 import KilnTestSupport
 import PipelineEngine
 import Testing
+import VipsBindings
 
 /// Every operation of the registry over every corpus file of a kind it takes,
 /// in process, two cells at a time (one per core). Each cell must succeed with an
@@ -51,11 +52,11 @@ import Testing
         }
     }
 
-    static func run(_ cell: Cell) async -> (Outcome, Duration) {
+    static func run(_ cell: Cell, limits: ProcessingLimits = .init()) async -> (Outcome, Duration) {
         let clock = ContinuousClock(), started = clock.now
         let outcome: Outcome
         do {
-            let outputs = try await runLocally(cell.file.path, ["operations": cell.variant.operations])
+            let outputs = try await runLocally(cell.file.path, ["operations": cell.variant.operations], limits: limits)
             defer { for output in outputs.values { cleanUp(output) } }
             guard let output = outputs["default"] else { return (.wrong("no output"), clock.now - started) }
             do {
@@ -84,7 +85,7 @@ import Testing
 
     /// Runs the cells two at a time and prints the matrix: one row per operation
     /// list, one column per file, each cell ok / an error code / WRONG, with its time.
-    static func runMatrix(_ title: String, _ cells: [Cell]) async -> [(Cell, Outcome, Duration)] {
+    static func runMatrix(_ title: String, _ cells: [Cell], limits: ProcessingLimits = .init()) async -> [(Cell, Outcome, Duration)] {
         var results: [(Cell, Outcome, Duration)] = []
         await withTaskGroup(of: (Int, Outcome, Duration).self) { group in
             var next = 0
@@ -92,7 +93,7 @@ import Testing
                 guard next < cells.count else { return }
                 let index = next
                 next += 1
-                group.addTask { let (outcome, time) = await run(cells[index]); return (index, outcome, time) }
+                group.addTask { let (outcome, time) = await run(cells[index], limits: limits); return (index, outcome, time) }
             }
             start(); start()
             for await (index, outcome, time) in group {
@@ -136,6 +137,42 @@ import Testing
     @Test func everyImageOperationOnEveryImage() async throws {
         let files = try Corpus.files()
         Self.record(await Self.runMatrix("Images", Self.cells(files, MatrixVariants.images)))
+    }
+
+    /// JPEG thumbnails decode through TurboJPEG by default; the same cells through
+    /// libvips' own loader must pass too, and the two paths must give the same
+    /// pixels within rounding (both decode with libjpeg-turbo at the same scale).
+    @Test func jpegThumbnailsMatchBetweenTurboJPEGAndLibvips() async throws {
+        let jpegs = try Corpus.files().filter { $0.format == "jpeg" }
+        let thumbnails = MatrixVariants.images.filter { $0.operations.arrayValue?.first?["op"] == "thumbnail" }
+        var viaLibvips = ProcessingLimits()
+        viaLibvips.turboJPEG = false
+        Self.record(await Self.runMatrix("JPEG thumbnails decoded by libvips", Self.cells(jpegs, thumbnails), limits: viaLibvips))
+
+        let decodedBefore = VipsImage.turboJPEGDecodes
+        for file in jpegs {
+            for operations: JSONValue in [
+                [["op": "thumbnail", "width": 400], ["op": "encode", "format": "png"]],
+                [["op": "thumbnail", "width": 900, "height": 900, "fit": "cover"], ["op": "encode", "format": "png"]],
+            ] {
+                let turbo = try VipsImage.open(path: try await runOperations(file.path, operations))
+                let libvips = try VipsImage.open(path: try await runOperations(file.path, operations, limits: viaLibvips))
+                #expect(turbo.width == libvips.width && turbo.height == libvips.height, "\(file.name): \(turbo.width)x\(turbo.height) vs \(libvips.width)x\(libvips.height)")
+                let a = try turbo.rgbBytes(), b = try libvips.rgbBytes()
+                guard a.count == b.count else { continue }
+                var total = 0, largest = 0
+                for index in a.indices {
+                    let difference = abs(Int(a[index]) - Int(b[index]))
+                    total += difference
+                    largest = max(largest, difference)
+                }
+                let mean = Double(total) / Double(a.count)
+                print("TurboJPEG vs libvips, \(file.name), \(operations.arrayValue?.first?["width"]?.intValue ?? 0) px: mean difference \(String(format: "%.3f", mean)), largest \(largest)")
+                #expect(mean <= 0.5 && largest <= 16, "\(file.name) \(operations): mean difference \(mean), largest \(largest)")
+            }
+        }
+        // Every JPEG but the CMYK one went through TurboJPEG for the 400 px thumbnail at least.
+        #expect(VipsImage.turboJPEGDecodes - decodedBefore >= jpegs.count - 1)
     }
 
     @Test func everyMediaOperationOnEveryVideoAndAudioFile() async throws {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Egress
 import Foundation
 import HTTPAPI
 import HTTPTypes
@@ -12,6 +13,87 @@ import Testing
 @Suite struct ImageURLTests {
     static func url(_ operations: String, _ media: String, key: String = "key-a", expires: Date? = nil) -> String {
         ImageURLSigner.sign(ImageURLSigner.rest(operations: operations, source: .media(media), expires: expires), apiKey: key)
+    }
+
+    static func url(_ operations: String, origin url: String) -> String {
+        ImageURLSigner.sign(ImageURLSigner.rest(operations: operations, source: .url(url)), apiKey: "key-a")
+    }
+
+    /// Python's http.server on a loopback port, serving `directory`; each request it answers is a line of its log.
+    struct Origin {
+        let process: Process
+        let log: String
+        let base: String
+
+        init(serving directory: String) throws {
+            let port = try WebhookTests.freePort()
+            log = NSTemporaryDirectory() + "kiln-origin-\(UUID().uuidString).log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory, "\(port)"]
+            process.standardError = FileHandle(forWritingAtPath: log)
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            base = "http://127.0.0.1:\(port)/"
+        }
+
+        var requests: Int { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: "\"GET ").count - 1 }
+
+        func waitForListening() async throws {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while (try? runTool("python3", ["-c", "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1)",
+                                            String(base.split(separator: ":").last!.dropLast())])) == nil {
+                guard ContinuousClock.now < deadline else { throw HarnessError("the origin never listened") }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+
+        func stop() { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    static func get(_ h: Harness, _ path: String) async throws -> (status: Int, code: String?, body: ByteBuffer, cache: String?) {
+        let response = try await h.client.executeRequest(uri: path, method: .get, headers: [:], body: nil)
+        let code = (try? JSONValue.decode(Data(buffer: response.body)))?["error"]?["code"]?.stringValue
+        return (Int(response.status.code), code, response.body, response.headers[.kilnCache])
+    }
+
+    /// Sources from URLs: only under a listed origin, and never from an internal address unless the
+    /// deployment allows its network (as for webhooks); a refused fetch sends nothing at all.
+    @Test func urlSourcesComeOnlyFromAllowedOriginsAndNeverFromInternalAddresses() async throws {
+        let served = NSTemporaryDirectory() + "kiln-origin-files-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixture.path("astronaut.jpg"), toPath: served + "/a.jpg")
+        let origin = try Origin(serving: served)
+        defer { origin.stop() }
+        try await origin.waitForListening()
+        var configuration = try TestEnvironment.configuration()
+        configuration.imageOrigins = [origin.base]
+        // The origin is listed, but it is a loopback address, which the egress rules refuse.
+        try await Harness.run(configuration: configuration) { h in
+            let refused = try await Self.get(h, Self.url("thumbnail:w=64", origin: origin.base + "a.jpg"))
+            #expect(refused.status == 403 && refused.code == "origin_refused", "\(refused)")
+            for outside in ["http://127.0.0.2:1/a.jpg", origin.base + "../a.jpg", origin.base + "%2e%2e/a.jpg", "file:///etc/passwd",
+                            origin.base.replacingOccurrences(of: "http:", with: "https:") + "a.jpg"] {
+                let answer = try await Self.get(h, Self.url("thumbnail:w=64", origin: outside))
+                #expect(answer.status == 403 && answer.code == "origin_not_allowed", "\(outside): \(answer)")
+            }
+        }
+        #expect(origin.requests == 0, "the canary was reached")
+
+        // A deployment whose origin is on its own network allows that network, as for webhooks.
+        configuration.webhooks.egress = EgressPolicy(allowedNetworks: [IPNetwork("127.0.0.0/8")!])
+        try await Harness.run(configuration: configuration) { h in
+            let path = Self.url("thumbnail:w=64/encode:f=png", origin: origin.base + "a.jpg")
+            let first = try await Self.get(h, path)
+            #expect(first.status == 200 && first.cache == "miss", "\(first)")
+            #expect(try Harness.decodeImage(first.body).width == 64)
+            let second = try await Self.get(h, path)
+            #expect(second.status == 200 && second.cache == "hit" && second.body == first.body)
+            #expect(origin.requests == 1, "fetched once, then served from the cache")
+            let missing = try await Self.get(h, Self.url("thumbnail:w=64", origin: origin.base + "missing.jpg"))
+            #expect(missing.status == 404, "\(missing)")
+        }
     }
 
     @Test func aSignedURLRendersOnceThenComesFromTheCache() async throws {

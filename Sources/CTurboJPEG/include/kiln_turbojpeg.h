@@ -1,0 +1,17 @@
+#ifndef KILN_TURBOJPEG_H
+#define KILN_TURBOJPEG_H
+
+#include <stddef.h>
+
+/* Decodes the JPEG at `path` with TurboJPEG at 1/`shrink` of its size (1, 2, 4
+ * or 8), straight to 8-bit RGB or grey, as a memory image that carries the
+ * metadata of `header` (the file opened by libvips: orientation, ICC profile,
+ * EXIF, XMP). Returns 0 and sets *out; returns 1, having set nothing, when
+ * this file is not for the fast path: CMYK or YCCK, a decode larger than
+ * `max_bytes`, or any warning or error from the decoder (a truncated or
+ * corrupt file), so that libvips decodes it and reports what it finds. */
+/* `header` and `*out` are VipsImage pointers, typed void * so that Swift sees
+ * one VipsImage type (CVips's), not a second copy from this header. */
+int kiln_turbojpeg_load(const char *path, void *header, int shrink, size_t max_bytes, void **out);
+
+#endif
