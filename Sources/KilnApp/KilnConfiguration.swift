@@ -187,6 +187,7 @@ public struct KilnConfiguration: Sendable {
         worker.limits.maxImagePixels = try int("KILN_MAX_IMAGE_PIXELS", worker.limits.maxImagePixels)
         worker.limits.maxOutputPixels = try int("KILN_MAX_OUTPUT_PIXELS", worker.limits.maxOutputPixels)
         worker.limits.maxOutputDimension = try int("KILN_MAX_OUTPUT_DIMENSION", worker.limits.maxOutputDimension)
+        worker.limits.turboJPEG = try count("KILN_TURBOJPEG", 1) != 0
         worker.scratchDirectory = env["KILN_SCRATCH_DIR"] ?? dataDirectory + "/scratch"
         var webhooks = WebhookNotifier.Configuration()
         if let raw = env["KILN_WEBHOOK_RETRY_SECONDS"], !raw.isEmpty {

@@ -308,6 +308,20 @@ struct SupervisedWorkerTests {
         let before = served.renderers
         #expect(before.count == 1, "one render process: \(before)")
 
+        // A hundred requests at once for a cold URL: one render, as the server's own metrics count it.
+        func renders() async throws -> Double {
+            let text = String(decoding: try await served.request(.GET, "/metrics").body, as: UTF8.self)
+            let line = text.split(separator: "\n").first { $0.hasPrefix("kiln_image_renders_total{") && $0.contains("result=\"ok\"") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        let rendersBefore = try await renders()
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<100 { group.addTask { try await get("thumbnail:w=200/encode:f=webp").status } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+        #expect(try await renders() - rendersBefore == 1)
+
         let crashed = try await get("crash:signal=segv/encode:f=png")
         #expect(crashed.status == 503, "\(String(decoding: crashed.body, as: UTF8.self))")
         #expect(try JSONValue.decode(crashed.body)["error"]?["code"] == "render_unavailable")
