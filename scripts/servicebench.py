@@ -303,9 +303,14 @@ class Bench:
             answer = connection.getresponse()
             answer.read()
             etag = answer.getheader("ETag")
+            # Taken in turns, each its best of two: two 10 s runs of one drift more than the two paths differ.
             self.wrk(server.port, warm, 2, 32)
-            hits = self.wrk(server.port, warm, 10, 32)
-            revalidations = self.wrk(server.port, warm, 10, 32, headers={"If-None-Match": etag})
+            hit_runs, revalidation_runs = [], []
+            for _ in range(2):
+                hit_runs.append(self.wrk(server.port, warm, 8, 32))
+                revalidation_runs.append(self.wrk(server.port, warm, 8, 32, headers={"If-None-Match": etag}))
+            hits = max(hit_runs, key=lambda run: run["rate"])
+            revalidations = max(revalidation_runs, key=lambda run: run["rate"])
 
             # One at a time: where a lone job's time goes.
             client = Client(server.port, self.key)

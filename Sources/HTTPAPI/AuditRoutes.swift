@@ -73,7 +73,7 @@ struct UsageResource: Encodable {
     enum Keys: String, CodingKey { case tenant, storedBytes, media, jobs, processingSeconds, limits }
     enum Limit: String, CodingKey { case used, limit }
     enum Limits: String, CodingKey { case runningJobs, queuedJobs, uploadBytes }
-    enum Stored: String, CodingKey { case uploads, uploadsByKind, outputs, total }
+    enum Stored: String, CodingKey { case uploads, uploadsByKind, outputs, imageCache, total }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
@@ -83,7 +83,8 @@ struct UsageResource: Encodable {
         try stored.encode(uploads, forKey: .uploads)
         try stored.encode(usage.uploadBytes, forKey: .uploadsByKind)
         try stored.encode(usage.outputBytes, forKey: .outputs)
-        try stored.encode(uploads + usage.outputBytes, forKey: .total)
+        try stored.encode(usage.imageCacheBytes, forKey: .imageCache)
+        try stored.encode(uploads + usage.outputBytes + usage.imageCacheBytes, forKey: .total)
         try c.encode(usage.uploadCounts, forKey: .media)
         var jobs = usage.jobsByStatus
         for status in JobStatus.allCases where jobs[status.rawValue] == nil { jobs[status.rawValue] = 0 }

@@ -128,7 +128,7 @@ public final class ImageResultCache: Sendable {
     /// others waited for it). `render` is given a directory of its own to
     /// write into; what it throws reaches every request waiting for it. Throws 429 when `tenant` already has its most cold renders
     /// under way.
-    public func render(_ key: String, tenant: String,
+    public func render(_ key: String, tenant: String, source: String,
                        _ render: @escaping @Sendable (String) async throws -> ImageRenderOutcome) async throws -> (Rendering, rendered: Bool) {
         let (flight, led): (Task<Rendering, any Error>, Bool) = try flights.withLock { running in
             if let flight = running[key] { return (flight, false) }
@@ -152,7 +152,7 @@ public final class ImageResultCache: Sendable {
                         if counts[tenant] == 0 { counts.removeValue(forKey: tenant) }
                     }
                 }
-                return try await renderHoldingHostLock(key, tenant: tenant, render)
+                return try await renderHoldingHostLock(key, tenant: tenant, source: source, render)
             }
             running[key] = task
             return (task, true)
@@ -160,7 +160,7 @@ public final class ImageResultCache: Sendable {
         return (try await flight.value, led)
     }
 
-    private func renderHoldingHostLock(_ key: String, tenant: String,
+    private func renderHoldingHostLock(_ key: String, tenant: String, source: String,
                                        _ render: @escaping @Sendable (String) async throws -> ImageRenderOutcome) async throws -> Rendering {
         let lock = try await HostLock.acquire(directory: configuration.scratchDirectory + "/locks", stripe: String(key.prefix(3)))
         defer { lock.release() }
@@ -181,7 +181,7 @@ public final class ImageResultCache: Sendable {
             Counter(label: "kiln_image_renders_total", dimensions: [("result", "ok")]).increment()
             let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             // The index row first: a row whose bytes never arrived costs nothing, bytes without a row would never be evicted.
-            try await store.recordImageCacheEntry(key: Self.blobKey(key), tenant: tenant, bytes: bytes.count)
+            try await store.recordImageCacheEntry(key: Self.blobKey(key), tenant: tenant, source: source, bytes: bytes.count)
             try await blobs.put(key: Self.blobKey(key), file: path)
             Counter(label: "kiln_image_cache_stored_bytes_total").increment(by: bytes.count)
             let rendering = Rendering(body: ByteBuffer(bytes: bytes), contentType: contentType)

@@ -71,7 +71,7 @@ struct ImageRoutes {
         } else {
             let blobs = environment.blobs, origins = environment.imageOrigins, list = operations.list
             let rendered: Bool
-            (rendering, rendered) = try await cache.render(key, tenant: tenant) { directory in
+            (rendering, rendered) = try await cache.render(key, tenant: tenant, source: source.identity) { directory in
                 let path: String
                 switch source {
                 case let .media(record):

@@ -35,6 +35,8 @@ public struct TenantUsage: Sendable, Equatable {
     public var jobsByStatus: [String: Int]
     /// Wall-clock seconds jobs spent running, start to end, summed over ended jobs.
     public var processingSeconds: Double
+    /// Bytes of image URL renderings kept in the result cache.
+    public var imageCacheBytes = 0
 }
 
 extension JobStore {
@@ -82,6 +84,7 @@ extension JobStore {
             """, logger: logger).decode(Int64.self) {
             usage.outputBytes = Int(bytes)
         }
+        usage.imageCacheBytes = try await imageCacheBytes(tenant: tenant).tenant
         return usage
     }
 }

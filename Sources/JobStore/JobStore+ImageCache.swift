@@ -3,10 +3,10 @@ import PostgresNIO
 
 /// The index of the image URL result cache (migration 0016); the bytes are in the blob store.
 extension JobStore {
-    /// Notes a rendering stored under `key`, or marks it used again.
-    public func recordImageCacheEntry(key: String, tenant: String, bytes: Int) async throws {
+    /// Notes a rendering stored under `key`, made from `source` (`sha256:…` or `url:…`), or marks it used again.
+    public func recordImageCacheEntry(key: String, tenant: String, source: String, bytes: Int) async throws {
         try await client.query("""
-            INSERT INTO image_cache (key, tenant, bytes) VALUES (\(key), \(tenant), \(bytes))
+            INSERT INTO image_cache (key, tenant, source, bytes) VALUES (\(key), \(tenant), \(source), \(bytes))
             ON CONFLICT (key) DO UPDATE SET bytes = EXCLUDED.bytes, used_at = now()
             """, logger: logger)
     }

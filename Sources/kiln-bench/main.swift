@@ -89,7 +89,11 @@ if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "--thumbnail-
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let library = try PipelineLibrary(directory: "Pipelines")
     let width = CommandLine.arguments.count > 3 ? Double(CommandLine.arguments[3]) ?? 400 : 400
-    let request: JSONValue = ["operations": [["op": "thumbnail", "width": .number(width)], ["op": "encode", "format": "jpeg", "quality": 80]]]
+    var request: JSONValue = ["operations": [["op": "thumbnail", "width": .number(width)], ["op": "encode", "format": "jpeg", "quality": 80]]]
+    // Another list in its place, to see what a part of the work costs (KILN_BENCH_OPERATIONS='[{"op":"metadata"}]').
+    if let raw = ProcessInfo.processInfo.environment["KILN_BENCH_OPERATIONS"], let operations = try? JSONValue.decode(Data(raw.utf8)) {
+        request = ["operations": operations]
+    }
     let runs = Int(ProcessInfo.processInfo.environment["KILN_BENCH_RUNS"] ?? "") ?? 40
     // Median wall time and mean CPU time (every thread) of one thumbnail, decoded by TurboJPEG, then by libvips.
     var costs: [(wall: Double, cpu: Double)] = []

@@ -32,25 +32,25 @@ import Testing
             let (released, release) = AsyncStream<Void>.makeStream()
             let started = Tally()
             let holding = Task {
-                try await cache.render("a1", tenant: "tenant-a") { directory in
+                try await cache.render("a1", tenant: "tenant-a", source: "sha256:test") { directory in
                     started.add()
                     for await _ in released { break }
                     return Self.renderPNG(directory)
                 }
             }
             while started.count == 0 { try await Task.sleep(for: .milliseconds(5)) }
-            await #expect(throws: APIError.self) { _ = try await cache.render("a2", tenant: "tenant-a") { Self.renderPNG($0) } }
+            await #expect(throws: APIError.self) { _ = try await cache.render("a2", tenant: "tenant-a", source: "sha256:test") { Self.renderPNG($0) } }
             do {
-                _ = try await cache.render("a3", tenant: "tenant-a") { Self.renderPNG($0) }
+                _ = try await cache.render("a3", tenant: "tenant-a", source: "sha256:test") { Self.renderPNG($0) }
             } catch let error as APIError {
                 #expect(error.status == .tooManyRequests && error.code == "too_many_renders")
             }
             // Another tenant is not held back.
-            #expect(try await cache.render("b1", tenant: "tenant-b") { Self.renderPNG($0) }.rendered)
+            #expect(try await cache.render("b1", tenant: "tenant-b", source: "sha256:test") { Self.renderPNG($0) }.rendered)
             release.yield()
             #expect(try await holding.value.rendered)
             // Its render over, the tenant may render again.
-            #expect(try await cache.render("a2", tenant: "tenant-a") { Self.renderPNG($0) }.rendered)
+            #expect(try await cache.render("a2", tenant: "tenant-a", source: "sha256:test") { Self.renderPNG($0) }.rendered)
         }
     }
 
@@ -63,7 +63,7 @@ import Testing
             let results = try await withThrowingTaskGroup(of: ImageResultCache.Rendering.self) { group in
                 for index in 0..<16 {
                     group.addTask {
-                        try await caches[index % 2].render("shared", tenant: "tenant-a") { directory in
+                        try await caches[index % 2].render("shared", tenant: "tenant-a", source: "sha256:test") { directory in
                             renders.add()
                             try? await Task.sleep(for: .milliseconds(200))
                             return Self.renderPNG(directory)
@@ -86,13 +86,13 @@ import Testing
                 $0.memoryBytes = 0
             }
             for key in ["k1", "k2", "k3"] {
-                _ = try await cache.render(key, tenant: "tenant-a") { Self.renderPNG($0, padding: 10_000) }
+                _ = try await cache.render(key, tenant: "tenant-a", source: "sha256:test") { Self.renderPNG($0, padding: 10_000) }
                 try await Task.sleep(for: .milliseconds(20))  // distinct times of use
             }
             // k1 is read again, so k2 is now the least recently used.
             #expect(try await cache.cached("k1") != nil)
             await cache.flushServed()
-            _ = try await cache.render("k4", tenant: "tenant-a") { Self.renderPNG($0, padding: 10_000) }
+            _ = try await cache.render("k4", tenant: "tenant-a", source: "sha256:test") { Self.renderPNG($0, padding: 10_000) }
             #expect(try await cache.evict() == 1)
             #expect(try await cache.cached("k2") == nil, "evicted from the store")
             for key in ["k1", "k3", "k4"] { #expect(try await cache.cached(key) != nil, "\(key) kept") }

@@ -3,6 +3,7 @@ import Egress
 import Foundation
 import HTTPAPI
 import HTTPTypes
+import JobRunner
 import KilnTestSupport
 import NIOCore
 import PipelineEngine
@@ -127,6 +128,15 @@ import Testing
             let stored = try await h.kiln.blobs.list(prefix: "image-cache/")
             #expect(stored.count == 1, "\(stored)")
             #expect(try await h.kiln.store.imageCacheBytes(tenant: "tenant-a").tenant == first.body.readableBytes)
+            let usage = try h.json(try await h.request(.get, "/v1/usage"))
+            #expect(usage["storedBytes"]?["imageCache"]?.intValue == first.body.readableBytes, "\(usage)")
+
+            // Deleting the media forgets its renderings at once, and their bytes go with the next retention pass.
+            #expect(try await h.request(.delete, "/v1/media/\(media)").status == .noContent)
+            #expect(try await h.kiln.store.imageCacheBytes(tenant: "tenant-a").tenant == 0)
+            #expect(try await h.client.executeRequest(uri: path, method: .get, headers: [:], body: nil).status == .forbidden)
+            _ = try await Retention(store: h.kiln.store, blobs: h.kiln.blobs, configuration: h.kiln.configuration.worker).pruneOnce()
+            #expect(try await h.kiln.blobs.list(prefix: "image-cache/").isEmpty)
         }
     }
 
