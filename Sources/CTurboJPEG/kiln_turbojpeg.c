@@ -76,6 +76,17 @@ int kiln_turbojpeg_load(const char *path, void *header_image, int shrink, size_t
     image->Xres = header->Xres;
     image->Yres = header->Yres;
     kiln_copy_metadata(header, image);
+    /* libjpeg rounds a scaled side up (1535 / 2 decodes as 768); libvips' jpegload
+     * then drops the partial last column and row (767), as its other shrinking
+     * loaders do. Do the same, so both paths give the same pixels. */
+    int kept_width = VIPS_MAX(1, width / shrink), kept_height = VIPS_MAX(1, height / shrink);
+    if (kept_width < scaled_width || kept_height < scaled_height) {
+        VipsImage *cropped = NULL;
+        int failed = vips_extract_area(image, &cropped, 0, 0, kept_width, kept_height, NULL);
+        g_object_unref(image);
+        if (failed) goto done;
+        image = cropped;
+    }
     *out = image;
     result = 0;
 done:

@@ -41,5 +41,16 @@ import VipsBindings
         }
         #expect(samples > 100)
         #expect(total / Double(samples) < 4, "mean difference \(total / Double(samples)) of 255")
+
+        // TurboJPEG's decode and libvips' own give the same pixels, at sizes the shrink does not divide too.
+        var viaLibvips = ProcessingLimits()
+        viaLibvips.turboJPEG = false
+        let decodes = VipsImage.turboJPEGDecodes
+        let turbo = try VipsImage.open(path: try await runOperations(source, [["op": "thumbnail", "width": .number(Double(box))], ["op": "encode", "format": "png"]]))
+        #expect(VipsImage.turboJPEGDecodes > decodes)
+        let libvips = try VipsImage.open(path: try await runOperations(source, [["op": "thumbnail", "width": .number(Double(box))], ["op": "encode", "format": "png"]],
+                                                                      limits: viaLibvips))
+        #expect(turbo.width == libvips.width && turbo.height == libvips.height)
+        #expect(try turbo.rgbBytes() == libvips.rgbBytes(), "\(width)x\(height) at \(box)")
     }
 }
