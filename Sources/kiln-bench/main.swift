@@ -97,10 +97,12 @@ if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "--thumbnail-
     let runs = Int(ProcessInfo.processInfo.environment["KILN_BENCH_RUNS"] ?? "") ?? 40
     // Median wall time and mean CPU time (every thread) of one thumbnail, decoded by TurboJPEG, then by libvips.
     var costs: [(wall: Double, cpu: Double)] = []
+    // As a worker slot or a render child runs it: one job at a time, libvips at one thread per operation.
+    try Vips.setThreadsPerOperation(1)
     for turbo in [true, false] {
         var limits = ProcessingLimits()
         limits.turboJPEG = turbo
-        let local = LocalRun(limits: limits, pool: BlockingPool(threads: 8))
+        let local = LocalRun(limits: limits, pool: BlockingPool(threads: 1))
         for _ in 0..<5 { _ = try await local.run(input: input, request: request, pipelines: library, directory: directory) }
         let cpuBefore = cpuSeconds()
         let wall = try await median(runs) { _ = try await local.run(input: input, request: request, pipelines: library, directory: directory) }
