@@ -58,6 +58,8 @@ public struct APIEnvironment: Sendable {
     /// Image URLs (`/img/…`): where renderings are kept, and what renders them; nil serves none.
     public var imageCache: ImageResultCache?
     public var imageRenderer: (any ImageRenderer)?
+    /// Image URLs already parsed and verified here.
+    let imageURLMemo = ImageURLMemo()
     /// Where image URLs may fetch sources from besides the tenant's media (`KILN_IMAGE_ORIGINS`).
     public var imageOrigins = ImageOrigins()
     /// Job counts by status for `/metrics`, kept a while (a count over every job on each scrape is not cheap).

@@ -101,17 +101,20 @@ import Synchronization
 /// The live set of keys. Built empty and filled once the database is reachable,
 /// because a generated key lives there (as a digest).
 public final class APIKeyRing: Sendable {
-    private let keys: Mutex<(keys: APIKeys, signer: ImageURLSigner)>
+    private let keys: Mutex<(keys: APIKeys, signer: ImageURLSigner, generation: Int)>
 
-    public init(_ keys: APIKeys = APIKeys(parsing: "")) { self.keys = Mutex((keys, keys.imageURLSigner)) }
+    public init(_ keys: APIKeys = APIKeys(parsing: "")) { self.keys = Mutex((keys, keys.imageURLSigner, 0)) }
 
     public func replace(with keys: APIKeys) {
         let signer = keys.imageURLSigner
-        self.keys.withLock { $0 = (keys, signer) }
+        self.keys.withLock { $0 = (keys, signer, $0.generation + 1) }
     }
 
     public func tenant(for key: String) -> String? { keys.withLock { $0.keys.tenant(for: key) } }
 
     /// Checks image URLs against the keys of now.
     public var imageURLSigner: ImageURLSigner { keys.withLock { $0.signer } }
+
+    /// The signer, and which set of keys it checks with (it changes with every `replace`).
+    var imageURLSignerAndGeneration: (ImageURLSigner, Int) { keys.withLock { ($0.signer, $0.generation) } }
 }

@@ -4,7 +4,7 @@ import PipelineEngine
 /// form, ending in an `encode` (added, as `format=auto`, when the URL names
 /// none), `auto` replaced by what the client's `Accept` allows, and validated
 /// by the registry exactly as a job's list is.
-struct ImageOperations {
+struct ImageOperations: Sendable {
     /// The list with every default filled in, as a worker runs it.
     var list: JSONValue
     /// The canonical URL form of `list`, for the cache key.
@@ -12,13 +12,20 @@ struct ImageOperations {
     /// Whether the format came from `Accept`, so the answer varies by it.
     var negotiated: Bool
 
-    init(_ text: String, accept: String?, input: MediaKind, registry: StageRegistry) throws(ValidationError) {
+    init(list: JSONValue, canonical: String, negotiated: Bool) {
+        self.list = list
+        self.canonical = canonical
+        self.negotiated = negotiated
+    }
+
+    /// `format`: what `negotiate` chose from the client's `Accept`.
+    init(_ text: String, format: String?, input: MediaKind, registry: StageRegistry) throws(ValidationError) {
         var steps = try OperationPath.parse(text, registry: registry).arrayValue ?? []
         if steps.last?["op"]?.stringValue != "encode" { steps.append(["op": "encode", "format": "auto"]) }
         negotiated = false
         for index in steps.indices where steps[index]["op"]?.stringValue == "encode" && steps[index]["format"]?.stringValue == "auto" {
             var step = steps[index].objectValue ?? [:]
-            if let format = Self.negotiate(accept) {
+            if let format {
                 step["format"] = .string(format)
             } else {
                 // JPEG, or PNG for an image with alpha, as encode chooses; a lossy option asks for JPEG.

@@ -25,39 +25,24 @@ struct ImageRoutes {
         guard let cache = environment.imageCache, let renderer = environment.imageRenderer else {
             throw APIError.notFound("Image URLs are not served here;")
         }
-        let parsed: ImageURLSigner.Request
-        let tenant: String
-        do {
-            parsed = try ImageURLSigner.parse(request.uri.path.dropFirst("/img/".count))
-            tenant = try environment.keys.imageURLSigner.verify(parsed)
-        } catch {
-            switch error {
-            case let .malformed(message): throw APIError(.notFound, code: "not_found", message: "Not an image URL: \(message)")
-            case let .forbidden(message): throw APIError(.forbidden, code: "forbidden", message: "This image URL is not valid: \(message)")
+        let path = request.uri.path.dropFirst("/img/".count)
+        let format = ImageOperations.negotiate(request.headers[.accept])
+        let (signer, keysGeneration) = environment.keys.imageURLSignerAndGeneration
+        let memoKey = ImageURLMemo.key(path: path, format: format)
+        let url: ImageURLMemo.Entry
+        if let known = environment.imageURLMemo.get(memoKey, keysGeneration: keysGeneration) {
+            if let expires = known.expires, expires <= Date() {
+                throw APIError(.forbidden, code: "forbidden", message: "This image URL is not valid: the URL expired")
             }
+            url = known
+        } else {
+            url = try await check(path, format: format, signer: signer, keysGeneration: keysGeneration)
+            environment.imageURLMemo.put(memoKey, url)
         }
-        let source: ImageSource
-        switch parsed.source {
-        case let .media(id):
-            // Another tenant's media (or none) is refused like a bad signature: the key opens only its own tenant's.
-            guard Identifier.isValid(id, prefix: "med"), let record = try await environment.media(id: id, tenant: tenant) else {
-                throw APIError(.forbidden, code: "forbidden", message: "The key that signed this URL has no media \(id)")
-            }
-            source = .media(record)
-        case let .url(url):
-            guard environment.imageOrigins.allows(url) else {
-                throw APIError(.forbidden, code: "origin_not_allowed", message: "\(url) is not under an origin this deployment renders from")
-            }
-            source = .url(url)
-        }
-        let operations: ImageOperations
-        do {
-            operations = try ImageOperations(parsed.operations, accept: request.headers[.accept], input: source.kind, registry: environment.registry)
-        } catch {
-            throw APIError.invalid(error)
-        }
+        let tenant = url.tenant, operations = url.operations
+        let source = try await Self.source(url.source, tenant: tenant, environment: environment)
         let key = ImageResultCache.key(tenant: tenant, source: source.identity, operations: operations.canonical)
-        var headers: HTTPFields = [.eTag: "\"\(key.prefix(32))\"", .cacheControl: Self.cacheControl(expires: parsed.expires)]
+        var headers: HTTPFields = [.eTag: "\"\(key.prefix(32))\"", .cacheControl: Self.cacheControl(expires: url.expires)]
         if operations.negotiated { headers[.vary] = "Accept" }
         if let presented = request.headers[.ifNoneMatch], ConditionalGET.matches(presented, headers[.eTag]!) {
             Counter(label: "kiln_image_requests_total", dimensions: [("result", "not_modified")]).increment()
@@ -95,6 +80,46 @@ struct ImageRoutes {
         Counter(label: "kiln_image_served_bytes_total").increment(by: rendering.body.readableBytes)
         headers[.contentType] = rendering.contentType
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: rendering.body))
+    }
+
+    /// Parses, verifies and validates an image path: what a URL asks for, or the 4xx it gets.
+    private func check(_ path: Substring, format: String?, signer: ImageURLSigner, keysGeneration: Int) async throws -> ImageURLMemo.Entry {
+        let parsed: ImageURLSigner.Request
+        let tenant: String
+        do {
+            parsed = try ImageURLSigner.parse(path)
+            tenant = try signer.verify(parsed)
+        } catch {
+            switch error {
+            case let .malformed(message): throw APIError(.notFound, code: "not_found", message: "Not an image URL: \(message)")
+            case let .forbidden(message): throw APIError(.forbidden, code: "forbidden", message: "This image URL is not valid: \(message)")
+            }
+        }
+        let source = try await Self.source(parsed.source, tenant: tenant, environment: environment)
+        do {
+            let operations = try ImageOperations(parsed.operations, format: format, input: source.kind, registry: environment.registry)
+            return ImageURLMemo.Entry(tenant: tenant, expires: parsed.expires, source: parsed.source, operations: operations,
+                                      keysGeneration: keysGeneration)
+        } catch {
+            throw APIError.invalid(error)
+        }
+    }
+
+    /// The source as it stands now: the tenant's media record (403 when it has none by that id), or an allowed URL.
+    static func source(_ source: ImageURLSigner.Source, tenant: String, environment: APIEnvironment) async throws -> ImageSource {
+        switch source {
+        case let .media(id):
+            // Another tenant's media (or none) is refused like a bad signature: the key opens only its own tenant's.
+            guard Identifier.isValid(id, prefix: "med"), let record = try await environment.media(id: id, tenant: tenant) else {
+                throw APIError(.forbidden, code: "forbidden", message: "The key that signed this URL has no media \(id)")
+            }
+            return .media(record)
+        case let .url(url):
+            guard environment.imageOrigins.allows(url) else {
+                throw APIError(.forbidden, code: "origin_not_allowed", message: "\(url) is not under an origin this deployment renders from")
+            }
+            return .url(url)
+        }
     }
 
     /// A year, or until the URL expires when that is sooner: a CDN never serves it past its expiry.

@@ -187,6 +187,14 @@ import Testing
             // Signed by tenant B's own key, for tenant A's media.
             let (status, body) = try await get(Self.url("thumbnail:w=64", media, key: "key-b"))
             #expect(status == 403 && body?["error"]?["code"] == "forbidden", "\(String(describing: body))")
+            // A URL served once (and so remembered, parsed and verified) still stops at its expiry.
+            // (15 s of life: a loaded machine must get both answers in before it ends.)
+            let expiry = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 15).rounded(.down))
+            let shortLived = Self.url("thumbnail:w=63", media, expires: expiry)
+            #expect(try await get(shortLived).0 == 200)
+            #expect(try await get(shortLived).0 == 200)
+            try await Task.sleep(for: .seconds(max(0, expiry.timeIntervalSinceNow) + 0.5))
+            #expect(try await get(shortLived).0 == 403)
             // Not yet expired: served, and a CDN keeps it no longer than the URL lives.
             let expiring = try await h.client.executeRequest(uri: Self.url("thumbnail:w=64", media, expires: Date().addingTimeInterval(600)),
                                                              method: .get, headers: [:], body: nil)
