@@ -211,11 +211,18 @@ def run(driver, url, key, out):
     if not painted or any(width < 32 or lit < width for width, lit in painted):
         problems.append(f"blurhash placeholders not painted: {painted}")
     # The storyboard previews on the seek bar: hovering shows a sprite tile.
+    # The pointer moves again on every poll: the player's box still changes height while the
+    # video's metadata loads, which can slide the bar out from under a pointer that moved once
+    # (a clean-clone run timed out so), and a user's pointer moves anyway.
     scrub = driver.find_element(By.CSS_SELECTOR, "#result-body .scrub input[type=range]")
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", scrub)
-    ActionChains(driver).move_to_element_with_offset(scrub, scrub.size["width"] // 4, 0).perform()
     preview = driver.find_element(By.CSS_SELECTOR, "#result-body .scrub .preview")
-    shown = wait(driver, 5, "the storyboard preview", lambda d: preview.is_displayed() and "url(" in preview.value_of_css_property("background-image"))
+    hovers = iter(range(1000))
+
+    def hovered(d):
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'});", scrub)
+        ActionChains(d).move_to_element_with_offset(scrub, scrub.size["width"] // 4 - next(hovers) % 3, 0).perform()
+        return preview.is_displayed() and "url(" in preview.value_of_css_property("background-image")
+    shown = wait(driver, 10, "the storyboard preview", hovered)
     if not shown:
         problems.append("hovering the seek bar showed no storyboard tile")
     driver.execute_script("arguments[0].muted = true; arguments[0].play();", video)
