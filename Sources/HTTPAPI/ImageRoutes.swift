@@ -19,6 +19,13 @@ struct ImageRoutes {
         router.group("img")
             .add(middleware: ReadinessMiddleware(readiness: environment.readiness))
             .get("**") { request, context in try await serve(request, context: context) }
+            // What a GET would answer, headers only: a CDN or `curl -I` checking a URL. A cold URL renders, as a GET would.
+            .head("**") { request, context in
+                var response = try await serve(request, context: context)
+                // The length a GET's body would have; the body itself is never written.
+                response.body = ResponseBody(contentLength: response.body.contentLength ?? 0) { writer in try await writer.finish(nil) }
+                return response
+            }
     }
 
     func serve(_ request: Request, context: KilnRequestContext) async throws -> Response {

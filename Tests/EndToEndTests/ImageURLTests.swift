@@ -118,6 +118,13 @@ import Testing
             let revalidated = try await h.client.executeRequest(uri: path, method: .get, headers: [.ifNoneMatch: tag], body: nil)
             #expect(revalidated.status == .notModified && revalidated.body.readableBytes == 0)
             #expect(revalidated.headers[.eTag] == tag)
+            // HEAD answers a GET's headers with no body, a refusal too, and the connection stays usable.
+            let refusedHead = try await h.client.executeRequest(uri: path + "x", method: .head, headers: [:], body: nil)
+            #expect(refusedHead.status == .forbidden && refusedHead.body.readableBytes == 0)
+            let head = try await h.client.executeRequest(uri: path, method: .head, headers: [:], body: nil)
+            #expect(head.status == .ok && head.body.readableBytes == 0)
+            #expect(head.headers[.contentLength] == String(first.body.readableBytes), "\(head.headers)")
+            #expect(head.headers[.contentType] == "image/webp" && head.headers[.eTag] == tag)
 
             // Another spelling of the same rendering (full names, another order) shares the entry.
             let respelled = try await h.client.executeRequest(uri: Self.url("thumbnail:width=300/encode:quality=75,format=webp", media),
