@@ -33,9 +33,12 @@ let package = Package(
         ),
         // av_log's callback takes a va_list: formatted to plain lines in C.
         .target(name: "CFFmpegShims", dependencies: ["CFFmpeg"]),
-        // TurboJPEG's scaled decode, handed to libvips as a memory image with the file's metadata.
-        .target(name: "CTurboJPEG", dependencies: ["CVips"], linkerSettings: [.linkedLibrary("turbojpeg")]),
-        .target(name: "VipsBindings", dependencies: ["CVips", "CTurboJPEG"]),
+        // libjpeg-turbo without libvips' pipeline around it: TurboJPEG's scaled decode, handed to libvips as a
+        // memory image with the file's metadata, and small JPEGs written by libjpeg on the calling thread.
+        .target(name: "CTurboJPEG", dependencies: ["CVips"], cSettings: [.headerSearchPath("../CVips")], linkerSettings: [.linkedLibrary("turbojpeg"), .linkedLibrary("jpeg")]),
+        // The last resize of a shrink-on-load thumbnail, over a plain buffer on the calling thread.
+        .target(name: "CResample", dependencies: ["CVips"], cSettings: [.headerSearchPath("../CVips")]),
+        .target(name: "VipsBindings", dependencies: ["CVips", "CTurboJPEG", "CResample"]),
         // OpenCV's face detector (C++) behind one plain C function.
         .target(
             name: "CFaceDetect",
@@ -139,7 +142,7 @@ let package = Package(
 
         .target(name: "KilnTestSupport", dependencies: ["KilnApp", "JobRunner", "Storage", "VipsBindings", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/KilnTestSupport"),
-        .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings", "KilnTestSupport"]),
+        .testTarget(name: "VipsBindingsTests", dependencies: ["VipsBindings", "CResample", "KilnTestSupport"]),
         .testTarget(name: "ImageStagesTests", dependencies: ["ImageStages", "KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),
         .testTarget(name: "VideoStagesTests", dependencies: ["VideoStages", "KilnApp", "VipsBindings", "PipelineEngine", "KilnTestSupport"]),
         // Every operation over the real-media corpus (scripts/corpus.py), outputs decoded and checked.

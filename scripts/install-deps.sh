@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   pkg-config
-  libvips-dev libvips-tools libturbojpeg0-dev
+  libvips-dev libvips-tools libturbojpeg0-dev libjpeg62-turbo-dev
   libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libavfilter-dev ffmpeg
   postgresql-15
   libseccomp-dev

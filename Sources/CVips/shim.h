@@ -53,35 +53,22 @@ static inline int kiln_vips_thumbnail(const char *path, VipsImage **out, int wid
 /* The rest of a JPEG thumbnail once the file is decoded at a reduced scale
  * (by libvips or TurboJPEG): resized to exactly the scaled size, then cropped
  * to the final size for cover and attention. Takes `loaded`'s reference. */
-static inline int kiln_vips_thumbnail_shrunk(VipsImage *loaded, VipsImage **out, int scaled_width, int scaled_height,
-                                             int final_width, int final_height, VipsInteresting crop, gboolean no_rotate) {
-    VipsImage *resized = NULL;
-    int result = vips_thumbnail_image(loaded, &resized, scaled_width, "height", scaled_height, "size", VIPS_SIZE_FORCE,
-                                      "no_rotate", no_rotate, NULL);
-    g_object_unref(loaded);
-    if (result) return result;
-    if (crop == VIPS_INTERESTING_NONE || (resized->Xsize == final_width && resized->Ysize == final_height)) {
-        *out = resized;
-        return 0;
-    }
-    /* The smart crop scores the image, then cuts it: two reads of a pipeline that
-     * was opened for one top-to-bottom pass. Render the (small) resized image once. */
-    VipsImage *rendered = crop == VIPS_INTERESTING_CENTRE ? resized : vips_image_copy_memory(resized);
-    if (rendered != resized) g_object_unref(resized);
-    if (rendered == NULL) return -1;
-    result = vips_smartcrop(rendered, out, final_width, final_height, "interesting", crop, NULL);
-    g_object_unref(rendered);
-    return result;
+/* The pixels of an image, top to bottom, for C that reads them whole: in place when the image
+ * is already in memory; otherwise rendered into a buffer of its own (set in *rendered, for the
+ * caller to g_free), never in place, as other outputs may be reading the same image. NULL,
+ * with libvips' error set, when rendering fails (a truncated source surfaces here). */
+static inline const unsigned char *kiln_vips_pixels(VipsImage *in, unsigned char **rendered) {
+    *rendered = NULL;
+    if ((in->dtype == VIPS_IMAGE_SETBUF || in->dtype == VIPS_IMAGE_SETBUF_FOREIGN) && in->data != NULL)
+        return (const unsigned char *)in->data;
+    size_t size = 0;
+    *rendered = (unsigned char *)vips_image_write_to_memory(in, &size);
+    return *rendered;
 }
 
-static inline int kiln_vips_thumbnail_jpeg(const char *path, VipsImage **out, int shrink,
-                                           int scaled_width, int scaled_height, int final_width, int final_height,
-                                           VipsInteresting crop, gboolean no_rotate) {
-    VipsImage *loaded = NULL;
-    if (vips_jpegload(path, &loaded, "shrink", shrink, "access", VIPS_ACCESS_SEQUENTIAL,
-                      "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL))
-        return -1;
-    return kiln_vips_thumbnail_shrunk(loaded, out, scaled_width, scaled_height, final_width, final_height, crop, no_rotate);
+/* A JPEG decoded at 1/`shrink` of its size, for one top-to-bottom pass. */
+static inline int kiln_vips_jpegload_shrunk(const char *path, VipsImage **out, int shrink) {
+    return vips_jpegload(path, out, "shrink", shrink, "access", VIPS_ACCESS_SEQUENTIAL, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
 }
 
 static inline int kiln_vips_thumbnail_image(VipsImage *in, VipsImage **out, int width, int height,

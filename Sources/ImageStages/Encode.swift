@@ -101,7 +101,7 @@ public struct Encode: Stage {
         let encoding = encoding(for: chosen)
         func save() throws(StageError) {
             do {
-                try image.save(to: path, as: encoding, watch: watch)
+                try image.save(to: path, as: encoding, watch: watch, libjpegTurbo: context.limits.turboJPEG)
             } catch {
                 try? FileManager.default.removeItem(atPath: path)
                 if let reason = stop.reason { throw StageError.stopped(reason) }

@@ -1,3 +1,4 @@
+import CTurboJPEG
 import CVips
 
 /// JPEG chroma subsampling: `auto` is 4:2:0 below quality 90, else 4:4:4.
@@ -28,15 +29,19 @@ public enum ImageEncoding: Sendable, Equatable {
 extension VipsImage {
     /// Encodes the image to a file. This is where a lazy pipeline is evaluated, so
     /// decode errors in the source (a truncated file) surface here.
-    public func save(to path: String, as encoding: ImageEncoding) throws(VipsError) {
-        try save(to: path, as: encoding, watch: nil)
+    public func save(to path: String, as encoding: ImageEncoding, libjpegTurbo: Bool = true) throws(VipsError) {
+        try save(to: path, as: encoding, watch: nil, libjpegTurbo: libjpegTurbo)
     }
 
     /// Encodes the image to a file while `watch` sees progress (0...100) and
     /// may return true to stop: libvips then abandons the evaluation between
     /// tiles and this throws. That is how a cancel reaches a long encode.
-    public func save(to path: String, as encoding: ImageEncoding, watch: EvaluationWatch?) throws(VipsError) {
-        guard let watch else { return try saveUnwatched(to: path, as: encoding) }
+    ///
+    /// With `libjpegTurbo`, a stripped 8-bit JPEG of at most `fastJPEGMaxBytes`
+    /// of pixels is rendered once and written by libjpeg-turbo on this thread
+    /// (`kiln_jpeg_save`), at the same settings; anything else is libvips'.
+    public func save(to path: String, as encoding: ImageEncoding, watch: EvaluationWatch?, libjpegTurbo: Bool = true) throws(VipsError) {
+        guard let watch else { return try saveUnwatched(to: path, as: encoding, libjpegTurbo: libjpegTurbo) }
         let box = Unmanaged.passRetained(watch)
         defer { box.release() }
         var hook = kiln_vips_eval_hook(
@@ -49,7 +54,7 @@ extension VipsImage {
             let handler = kiln_vips_watch_eval(pointer, hookPointer)
             defer { kiln_vips_unwatch_eval(pointer, handler) }
             do throws(VipsError) {
-                try saveUnwatched(to: path, as: encoding)
+                try saveUnwatched(to: path, as: encoding, libjpegTurbo: libjpegTurbo)
                 return nil
             } catch {
                 return watch.stopped ? VipsError(operation: "save", message: "stopped") : error
@@ -58,7 +63,22 @@ extension VipsImage {
         if let failure { throw failure }
     }
 
-    private func saveUnwatched(to path: String, as encoding: ImageEncoding) throws(VipsError) {
+    /// The largest image `kiln_jpeg_save` renders whole (4 MiB: a 1.4 MP RGB thumbnail); a larger one streams through libvips.
+    public static let fastJPEGMaxBytes = 4 << 20
+
+    private func saveUnwatched(to path: String, as encoding: ImageEncoding, libjpegTurbo: Bool) throws(VipsError) {
+        if libjpegTurbo, case let .jpeg(quality, progressive, subsampling, true) = encoding {
+            let subsample: Int32 = switch subsampling {
+            case .auto: 0
+            case .yuv420: 1
+            case .yuv444: 2
+            }
+            switch kiln_jpeg_save(UnsafeMutableRawPointer(pointer), path, Int32(quality), subsample, progressive ? 1 : 0, Self.fastJPEGMaxBytes) {
+            case 0: return
+            case 1: break
+            default: throw VipsError.fromBuffer(operation: "save")
+            }
+        }
         let status: Int32 = switch encoding {
         case let .jpeg(quality, progressive, subsampling, strip):
             kiln_vips_jpegsave(pointer, path, Int32(quality), strip ? 1 : 0, progressive ? 1 : 0, subsampling.vips)

@@ -1,3 +1,4 @@
+import CResample
 import CTurboJPEG
 import CVips
 import Synchronization
@@ -45,19 +46,23 @@ extension VipsImage {
     ) throws(VipsError) -> VipsImage {
         try Vips.start()
         let (_, crop) = fit.vipsOptions
-        if turbo, let header {
-            var loaded: UnsafeMutableRawPointer?
-            if kiln_turbojpeg_load(path, UnsafeMutableRawPointer(header.pointer), Int32(shrink), turboJPEGMaxBytes, &loaded) == 0, let loaded {
-                turboJPEGDecodeCount.add(1, ordering: .relaxed)
-                return try produce("thumbnail") {
-                    kiln_vips_thumbnail_shrunk(loaded.assumingMemoryBound(to: CVips.VipsImage.self), $0, Int32(scaledWidth), Int32(scaledHeight),
-                                               Int32(finalWidth), Int32(finalHeight), crop, autoRotate ? 0 : 1)
-                }
+        var loaded: UnsafeMutableRawPointer?
+        if turbo, let header,
+           kiln_turbojpeg_load(path, UnsafeMutableRawPointer(header.pointer), Int32(shrink), turboJPEGMaxBytes, &loaded) == 0 {
+            turboJPEGDecodeCount.add(1, ordering: .relaxed)
+        } else {
+            var decoder: UnsafeMutablePointer<CVips.VipsImage>?
+            guard kiln_vips_jpegload_shrunk(path, &decoder, Int32(shrink)) == 0, let decoder else {
+                throw VipsError.fromBuffer(operation: "jpegload")
             }
+            loaded = UnsafeMutableRawPointer(decoder)
         }
-        return try produce("thumbnail") {
-            kiln_vips_thumbnail_jpeg(path, $0, Int32(shrink), Int32(scaledWidth), Int32(scaledHeight),
-                                     Int32(finalWidth), Int32(finalHeight), crop, autoRotate ? 0 : 1)
+        // Both decodes end in the same resize, rotation and crop, so they give the same pixels.
+        return try produce("thumbnail") { out in
+            out.withMemoryRebound(to: UnsafeMutableRawPointer?.self, capacity: 1) {
+                kiln_resample_thumbnail(loaded, $0, Int32(scaledWidth), Int32(scaledHeight), Int32(finalWidth), Int32(finalHeight),
+                                        Int32(crop.rawValue), autoRotate ? 0 : 1, UInt(turboJPEGMaxBytes))
+            }
         }
     }
 

@@ -14,4 +14,13 @@
  * one VipsImage type (CVips's), not a second copy from this header. */
 int kiln_turbojpeg_load(const char *path, void *header, int shrink, size_t max_bytes, void **out);
 
+/* Writes `image` (a VipsImage) to `path` as a JPEG through libjpeg-turbo, with
+ * the settings of libvips' jpegsave with metadata stripped: quality, chroma
+ * `subsample` (0 auto, 1 on, 2 off), progressive or baseline, optimised
+ * Huffman tables. Returns 0 when written; 1, having written nothing, when
+ * the image is not for this path (not 8-bit sRGB or grey, or more than
+ * `max_bytes` of pixels, which libvips then streams); -1 on an error, with
+ * libvips' error buffer set and the file possibly half written. */
+int kiln_jpeg_save(void *image, const char *path, int quality, int subsample, int progressive, size_t max_bytes);
+
 #endif
