@@ -105,7 +105,7 @@ let package = Package(
             resources: [.copy("openapi.json")]
         ),
         // Where Kiln may connect on a tenant's behalf: public addresses only, judged after resolution.
-        .target(name: "Egress"),
+        .target(name: "Egress", dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // Wiring: the one place that knows every stage, the configuration and the services.
         .target(name: "KilnApp", dependencies: [
             "HTTPAPI", "JobRunner", "CHeapStats", "CSandbox", "Egress", "JobStore", "Storage", "PipelineEngine",

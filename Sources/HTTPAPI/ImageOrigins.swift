@@ -67,18 +67,8 @@ public struct ImageOrigins: Sendable {
         } catch {
             throw APIError(.forbidden, code: "origin_refused", message: "Kiln does not fetch from this origin: \(error.reason)")
         }
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(deadlineSeconds)))
-        configuration.decompression = .disabled
-        // To the address judged, whatever the name resolves to by now; TLS still verifies the name.
-        if IPAddress(destination.host) == nil { configuration.dnsOverride = [destination.host: destination.address.description] }
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        do {
+        try await destination.withClient(readSeconds: deadlineSeconds) { client in
             try await download(url, to: path, with: client)
-            try? await client.shutdown()
-        } catch {
-            try? await client.shutdown()
-            throw error
         }
     }
 

@@ -134,15 +134,8 @@ public struct WebhookNotifier: Service {
         } catch {
             throw NotifierError(error.reason)
         }
-        var http = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        http.timeout = .init(connect: .seconds(5), read: .seconds(Int64(configuration.deadlineSeconds)))
-        http.decompression = .disabled
         // A refused connection is one failed attempt, answered at once: the retry schedule is ours.
-        http.connectionPool.retryConnectionEstablishment = false
-        // To the address judged, whatever the name resolves to by now; TLS still verifies the name.
-        if IPAddress(destination.host) == nil { http.dnsOverride = [destination.host: destination.address.description] }
-        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
-        do {
+        return try await destination.withClient(readSeconds: configuration.deadlineSeconds, retryConnecting: false) { client in
             var request = HTTPClientRequest(url: delivery.url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -154,11 +147,7 @@ public struct WebhookNotifier: Service {
             let response = try await client.execute(request, timeout: .seconds(Int64(configuration.deadlineSeconds)), logger: logger)
             // A little of the answer is read, within the same deadline; its content is not used.
             _ = try? await response.body.collect(upTo: 64 * 1024)
-            try? await client.shutdown()
             return Int(response.status.code)
-        } catch {
-            try? await client.shutdown()
-            throw error
         }
     }
 
