@@ -37,17 +37,19 @@ struct ImageRoutes {
         let (signer, keysGeneration) = environment.keys.imageURLSignerAndGeneration
         let memoKey = ImageURLMemo.key(path: path, format: format)
         let url: ImageURLMemo.Entry
+        let source: ImageSource
         if let known = environment.imageURLMemo.get(memoKey, keysGeneration: keysGeneration) {
             if let expires = known.expires, expires <= Date() {
                 throw APIError(.forbidden, code: "forbidden", message: "This image URL is not valid: the URL expired")
             }
             url = known
+            // The media is looked up each time: a deleted one stops being served at once.
+            source = try await Self.source(url.source, tenant: url.tenant, environment: environment)
         } else {
-            url = try await check(path, format: format, signer: signer, keysGeneration: keysGeneration)
+            (url, source) = try await check(path, format: format, signer: signer, keysGeneration: keysGeneration)
             environment.imageURLMemo.put(memoKey, url)
         }
         let tenant = url.tenant, operations = url.operations
-        let source = try await Self.source(url.source, tenant: tenant, environment: environment)
         let key = ImageResultCache.key(tenant: tenant, source: source.identity, operations: operations.canonical)
         var headers: HTTPFields = [.eTag: "\"\(key.prefix(32))\"", .cacheControl: Self.cacheControl(expires: url.expires)]
         if operations.negotiated { headers[.vary] = "Accept" }
@@ -89,8 +91,9 @@ struct ImageRoutes {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: rendering.body))
     }
 
-    /// Parses, verifies and validates an image path: what a URL asks for, or the 4xx it gets.
-    private func check(_ path: Substring, format: String?, signer: ImageURLSigner, keysGeneration: Int) async throws -> ImageURLMemo.Entry {
+    /// Parses, verifies and validates an image path: what a URL asks for and its source as it stands, or the 4xx it gets.
+    private func check(_ path: Substring, format: String?, signer: ImageURLSigner, keysGeneration: Int) async throws
+        -> (ImageURLMemo.Entry, ImageSource) {
         let parsed: ImageURLSigner.Request
         let tenant: String
         do {
@@ -105,8 +108,8 @@ struct ImageRoutes {
         let source = try await Self.source(parsed.source, tenant: tenant, environment: environment)
         do {
             let operations = try ImageOperations(parsed.operations, format: format, input: source.kind, registry: environment.registry)
-            return ImageURLMemo.Entry(tenant: tenant, expires: parsed.expires, source: parsed.source, operations: operations,
-                                      keysGeneration: keysGeneration)
+            return (ImageURLMemo.Entry(tenant: tenant, expires: parsed.expires, source: parsed.source, operations: operations,
+                                       keysGeneration: keysGeneration), source)
         } catch {
             throw APIError.invalid(error)
         }
