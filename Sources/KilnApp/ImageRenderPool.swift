@@ -73,7 +73,7 @@ final class ImageRenderPool: ImageRenderer, Sendable {
 
     /// One child at a time, each taking renders until it dies; then the next, after a backoff.
     private func serveSlot(_ slot: Int) async {
-        var backoff = WorkerSupervisor.firstBackoff
+        var backoff = RestartBackoff()
         while !Task.isCancelled {
             let started = ContinuousClock.now
             let answers = AnswerLine()
@@ -85,8 +85,7 @@ final class ImageRenderPool: ImageRenderer, Sendable {
                 }
             } catch {
                 logger.error("an image render process could not start", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(backoff))
-                backoff = min(backoff * 2, WorkerSupervisor.maxBackoff)
+                await backoff.wait(afterRunning: .zero)
                 continue
             }
             while true {
@@ -107,9 +106,7 @@ final class ImageRenderPool: ImageRenderer, Sendable {
             if case .signaled = exit { zygote?.retire() }
             Counter(label: WorkerSupervisor.restartCounter, dimensions: [("reason", "renderer")]).increment()
             logger.error("an image render process ended; starting another", metadata: ["exit": "\(exit)"])
-            if ContinuousClock.now - started > .seconds(60) { backoff = WorkerSupervisor.firstBackoff }
-            try? await Task.sleep(for: .seconds(backoff))
-            backoff = min(backoff * 2, WorkerSupervisor.maxBackoff)
+            await backoff.wait(afterRunning: ContinuousClock.now - started)
         }
     }
 }

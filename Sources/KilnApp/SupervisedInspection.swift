@@ -19,7 +19,7 @@ final class SupervisedInspection: MediaInspector, Sendable {
         var startedAt = ContinuousClock.now
         var pending: [Int: CheckedContinuation<MediaFacts, Never>] = [:]
         var next = 0
-        var backoff = WorkerSupervisor.firstBackoff
+        var backoff = RestartBackoff()
     }
 
     let executable: String
@@ -93,11 +93,7 @@ final class SupervisedInspection: MediaInspector, Sendable {
     }
 
     private func restartLater() {
-        let delay = state.withLock { state in
-            if ContinuousClock.now - state.startedAt > .seconds(60) { state.backoff = WorkerSupervisor.firstBackoff }
-            defer { state.backoff = min(state.backoff * 2, WorkerSupervisor.maxBackoff) }
-            return state.backoff
-        }
+        let delay = state.withLock { state in state.backoff.next(afterRunning: ContinuousClock.now - state.startedAt) }
         Task { [self] in
             try? await Task.sleep(for: .seconds(delay))
             start()

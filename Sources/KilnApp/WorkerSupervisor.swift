@@ -51,7 +51,7 @@ struct WorkerSupervisor: Service {
 
     /// Keeps one child slot filled until shutdown.
     private func supervise(_ slot: WorkerProcessPlan.Child, children: RunningChildren) async {
-        var backoff = Self.firstBackoff
+        var backoff = RestartBackoff()
         var generation = 0
         while !children.isStopping && !Task.isCancelled {
             generation += 1
@@ -73,7 +73,7 @@ struct WorkerSupervisor: Service {
             if case .signaled = exit { zygote?.retire() }
             Counter(label: Self.restartCounter, dimensions: [("reason", exit.reason)]).increment()
             logger.error("a worker process ended; starting another", metadata: [
-                "slot": "\(slot.index)", "owner": "\(owner)", "exit": "\(exit)", "backoffSeconds": "\(backoff)",
+                "slot": "\(slot.index)", "owner": "\(owner)", "exit": "\(exit)", "backoffSeconds": "\(backoff.seconds)",
             ])
             // Its jobs go back to the queue now, not when their leases run out.
             do {
@@ -83,15 +83,10 @@ struct WorkerSupervisor: Service {
                 logger.warning("could not hand back a dead worker's jobs; the reaper will", metadata: ["error": "\(error)"])
             }
             if children.isStopping { break }
-            // A child that ran a good while had a one-off crash: start again soon.
-            if ContinuousClock.now - started > .seconds(60) { backoff = Self.firstBackoff }
-            try? await Task.sleep(for: .seconds(backoff))
-            backoff = min(backoff * 2, Self.maxBackoff)
+            await backoff.wait(afterRunning: ContinuousClock.now - started)
         }
     }
 
-    static let firstBackoff = 0.25
-    static let maxBackoff = 30.0
 }
 
 /// How `kiln serve` splits its job slots over worker processes, and what each is told.
