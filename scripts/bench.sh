@@ -54,12 +54,14 @@ if has service; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check thumbor==7.8.0
   fi
   vipsthumbnail Fixtures/astronaut.jpg -s 320x240 -o "$work/tiny.jpg[Q=90]"
-  scripts/postgres.sh start "$work/data" "$work/sock" --throwaway
+  # pg_stat_statements: the queue section reports which statements PostgreSQL's time per job goes to.
+  PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" \
+    scripts/postgres.sh start "$work/data" "$work/sock" --throwaway
   echo
   echo "== service: release kiln serve over loopback HTTP"
   python3 scripts/servicebench.py --kiln "$bin/kiln" --kiln-bench "$bin/kiln-bench" \
     --database-url "$(scripts/postgres.sh url "$work/sock" kiln)" \
-    --photo "$work/photo.jpg" --tiny "$work/tiny.jpg" --video "$work/video1080.mp4" --thumbor-venv "$venv" --work "$work/service" \
+    --photo "$work/photo.jpg" --tiny "$work/tiny.jpg" --video "$work/video1080.mp4" --thumbor-venv "$venv" --work "$work/service" --postgres-data "$work/data" \
     --sections "${KILN_BENCH_SECTIONS:-thumbs,queue,reads,uploads,memory}" --json "$work/service.json"
   mkdir -p .kiln/bench && cp "$work/service.json" .kiln/bench/service.json
   scripts/postgres.sh stop "$work/data"

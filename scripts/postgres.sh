@@ -10,6 +10,7 @@
 # wants a password (scram-sha-256), made once into DATA_DIR.password (mode 600);
 # a cluster from before is switched over. Throwaway test clusters trust the
 # socket, which only their 700 directory reaches.
+# PG_OPTIONS="-c name=value ..." adds server settings (make bench: pg_stat_statements).
 # PG_LISTEN=ADDRESS PG_TRUST_NETWORK=CIDR also listen on TCP there and trust that
 # network (the multi-host test's private network of namespaces; nothing else).
 set -euo pipefail
@@ -78,6 +79,8 @@ case "$cmd" in
       # dozens of Kiln instances at once (each a pool plus its LISTEN connections).
       opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500"
     fi
+    # PG_OPTIONS: more server settings (make bench loads pg_stat_statements so).
+    opts="$opts ${PG_OPTIONS:-}"
     as_owner "$PGBIN/pg_ctl" -D "$data" -o "$opts" -l "$data/server.log" -w -t 60 start >/dev/null
     if [ -n "$password" ] && as_owner grep -Eq '^(local|host)[[:space:]].*[[:space:]]trust[[:space:]]*$' "$data/pg_hba.conf"; then
       # A cluster made before passwords: set one, then stop trusting.

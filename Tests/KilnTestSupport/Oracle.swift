@@ -55,15 +55,21 @@ public func runTool(_ tool: String, _ arguments: [String], errorOutput: Bool = f
 
 public func runVipsTool(_ arguments: [String]) throws { try runTool("vips", arguments) }
 
+/// Runs `body` on a thread of its own. The Kilns that end-to-end tests start
+/// run inside the test process, on Swift's cooperative threads (one per core):
+/// a test that blocks one of them on a tool, or on seconds of libvips work,
+/// starves every server in the suite, and their clients time out.
+public func offPool<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// `runTool` on a thread of its own, for a tool that talks to the Kiln running
 /// inside the test (ffmpeg playing a stream from it, a Python client): blocking
 /// one of Swift's few cooperative threads on it could leave none to answer it.
 public func runToolOffPool(_ tool: String, _ arguments: [String], errorOutput: Bool = false) async throws -> Data {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try runTool(tool, arguments, errorOutput: errorOutput) })
-        }
-    }
+    try await offPool { try runTool(tool, arguments, errorOutput: errorOutput) }
 }
 
 /// What a finished process said and how it ended.
@@ -77,26 +83,22 @@ public struct ToolRun: Sendable {
 /// a thread of its own and returns its exit status and both streams, whatever
 /// the status; for commands whose failure is what a test looks at.
 public func runProgramOffPool(_ program: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ToolRun {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
-                process.arguments = program.hasPrefix("/") ? arguments : [program] + arguments
-                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-                let errors = NSTemporaryDirectory() + "kiln-program-\(UUID().uuidString).log"
-                FileManager.default.createFile(atPath: errors, contents: nil)
-                defer { try? FileManager.default.removeItem(atPath: errors) }
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = FileHandle(forWritingAtPath: errors)
-                try process.run()
-                let output = pipe.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                return ToolRun(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
-                               errors: (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
-            })
-        }
+    try await offPool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
+        process.arguments = program.hasPrefix("/") ? arguments : [program] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let errors = NSTemporaryDirectory() + "kiln-program-\(UUID().uuidString).log"
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errors) }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle(forWritingAtPath: errors)
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return ToolRun(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
+                       errors: (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
     }
 }
 
