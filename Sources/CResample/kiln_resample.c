@@ -136,11 +136,6 @@ done:
     return result;
 }
 
-static void kiln_free_pixels(VipsImage *image, void *pixels) {
-    (void)image;
-    g_free(pixels);
-}
-
 /* `in` resized here, when it is 8-bit RGB or grey without alpha and small enough to hold. NULL otherwise. */
 static VipsImage *kiln_resample_fast(VipsImage *in, int width, int height, unsigned long max_bytes) {
     if (in->BandFmt != VIPS_FORMAT_UCHAR || in->Coding != VIPS_CODING_NONE || (in->Bands != 3 && in->Bands != 1)) return NULL;
@@ -154,27 +149,9 @@ static VipsImage *kiln_resample_fast(VipsImage *in, int width, int height, unsig
     unsigned char *resized = g_try_malloc(out_bytes);
     VipsImage *out = NULL;
     if (resized && kiln_resample_lanczos3(pixels, in->Xsize, in->Ysize, in->Bands, resized, width, height) == 0)
-        out = vips_image_new_from_memory(resized, out_bytes, width, height, in->Bands, VIPS_FORMAT_UCHAR);
+        out = kiln_vips_image_adopting(resized, out_bytes, width, height, in->Bands, in->Type, in);
     g_free(rendered);
-    if (out == NULL) {
-        g_free(resized);
-        return NULL;
-    }
-    g_signal_connect(out, "postclose", G_CALLBACK(kiln_free_pixels), resized);
-    out->Type = in->Type;
-    out->Xres = in->Xres;
-    out->Yres = in->Yres;
-    /* Orientation, ICC profile, EXIF and XMP, as vips_thumbnail_image keeps them. */
-    gchar **fields = vips_image_get_fields(in);
-    for (int i = 0; fields[i]; i++) {
-        if (!vips_image_get_typeof(in, fields[i]) || vips_image_get_typeof(out, fields[i])) continue;
-        GValue value = G_VALUE_INIT;
-        if (vips_image_get(in, fields[i], &value) == 0) {
-            vips_image_set(out, fields[i], &value);
-            g_value_unset(&value);
-        }
-    }
-    g_strfreev(fields);
+    if (out == NULL) g_free(resized);
     return out;
 }
 

@@ -2,6 +2,8 @@
 
 #include <vips/vips.h>
 
+#include "shim.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,33 +12,6 @@
 #include <sys/stat.h>
 #include <turbojpeg.h>
 #include <unistd.h>
-
-static void kiln_free_pixels(VipsImage *image, void *pixels) {
-    (void)image;
-    free(pixels);
-}
-
-/* The fields every image has; everything else in the header is metadata to carry over. */
-static int kiln_is_builtin_field(const char *name) {
-    static const char *builtin[] = {"width", "height", "bands", "format", "coding", "interpretation", "xoffset",
-                                    "yoffset", "xres", "yres", "filename", "mode", "scale", "offset", NULL};
-    for (int i = 0; builtin[i]; i++)
-        if (strcmp(name, builtin[i]) == 0) return 1;
-    return 0;
-}
-
-static void kiln_copy_metadata(VipsImage *from, VipsImage *to) {
-    gchar **fields = vips_image_get_fields(from);
-    for (int i = 0; fields[i]; i++) {
-        if (kiln_is_builtin_field(fields[i])) continue;
-        GValue value = G_VALUE_INIT;
-        if (vips_image_get(from, fields[i], &value) == 0) {
-            vips_image_set(to, fields[i], &value);
-            g_value_unset(&value);
-        }
-    }
-    g_strfreev(fields);
-}
 
 int kiln_turbojpeg_load(const char *path, void *header_image, int shrink, size_t max_bytes, void **out) {
     VipsImage *header = header_image;
@@ -62,20 +37,16 @@ int kiln_turbojpeg_load(const char *path, void *header_image, int shrink, size_t
     int bands = colorspace == TJCS_GRAY ? 1 : 3;
     size_t bytes = (size_t)scaled_width * (size_t)scaled_height * (size_t)bands;
     if (bytes == 0 || bytes > max_bytes) goto done;
-    pixels = malloc(bytes);
+    pixels = g_try_malloc(bytes);
     if (pixels == NULL) goto done;
     /* A warning (a truncated or corrupt file) stops the decode: libvips then reads it and judges. */
     if (tjDecompress2(decoder, data, (unsigned long)info.st_size, pixels, scaled_width, 0, scaled_height,
                       bands == 1 ? TJPF_GRAY : TJPF_RGB, TJFLAG_STOPONWARNING) != 0)
         goto done;
-    VipsImage *image = vips_image_new_from_memory(pixels, bytes, scaled_width, scaled_height, bands, VIPS_FORMAT_UCHAR);
+    VipsImage *image = kiln_vips_image_adopting(pixels, bytes, scaled_width, scaled_height, bands,
+                                                bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB, header);
     if (image == NULL) goto done;
-    g_signal_connect(image, "postclose", G_CALLBACK(kiln_free_pixels), pixels);
     pixels = NULL;
-    image->Type = bands == 1 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB;
-    image->Xres = header->Xres;
-    image->Yres = header->Yres;
-    kiln_copy_metadata(header, image);
     /* libjpeg rounds a scaled side up (1535 / 2 decodes as 768); libvips' jpegload
      * then drops the partial last column and row (767), as its other shrinking
      * loaders do. Do the same, so both paths give the same pixels. */
@@ -90,7 +61,7 @@ int kiln_turbojpeg_load(const char *path, void *header_image, int shrink, size_t
     *out = image;
     result = 0;
 done:
-    free(pixels);
+    g_free(pixels);
     if (decoder) tjDestroy(decoder);
     munmap(data, (size_t)info.st_size);
     return result;

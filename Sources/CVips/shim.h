@@ -41,18 +41,6 @@ static inline int kiln_vips_thumbnail(const char *path, VipsImage **out, int wid
                           "no_rotate", no_rotate, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
 }
 
-/* A JPEG thumbnail with the largest shrink-on-load that still leaves the box
- * covered (libjpeg's DCT scaling at 1/2, 1/4 or 1/8), then vips_thumbnail_image
- * for the rest. vips_thumbnail keeps a factor of two for its resize, so a 4K
- * JPEG going to 400 px is decoded at 960 px instead of 480 and resized 2.4x
- * instead of 1.2x: about a quarter more CPU. sharp's default (fastShrinkOnLoad)
- * and Pillow's draft mode make the same choice.
- * The resize is forced to scaled_width x scaled_height (what vips_thumbnail gives
- * from the full-size image; the shrunk decode's rounded-up sides would round
- * differently), then cropped to final_width x final_height when crop asks. */
-/* The rest of a JPEG thumbnail once the file is decoded at a reduced scale
- * (by libvips or TurboJPEG): resized to exactly the scaled size, then cropped
- * to the final size for cover and attention. Takes `loaded`'s reference. */
 /* The pixels of an image, top to bottom, for C that reads them whole: in place when the image
  * is already in memory; otherwise rendered into a buffer of its own (set in *rendered, for the
  * caller to g_free), never in place, as other outputs may be reading the same image. NULL,
@@ -64,6 +52,36 @@ static inline const unsigned char *kiln_vips_pixels(VipsImage *in, unsigned char
     size_t size = 0;
     *rendered = (unsigned char *)vips_image_write_to_memory(in, &size);
     return *rendered;
+}
+
+static inline void kiln_vips_g_free_pixels(VipsImage *image, void *pixels) {
+    (void)image;
+    g_free(pixels);
+}
+
+/* A memory image over `pixels` (from g_malloc), which it frees when it closes, carrying
+ * `like`'s resolution and metadata (orientation, ICC profile, EXIF, XMP), as a loader or
+ * vips_thumbnail_image would. NULL when libvips refuses; `pixels` then stay the caller's. */
+static inline VipsImage *kiln_vips_image_adopting(unsigned char *pixels, size_t bytes, int width, int height, int bands,
+                                                  VipsInterpretation type, VipsImage *like) {
+    VipsImage *image = vips_image_new_from_memory(pixels, bytes, width, height, bands, VIPS_FORMAT_UCHAR);
+    if (image == NULL) return NULL;
+    g_signal_connect(image, "postclose", G_CALLBACK(kiln_vips_g_free_pixels), pixels);
+    image->Type = type;
+    image->Xres = like->Xres;
+    image->Yres = like->Yres;
+    /* Every field the new image lacks; the built-in ones (width, bands, ...) it has already. */
+    gchar **fields = vips_image_get_fields(like);
+    for (int i = 0; fields[i]; i++) {
+        if (vips_image_get_typeof(image, fields[i])) continue;
+        GValue value = G_VALUE_INIT;
+        if (vips_image_get(like, fields[i], &value) == 0) {
+            vips_image_set(image, fields[i], &value);
+            g_value_unset(&value);
+        }
+    }
+    g_strfreev(fields);
+    return image;
 }
 
 /* A JPEG decoded at 1/`shrink` of its size, for one top-to-bottom pass. */
