@@ -14,7 +14,9 @@ packages=(
   iproute2
 )
 with_oracles=false
-case "${1:-}" in
+# Several flags may be given at once (--with-test-oracles --with-bench).
+for flag in "$@"; do
+case "$flag" in
   --with-valgrind) packages+=(valgrind) ;;
   --with-soak) packages+=(wrk curl) ;;
   # make bench: wrk drives the status reads, image URLs and the queue; thumbor goes in a venv; djpeg is the decode-only baseline.
@@ -23,7 +25,9 @@ case "${1:-}" in
   # Chromium and its driver run the console's browser test.
   # exiftool and heif-enc make the real-media corpus (scripts/corpus.py) with ffmpeg and vips.
   --with-test-oracles) with_oracles=true; packages+=(python3 python3-pip chromium chromium-driver libimage-exiftool-perl libheif-examples) ;;
+  *) echo "install-deps.sh: unknown flag $flag" >&2; exit 2 ;;
 esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
