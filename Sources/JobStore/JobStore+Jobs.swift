@@ -49,7 +49,7 @@ extension JobStore {
     }
 
     public func job(id: String, tenant: String) async throws -> Job? {
-        try await client.execute(Prepared.Job(id: id, tenant: tenant), logger: logger).first.map { try Self.decodeJob($0) }
+        try await client.execute(Prepared.Job(id: id), logger: logger).first.map { try Self.decodeJob($0) }.flatMap { $0.tenant == tenant ? $0 : nil }
     }
 
     /// Newest first. The cursor is the last seen job's sequence number, so pages

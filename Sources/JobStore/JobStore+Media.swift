@@ -13,9 +13,10 @@ extension JobStore {
 
     /// The tenant's media record; another tenant's id reads as absent.
     public func media(id: String, tenant: String) async throws -> MediaRecord? {
-        for row in try await client.execute(Prepared.Media(id: id, tenant: tenant), logger: logger) {
-            let (id, tenant, kind, contentType, size, sha, width, height, duration, key, created) = try row.decode(
+        for row in try await client.execute(Prepared.Media(id: id), logger: logger) {
+            let (id, owner, kind, contentType, size, sha, width, height, duration, key, created) = try row.decode(
                 (String, String, String, String, Int64, String, Int32?, Int32?, Double?, String, Date).self)
+            guard owner == tenant else { return nil }
             return MediaRecord(id: id, tenant: tenant, kind: MediaKind(rawValue: kind) ?? .image, contentType: contentType,
                                size: Int(size), sha256: sha, width: width.map(Int.init), height: height.map(Int.init),
                                duration: duration, storageKey: key, createdAt: created)
