@@ -129,18 +129,20 @@ struct JobRoutes {
     }
 
     /// A job's own webhook must reach a public address (or one the deployment
-    /// allows) and be signed with its tenant's secret: 422 at `/webhook` if not.
-    /// The notifier judges the address again as it connects (a name may change its answer).
-    private func checkWebhook(_ url: String, tenant: String) async throws {
+    /// allows) and be signed with its tenant's secret: 422 at `/webhook` (under
+    /// `job`, a batch's `/jobs/N`) if not. The notifier judges the address again
+    /// as it connects (a name may change its answer).
+    func checkWebhook(_ url: String, tenant: String, job: JSONPointer = .root) async throws {
+        let pointer = job.appending("webhook").description
         do {
             _ = try await environment.webhookEgress.destination(for: url)
         } catch {
             throw APIError(.unprocessableContent, code: "webhook_not_allowed",
-                           message: "\(error.reason): webhooks go to public addresses only", pointer: "/webhook")
+                           message: "\(error.reason): webhooks go to public addresses only", pointer: pointer)
         }
         if tenant != "default", try await environment.store.webhookSecrets(tenant: tenant) == nil {
             throw APIError(.unprocessableContent, code: "webhook_secret_missing",
-                           message: "This tenant has no webhook signing secret yet: POST /v1/webhook-secret makes one", pointer: "/webhook")
+                           message: "This tenant has no webhook signing secret yet: POST /v1/webhook-secret makes one", pointer: pointer)
         }
     }
 

@@ -21,6 +21,7 @@ public func buildRouter(_ environment: APIEnvironment) -> Router<KilnRequestCont
     TusRoutes(environment: environment).register(on: v1)
     MediaRoutes(environment: environment).register(on: v1)
     JobRoutes(environment: environment).register(on: v1)
+    JobBatchRoutes(environment: environment).register(on: v1)
     PipelineRoutes(environment: environment).register(on: v1)
     AuditRoutes(environment: environment).register(on: v1)
     WebhookSecretRoutes(environment: environment).register(on: v1)
