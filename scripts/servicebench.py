@@ -501,8 +501,43 @@ end
         finally:
             server.stop()
 
+    def queue_batched(self, jobs=6000, batch=500):
+        """The same header-only jobs submitted with POST /v1/jobs/batch: what the
+        submission costs when HTTP and the insert are shared by many jobs, and
+        how fast the workers then drain the queue."""
+        print(f"queue: {jobs} header-only jobs submitted in batches of {batch}, then drained by the server's workers", flush=True)
+        schema = self.schema("batched")
+        server = KilnProcess(self, schema)
+        try:
+            media = self.upload(server.port, self.tiny)
+            client = Client(server.port, self.key)
+            body = {"jobs": [{"input": media, "reuse": False, "operations": [{"op": "metadata"}]}] * batch}
+            postgres = self.postgres_pid()
+            kiln_before = tree_cpu_seconds(server.pid)
+            postgres_before = tree_cpu_seconds(postgres) if postgres else 0
+            start = time.monotonic()
+            for _ in range(jobs // batch):
+                client.json("POST", "/v1/jobs/batch", body)
+            submitted = time.monotonic() - start
+            while True:
+                done = self.psql(f"SELECT count(*) FROM {schema}.jobs WHERE status IN ('succeeded', 'failed')")
+                if done is None or int(done) >= jobs or time.monotonic() - start > 300:
+                    break
+                time.sleep(0.05)
+            drained = time.monotonic() - start
+            kiln_cpu = tree_cpu_seconds(server.pid) - kiln_before
+            postgres_cpu = tree_cpu_seconds(postgres) - postgres_before if postgres else None
+            self.row("queue", f"batched: jobs/s accepted ({jobs} in {submitted:.2f} s, {batch} per request)", f"{jobs / submitted:.0f}")
+            self.row("queue", f"batched: jobs/s completed, submission to the last job's end ({drained:.2f} s)", f"{jobs / drained:.1f}")
+            self.row("queue", "batched: Kiln CPU per job", f"{kiln_cpu / jobs * 1000:.2f} ms")
+            if postgres_cpu is not None:
+                self.row("queue", "batched: PostgreSQL CPU per job", f"{postgres_cpu / jobs * 1000:.2f} ms", "<= 0.5 ms", postgres_cpu / jobs * 1000 <= 0.5)
+        finally:
+            server.stop()
+
     def queue(self):
         self.queue_cost()
+        self.queue_batched()
         print("queue: tiny jobs (16 px thumbnail of a 320x240 JPEG), 16 connections submitting with Prefer: wait", flush=True)
         for workers in (1, 4):
             schema = self.schema(f"queue{workers}")
