@@ -256,7 +256,7 @@ public struct Kiln: Sendable {
             // run's), malloc_trim would walk, under their locks, arenas that others are using.
             jobs.afterEachJob = { idle in
                 if idle { MallocTuning.returnFreedMemory() }
-                WorkerMetricsBoard.reportNow()
+                WorkerMetricsBoard.reportSoon()
             }
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

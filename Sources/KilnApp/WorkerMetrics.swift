@@ -37,6 +37,33 @@ final class WorkerMetricsBoard: Sendable {
         }
     }
 
+    /// After a job: a report now, or, when one went out less than `coalescing`
+    /// ago, one report when that time is up. A worker ending hundreds of tiny
+    /// jobs a second wrote (and its server parsed) a whole exposition per job:
+    /// 2 % of the worker's CPU on header-only jobs.
+    static func reportSoon() {
+        let delay: Duration? = throttle.withLock { state in
+            let now = ContinuousClock.now
+            if state.trailing { return nil }
+            if let last = state.last, now - last < coalescing {
+                state.trailing = true
+                return coalescing - (now - last)
+            }
+            state.last = now
+            return .zero
+        }
+        guard let delay else { return }
+        guard delay > .zero else { return reportNow() }
+        Task.detached {
+            try? await Task.sleep(for: delay)
+            throttle.withLock { $0 = (last: .now, trailing: false) }
+            reportNow()
+        }
+    }
+
+    static let coalescing: Duration = .milliseconds(250)
+    private static let throttle = Mutex<(last: ContinuousClock.Instant?, trailing: Bool)>((nil, false))
+
     /// One report, written whole: a report larger than a pipe's atomic write must not interleave with another.
     static func reportNow() {
         let text = String(decoding: Kiln.metrics.emitToBuffer(), as: UTF8.self)
