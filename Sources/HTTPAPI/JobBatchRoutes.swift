@@ -39,13 +39,7 @@ struct JobBatchRoutes {
 
     func submit(_ request: Request, context: KilnRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
-        let bytes = try await request.body.collect(upTo: context.maxUploadSize)
-        let body: JSONValue
-        do {
-            body = try JSONValue.decode(Data(buffer: bytes))
-        } catch {
-            throw APIError.malformedJSON(JobRoutes.describe(error))
-        }
+        let body = try await JobRoutes.jsonBody(request, context: context)
         guard let object = body.objectValue, let items = object["jobs"]?.arrayValue else {
             throw APIError(.unprocessableContent, code: "invalid_request", message: "Expected {\"jobs\": [job, ...]}", pointer: "/jobs")
         }

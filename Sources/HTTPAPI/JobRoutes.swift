@@ -75,13 +75,7 @@ struct JobRoutes {
 
     func submit(_ request: Request, context: KilnRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
-        let bytes = try await request.body.collect(upTo: context.maxUploadSize)
-        let body: JSONValue
-        do {
-            body = try JSONValue.decode(Data(buffer: bytes))
-        } catch {
-            throw APIError.malformedJSON(Self.describe(error))
-        }
+        let body = try await Self.jsonBody(request, context: context)
         let parsed: JobRequest
         let plan: JobPlan
         let media: MediaRecord
@@ -202,6 +196,16 @@ struct JobRoutes {
         let page = Array(jobs.prefix(limit))
         let next = jobs.count > limit ? page.last.map { String($0.sequence) } : nil
         return JSONResponse.make(JobList(data: page.map { JobResource(job: $0, publicURL: environment.publicURL, playback: environment.playback) }, nextCursor: next))
+    }
+
+    /// A submission's body as JSON, or 400 `malformed_json`.
+    static func jsonBody(_ request: Request, context: KilnRequestContext) async throws -> JSONValue {
+        let bytes = try await request.body.collect(upTo: context.maxUploadSize)
+        do {
+            return try JSONValue.decode(Data(buffer: bytes))
+        } catch {
+            throw APIError.malformedJSON(describe(error))
+        }
     }
 
     static func describe(_ error: any Error) -> String {
