@@ -89,9 +89,19 @@ import Testing
     @Test func aCancelledWaiterLeavesThePoolWhole() async throws {
         try await withPool(size: 1) { pool in
             let logger = TestEnvironment.logger()
-            // The holder takes the one connection for 2 s; the waiter queues behind it and is cancelled.
-            let holder = Task { try await pool.query("SELECT pg_sleep(2)", logger: logger) }
-            try await Task.sleep(for: .milliseconds(500))
+            // The holder takes the one connection for 5 s; the waiter queues behind it and is cancelled.
+            // Started only once the server runs the holder's sleep: under a full suite's load, 500 ms
+            // was once not enough for the holder to connect, and the waiter took the connection first.
+            let holder = Task { try await pool.query("SELECT pg_sleep(5)", logger: logger) }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                let sleeping = try await pool.withDedicatedConnection { connection in
+                    try await connection.query("SELECT count(*)::int FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)' AND state = 'active'",
+                                               logger: logger).decode(Int.self).reduce(0, +)
+                }
+                if sleeping > 0 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
             let waiter = Task { try await pool.query("SELECT 1", logger: logger) }
             try await Task.sleep(for: .milliseconds(200))
             waiter.cancel()
