@@ -80,7 +80,7 @@ struct JobBatchRoutes {
 
     /// Every job of the batch as it will be queued, or the first refusal, at its place in the batch.
     private func validate(_ items: [JSONValue], tenant: String) async throws -> [NewJob] {
-        var media: [String: MediaRecord] = [:]
+        let single = JobRoutes(environment: environment)
         var checkedWebhooks: Set<String> = []
         var keys: Set<String> = []
         var jobs: [NewJob] = []
@@ -103,27 +103,9 @@ struct JobBatchRoutes {
                 key = value
             }
             let job = JSONValue.object(fields)
-            let parsed: JobRequest
-            let plan: JobPlan
-            let input: MediaRecord
-            do {
-                parsed = try JobRequest.parse(job, pipelines: environment.pipelines)
-                if let known = media[parsed.input] {
-                    input = known
-                } else {
-                    guard Identifier.isValid(parsed.input, prefix: "med"),
-                          let found = try await environment.media(id: parsed.input, tenant: tenant) else {
-                        throw ValidationError(code: "invalid_request", pointer: JSONPointer(["input"]), message: "No media \(parsed.input)")
-                    }
-                    media[parsed.input] = found
-                    input = found
-                }
-                plan = try JobPlan(outputs: parsed.outputs, input: input.kind, registry: environment.registry)
-            } catch let error as ValidationError {
-                throw APIError.invalid(ValidationError(code: error.code, pointer: JSONPointer(at.tokens + error.pointer.tokens), message: error.message))
-            }
+            let (parsed, input, plan) = try await single.checked(job, tenant: tenant, job: at)
             if let webhook = parsed.webhook, checkedWebhooks.insert(webhook).inserted {
-                try await JobRoutes(environment: environment).checkWebhook(webhook, tenant: tenant, job: at)
+                try await single.checkWebhook(webhook, tenant: tenant, job: at)
             }
             jobs.append(NewJob(tenant: tenant, input: input, plan: plan, webhook: parsed.webhook, metadata: parsed.metadata,
                                idempotencyKey: key, requestHash: Hex.encode(SHA256.hash(data: job.encoded())), reuse: parsed.reuse))

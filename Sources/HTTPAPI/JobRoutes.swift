@@ -76,20 +76,7 @@ struct JobRoutes {
     func submit(_ request: Request, context: KilnRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         let body = try await Self.jsonBody(request, context: context)
-        let parsed: JobRequest
-        let plan: JobPlan
-        let media: MediaRecord
-        do {
-            parsed = try JobRequest.parse(body, pipelines: environment.pipelines)
-            guard Identifier.isValid(parsed.input, prefix: "med"),
-                  let found = try await environment.media(id: parsed.input, tenant: tenant) else {
-                throw ValidationError(code: "invalid_request", pointer: JSONPointer(["input"]), message: "No media \(parsed.input)")
-            }
-            media = found
-            plan = try JobPlan(outputs: parsed.outputs, input: media.kind, registry: environment.registry)
-        } catch let error as ValidationError {
-            throw APIError.invalid(error)
-        }
+        let (parsed, media, plan) = try await checked(body, tenant: tenant)
         if let webhook = parsed.webhook { try await checkWebhook(webhook, tenant: tenant) }
         if let maxQueued = environment.tenantLimits.limits(for: tenant).maxQueued,
            try await environment.store.queuedCount(tenant: tenant) >= maxQueued {
@@ -196,6 +183,22 @@ struct JobRoutes {
         let page = Array(jobs.prefix(limit))
         let next = jobs.count > limit ? page.last.map { String($0.sequence) } : nil
         return JSONResponse.make(JobList(data: page.map { JobResource(job: $0, publicURL: environment.publicURL, playback: environment.playback) }, nextCursor: next))
+    }
+
+    /// A job's body checked for `tenant`: the request, its input media and its plan, or a 422
+    /// whose pointer names the field under `job` (a batch's `/jobs/N`). Webhooks are the
+    /// caller's to check (a batch checks each distinct one once).
+    func checked(_ body: JSONValue, tenant: String, job: JSONPointer = .root) async throws -> (JobRequest, MediaRecord, JobPlan) {
+        do {
+            let parsed = try JobRequest.parse(body, pipelines: environment.pipelines)
+            guard Identifier.isValid(parsed.input, prefix: "med"),
+                  let media = try await environment.media(id: parsed.input, tenant: tenant) else {
+                throw ValidationError(code: "invalid_request", pointer: JSONPointer(["input"]), message: "No media \(parsed.input)")
+            }
+            return (parsed, media, try JobPlan(outputs: parsed.outputs, input: media.kind, registry: environment.registry))
+        } catch let error as ValidationError {
+            throw APIError.invalid(ValidationError(code: error.code, pointer: JSONPointer(job.tokens + error.pointer.tokens), message: error.message))
+        }
     }
 
     /// A submission's body as JSON, or 400 `malformed_json`.
