@@ -7,7 +7,7 @@ import Storage
 import Synchronization
 
 /// The worker role: claims jobs from PostgreSQL and runs them, `concurrency` at
-/// a time. Wakes on NOTIFY, polls as a fallback, and reaps expired leases.
+/// a time. Wakes on the queue's notices, polls as a fallback, and reaps expired leases.
 /// On graceful shutdown it stops claiming and lets running jobs finish for
 /// `drainSeconds`; then it stops them, and they are retried elsewhere.
 public struct WorkerService: Service {
@@ -20,6 +20,20 @@ public struct WorkerService: Service {
     /// Called as each job's attempt ends, with whether no other job runs now (a supervised
     /// worker reports its metrics then, so a crash in the next job loses none of the last one's).
     public var afterEachJob: @Sendable (_ idle: Bool) -> Void = { _ in }
+    /// Where the queue's notices (jobs submitted, requeued, cancels) come from.
+    public var notices: QueueNotices = .listen
+
+    /// PostgreSQL signals every listening backend of the database on every NOTIFY,
+    /// whatever its channel: each listener costs it about 0.04 ms per job
+    /// (`make bench`, stop 30). So a process that listens already (`kiln serve`)
+    /// hands the queue's notices to the workers it runs instead of each listening.
+    public enum QueueNotices: Sendable {
+        /// LISTEN on the store's channel, on a connection of this worker's own.
+        case listen
+        /// The payloads another listener relays, in order; a relay that ends stops nothing
+        /// (the poll remains). The worker treats its start as a missed-notices wake.
+        case relayed(AsyncStream<String>)
+    }
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pool: BlockingPool,
                 configuration: WorkerConfiguration, logger: Logger) {
@@ -44,7 +58,15 @@ public struct WorkerService: Service {
         // stops running jobs now; graceful shutdown lets them finish first.
         await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { background in
-                background.addTask { await listen(wake: wake, running: running) }
+                background.addTask {
+                    switch notices {
+                    case .listen:
+                        await listen(wake: wake, running: running)
+                    case let .relayed(payloads):
+                        await wake.wakeAll()
+                        for await payload in payloads { await Self.handle(payload, wake: wake, running: running) }
+                    }
+                }
                 background.addTask { await reap(until: draining) }
                 background.addTask { await prune(until: draining) }
                 await withGracefulShutdownHandler {
@@ -140,9 +162,20 @@ public struct WorkerService: Service {
         }
     }
 
-    /// LISTENs on the store's channel on a connection of its own; reconnects on
-    /// error. An empty payload means one job was submitted, `requeued` that jobs
-    /// became claimable again; `cancel <id>` stops that job if it runs here.
+    /// One notice of the queue's channel. An empty payload means one job was
+    /// submitted, any other (`requeued`, `batch`) that perhaps many became
+    /// claimable; `cancel <id>` stops that job if it runs here.
+    static func handle(_ payload: String, wake: WakeSignal, running: RunningJobs) async {
+        if payload.hasPrefix("cancel ") {
+            running.stop(String(payload.dropFirst("cancel ".count)), .canceled)
+        } else if payload.isEmpty {
+            await wake.wakeOne()
+        } else {
+            await wake.wakeAll()
+        }
+    }
+
+    /// LISTENs on the store's channel on a connection of its own; reconnects on error.
     private func listen(wake: WakeSignal, running: RunningJobs) async {
         while !Task.isCancelled {
             do {
@@ -152,13 +185,7 @@ public struct WorkerService: Service {
                         // nobody: look once now that we are listening.
                         await wake.wakeAll()
                         for try await notification in notifications {
-                            if notification.payload.hasPrefix("cancel ") {
-                                running.stop(String(notification.payload.dropFirst("cancel ".count)), .canceled)
-                            } else if notification.payload.isEmpty {
-                                await wake.wakeOne()  // one job submitted
-                            } else {
-                                await wake.wakeAll()  // jobs requeued, perhaps many
-                            }
+                            await Self.handle(notification.payload, wake: wake, running: running)
                         }
                     }
                 }

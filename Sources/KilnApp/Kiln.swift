@@ -213,7 +213,23 @@ public struct Kiln: Sendable {
         }
         var services: [any Service] = [client, migrationService(isServer: true)]
         services.append(GatedService(gate: gate, service: ImageCacheMaintenance(cache: imageCache)))
-        services.append(EventListener(store: store, hub: events, logger: logger))
+        // The server's one LISTEN; its workers, wherever they run here, hear the queue through it.
+        var queueNotices: (@Sendable (String) -> Void)?
+        var inProcessWorker = worker
+        let children = RunningChildren()
+        switch workers {
+        case .none:
+            break
+        case .inProcess:
+            let (payloads, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(256))
+            inProcessWorker.notices = .relayed(payloads)
+            queueNotices = { continuation.yield($0) }
+        case .supervised:
+            queueNotices = { payload in
+                if let line = QueueNoticeLine.encode(payload) { children.sendIfRoom(line) }
+            }
+        }
+        services.append(NotificationListener(store: store, hub: events, queueNotices: queueNotices, logger: logger))
         if let endpoint = DatabaseURL.endpoint(configuration.databaseURL) {
             services.append(DatabaseWatch(endpoint: endpoint, readiness: readiness, logger: logger))
         }
@@ -221,12 +237,12 @@ public struct Kiln: Sendable {
         case .none:
             break
         case .inProcess:
-            services.append(GatedService(gate: gate, service: worker))
+            services.append(GatedService(gate: gate, service: inProcessWorker))
             services.append(GatedService(gate: gate, service: webhookNotifier))
         case let .supervised(executable):
             _ = Self.metrics
             services.append(GatedService(gate: gate, service: WorkerSupervisor(
-                executable: executable, plan: WorkerProcessPlan(configuration: configuration), store: store, metrics: workerMetrics,
+                executable: executable, plan: WorkerProcessPlan(configuration: configuration), children: children, store: store, metrics: workerMetrics,
                 drainSeconds: configuration.worker.drainSeconds, zygote: zygote, logger: logger)))
             services.append(GatedService(gate: gate, service: webhookNotifier))
         }
@@ -248,10 +264,12 @@ public struct Kiln: Sendable {
     }
 
     /// Workers only, for `kiln worker`. A supervised worker (a child of `kiln
-    /// serve`) leaves webhooks to its server.
-    public func makeWorkerGroup(supervised: Bool = false) -> ServiceGroup {
+    /// serve`, given the queue's notices its server relays) leaves webhooks to its server.
+    public func makeWorkerGroup(relayedNotices: AsyncStream<String>? = nil) -> ServiceGroup {
         var jobs = worker
-        if supervised {
+        let supervised = relayedNotices != nil
+        if let relayedNotices {
+            jobs.notices = .relayed(relayedNotices)
             // Only a worker process of its own trims: in a process shared with the API (or a test
             // run's), malloc_trim would walk, under their locks, arenas that others are using.
             jobs.afterEachJob = { idle in

@@ -50,18 +50,23 @@ public enum WorkerSandbox {
 
     /// A supervised worker outlives nothing: when its supervisor goes (even by
     /// SIGKILL) the pipe on its standard input closes, and the worker shuts
-    /// down as on SIGTERM (finishing or handing back its jobs).
-    public static func stopWhenSupervisorGoes() {
+    /// down as on SIGTERM (finishing or handing back its jobs). Until then that
+    /// pipe brings the queue's notices its supervisor relays (`QueueNoticeLine`),
+    /// returned here for `WorkerService.notices`.
+    public static func stopWhenSupervisorGoes() -> AsyncStream<String> {
+        // A worker that falls behind loses the oldest notices: a lost wake costs a
+        // poll interval at most, a lost cancel one heartbeat.
+        let (notices, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(256))
         let thread = Thread {
-            var byte: UInt8 = 0
-            while true {
-                let read = Glibc.read(STDIN_FILENO, &byte, 1)
-                if read == 0 || (read < 0 && errno != EINTR) { break }
+            PipeLines.forEach(STDIN_FILENO) { line in
+                if let payload = QueueNoticeLine.decode(line) { continuation.yield(payload) }
             }
+            continuation.finish()
             kill(getpid(), SIGTERM)
         }
         thread.name = "kiln-supervisor-watch"
         thread.start()
+        return notices
     }
 
     /// For the test-only `crash` operation.

@@ -15,6 +15,8 @@ import Synchronization
 struct WorkerSupervisor: Service {
     let executable: String
     let plan: WorkerProcessPlan
+    /// The children alive now; the server's listener relays the queue's notices to them.
+    let children: RunningChildren
     let store: JobStore
     let metrics: WorkerMetricsBoard
     /// How long children may drain on shutdown before they are killed.
@@ -26,7 +28,6 @@ struct WorkerSupervisor: Service {
     static let restartCounter = "kiln_worker_process_exits_total"
 
     func run() async throws {
-        let children = RunningChildren()
         logger.info("starting worker processes", metadata: ["processes": "\(plan.children.count)", "executable": "\(executable)"])
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
@@ -116,7 +117,7 @@ struct WorkerProcessPlan: Sendable {
             env["KILN_VIDEO_CONCURRENCY"] = "\(video)"
             // libvips threads as if the jobs shared one process: the cores are shared all the same.
             env["KILN_VIPS_THREADS_PER_OPERATION"] = "\(configuration.worker.vipsThreadsPerOperation)"
-            // Claims, heartbeats and progress, the LISTEN connection, the reaper.
+            // Claims, heartbeats and progress, the reaper (the queue's notices come from the server).
             env["KILN_DB_POOL_SIZE"] = "\(concurrency + 2)"
             env.merge(Self.sandboxEnvironment(configuration)) { $1 }
             return Child(index: index, environment: env, ownerPrefix: "\(host):\(parent)/w\(index)")
@@ -255,6 +256,20 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
+    /// Writes one short line to the child's standard input if the pipe has room now,
+    /// else drops it: a stopped or wedged child must not block the server's listener.
+    /// (A write of at most PIPE_BUF bytes is whole or nothing, so no line arrives cut.)
+    @discardableResult
+    func sendIfRoom(_ line: Data) -> Bool {
+        precondition(line.count <= Int(PIPE_BUF))
+        return lifeline.withLock { descriptor in
+            guard descriptor >= 0 else { return false }
+            var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+            guard poll(&ready, 1, 0) == 1, ready.revents & Int16(POLLOUT) != 0 else { return false }
+            return line.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress!, $0.count) } == line.count
+        }
+    }
+
     func signal(_ signal: Int32) { kill(pid, signal) }
 
     /// Waits for the child to end.
@@ -307,6 +322,12 @@ final class RunningChildren: Sendable {
     }
 
     func remove(_ child: ChildProcess) { state.withLock { _ = $0.children.removeValue(forKey: ObjectIdentifier(child)) } }
+
+    /// Writes `line` to every child's standard input where it fits now (`sendIfRoom`).
+    func sendIfRoom(_ line: Data) {
+        let children = state.withLock { Array($0.children.values) }
+        for child in children { child.sendIfRoom(line) }
+    }
 
     func stopAll(signal: Int32) {
         let children = state.withLock { state in

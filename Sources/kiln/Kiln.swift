@@ -73,13 +73,14 @@ struct Worker: AsyncParsableCommand {
         MallocTuning.apply()
         keepFilesPrivate()
         let configuration = try KilnConfiguration.fromEnvironment()
+        var notices: AsyncStream<String>?
         if supervised {
             // Confined before it opens anything or takes work; and gone when its server is.
             try WorkerSandbox.apply(configuration.workerProcesses.limits, logger: makeLogger())
-            WorkerSandbox.stopWhenSupervisorGoes()
+            notices = WorkerSandbox.stopWhenSupervisorGoes()
             Kiln.reportMetricsToSupervisor()
         }
-        let workers = try Kiln(configuration: configuration, logger: makeLogger()).makeWorkerGroup(supervised: supervised)
+        let workers = try Kiln(configuration: configuration, logger: makeLogger()).makeWorkerGroup(relayedNotices: notices)
         try await workers.run()
     }
 }

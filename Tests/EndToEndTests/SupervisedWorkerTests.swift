@@ -180,6 +180,43 @@ struct SupervisedWorkerTests {
         #expect(workers.allSatisfy { kill($0, 0) != 0 }, "worker processes outlived their server")
     }
 
+    /// PostgreSQL signals every listening backend on every NOTIFY, so the server holds the one
+    /// LISTEN and relays the queue's notices to its workers over their lifelines. With their
+    /// poll an hour away, jobs submitted to idle workers still start at once.
+    @Test func workersHearTheQueueThroughTheirServer() async throws {
+        let configuration = try Self.configuration()
+        let schema = try #require(configuration.databaseSchema)
+        let served = try Served(configuration: configuration, processes: 2, name: "supervised-notices",
+                                environment: ["KILN_POLL_SECONDS": "3600"])
+        try await served.waitUntilReady()
+        // Both workers started, and their first look at the queue (made as each starts) found it empty.
+        let started = ContinuousClock.now + .seconds(30)
+        while served.process.log.components(separatedBy: "worker started").count - 1 < 2 {
+            guard ContinuousClock.now < started else { throw HarnessError("2 workers never started:\n\(served.process.log)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(1))
+        let kiln = try Kiln(configuration: configuration, logger: TestEnvironment.logger())
+        let listeners = try await kiln.client.withDedicatedConnection { connection in
+            try await connection.query("""
+                SELECT count(*)::int FROM pg_stat_activity WHERE query ILIKE 'LISTEN%' AND position(\(schema) in query) > 0
+                """, logger: TestEnvironment.logger()).decode(Int.self).reduce(0, +)
+        }
+        #expect(listeners == 1, "backends listening on this server's channels: \(listeners)")
+
+        let upload = try await served.request(.POST, "/v1/uploads", body: try Fixture.data("gradient.webp"), contentType: "application/octet-stream")
+        let media = try #require(try JSONValue.decode(upload.body)["id"])
+        for width in 30..<34 {
+            let id = try #require(try await served.json(.POST, "/v1/jobs", [
+                "input": media, "operations": [["op": "thumbnail", "width": .number(Double(width))]],
+            ])["id"]?.stringValue)
+            let job = try await served.waitForJob(id, timeout: .seconds(30))
+            #expect(job["status"] == "succeeded", "\(job)")
+        }
+        served.process.signal(SIGTERM)
+        #expect(await served.process.waitForExit(timeout: .seconds(60)) == 0)
+    }
+
     /// A server killed outright leaves no worker behind: each reads end-of-file on its lifeline and stops.
     @Test func workersDoNotOutliveAKilledServer() async throws {
         let served = try Served(configuration: try Self.configuration(), processes: 2, name: "supervised-killed")
