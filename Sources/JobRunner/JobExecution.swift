@@ -87,7 +87,7 @@ struct JobExecution: Sendable {
         }
         let inputPath: String
         do {
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            // The local store reads the input where it lies; a remote one makes `scratch` to download into.
             inputPath = try await blobs.localFile(key: claim.inputKey, scratch: scratch)
         } catch BlobStoreError.notFound {
             return .failure(StageError(code: "input_missing", message: "the input media was deleted"))
@@ -144,10 +144,8 @@ struct JobExecution: Sendable {
     /// round trip). `endsJob`: the final write also ends the job.
     private func runOutput(_ output: JobPlan.Output, source: SourceFile, start: StageValue?, assets: [String: String], scratch: String,
                            states: [String: OutputState], first: Bool, endsJob: Bool) async throws -> OutputState {
-        // Beside the input in the job's scratch directory, which exists by now: one mkdir per output (a header-only
-        // job's worker spent a tenth of its CPU in the three mkdirs and rmdirs of scratch/out/<name>).
+        // In the job's scratch directory; made only when a step writes a file there (`StageContext.scratchDirectory`).
         let directory = scratch + "/out-" + output.name
-        guard mkdir(directory, 0o700) == 0 || errno == EEXIST else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: directory]) }
         var states = states
         var state = OutputState(status: .running)
         // A live stream an earlier attempt published stays served while this one runs: its playlists are

@@ -87,6 +87,7 @@ public struct S3BlobStore: BlobStore {
         let digest = Hex.encode(SHA256.hash(data: Array(key.utf8)).prefix(8))
         let path = scratch + "/blob-" + digest + "-" + (key.split(separator: "/").last.map(String.init) ?? "object")
         do {
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             try await download(key: key, to: path)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
