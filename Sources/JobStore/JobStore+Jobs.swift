@@ -120,7 +120,7 @@ extension JobStore {
     static func decodeJob(_ row: PostgresRow, offset: Int = 0) throws -> Job {
         let r = row.makeRandomAccess()
         func col<T: PostgresDecodable>(_ i: Int, _ type: T.Type) throws -> T { try r[offset + i].decode(T.self) }
-        let outputs = try decodeJSON([String: OutputState].self, from: try col(6, String.self))
+        let outputs = try StoredJSON.outputs(try col(6, String.self))
         return Job(
             id: try col(0, String.self),
             tenant: try col(1, String.self),
@@ -132,7 +132,7 @@ extension JobStore {
             progress: try col(7, Double.self),
             attempt: Int(try col(8, Int32.self)),
             maxAttempts: Int(try col(9, Int32.self)),
-            error: try col(10, String?.self).map { try decodeJSON(JobError.self, from: $0) },
+            error: try col(10, String?.self).map(StoredJSON.error),
             webhook: try col(11, String?.self),
             metadata: try col(12, String?.self).map { try JSONValue.decode(Data($0.utf8)) },
             createdAt: try col(13, Date.self),
@@ -157,8 +157,4 @@ func encodeJSON(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
-func decodeJSON<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
-    try JSONDecoder().decode(T.self, from: Data(text.utf8))
 }

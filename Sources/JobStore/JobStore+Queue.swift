@@ -20,7 +20,7 @@ extension JobStore {
                 id: id, tenant: tenant, leaseToken: token, attempt: Int(attempt), maxAttempts: Int(maxAttempts),
                 plan: try JSONValue.decode(Data(plan.utf8)), inputKind: MediaKind(rawValue: kind) ?? .image,
                 inputKey: key, inputContentType: contentType,
-                outputs: try decodeJSON([String: OutputState].self, from: outputs), reusable: reusable)
+                outputs: try StoredJSON.outputs(outputs), reusable: reusable)
         }
         return nil
     }

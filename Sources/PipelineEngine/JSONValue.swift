@@ -66,10 +66,9 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return (try? encoder.encode(self)) ?? Data("null".utf8)
     }
 
-    /// Parses strict JSON (RFC 8259): what `StrictJSON` refuses never reaches the lenient decoder.
+    /// Parses strict JSON (RFC 8259); `StrictJSON.SyntaxError` says where it is not.
     public static func decode(_ data: Data) throws -> JSONValue {
-        try StrictJSON.validate(data)
-        return try JSONDecoder().decode(JSONValue.self, from: data)
+        try StrictJSON.parse(data)
     }
 
     /// Converts any Encodable into a JSONValue.
