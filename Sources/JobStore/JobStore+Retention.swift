@@ -20,6 +20,9 @@ extension JobStore {
                     LIMIT \(limit) FOR UPDATE SKIP LOCKED
                 )
                 RETURNING id, tenant
+            ), events AS (
+                -- No foreign key deletes them (migration 0017).
+                DELETE FROM job_events WHERE job_id IN (SELECT id FROM gone)
             ), pending AS (
                 INSERT INTO blob_deletions (prefix) SELECT 'jobs/' || id || '/' FROM gone RETURNING id, prefix
             ), audited AS (

@@ -24,11 +24,13 @@ import Testing
             let media = try #require(job["input"]?.stringValue)
             #expect(try await h.request(.get, "/v1/jobs/\(id)").status == .ok, "kept until a pass finds it past its retention")
             #expect(try await !h.kiln.blobs.list(prefix: "jobs/\(id)/").isEmpty)
+            #expect(try await !h.kiln.store.events(jobID: id, after: 0).isEmpty)
             try await Task.sleep(for: .seconds(1.2))
             let pruned = try await Retention(store: h.kiln.store, blobs: h.kiln.blobs, configuration: configuration.worker).pruneOnce()
             #expect(pruned.jobs >= 1 && pruned.uploads >= 1, "\(pruned)")
             #expect(try await h.request(.get, "/v1/jobs/\(id)").status == .notFound)
             #expect(try await h.kiln.blobs.list(prefix: "jobs/\(id)/").isEmpty, "its files went with it")
+            #expect(try await h.kiln.store.events(jobID: id, after: 0).isEmpty, "and its events")
             #expect(try await h.request(.get, "/v1/media/\(media)").status == .notFound)
             #expect(try await h.kiln.blobs.list(prefix: "media/tenant-a/").isEmpty)
             // Each retention deletion is in the tenant's audit log.
