@@ -22,7 +22,7 @@ extension JobStore {
     public func insertJobs(_ jobs: [NewJob], tenant: String, audit: AuditEntry) async throws -> [BatchInsertResult] {
         guard !jobs.isEmpty else { return [] }
         precondition(jobs.allSatisfy { $0.tenant == tenant })
-        let rows = try JSONValue.array(jobs.enumerated().map { index, job in
+        let rows = JSONValue.array(jobs.enumerated().map { index, job in
             let outputs = Dictionary(uniqueKeysWithValues: job.plan.outputs.map { ($0.name, OutputState()) })
             func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
             return .object([
@@ -30,7 +30,7 @@ extension JobStore {
                 "kind": .string(job.input.kind.rawValue), "storage_key": .string(job.input.storageKey),
                 "content_type": .string(job.input.contentType), "sha256": .string(job.input.sha256),
                 // As text, cast in SQL, so the work key hashes the plan exactly as a single submission's does.
-                "plan": .string(job.plan.normalized.encodedString), "outputs": .string(try encodeJSON(outputs)),
+                "plan": .string(job.plan.normalized.encodedString), "outputs": .string(encodeJSON(outputs)),
                 "max_attempts": .number(Double(job.maxAttempts)), "webhook": text(job.webhook),
                 "metadata": text(job.metadata?.encodedString), "idempotency_key": text(job.idempotencyKey),
                 "request_hash": text(job.requestHash), "reuse": .bool(job.reuse),

@@ -25,7 +25,7 @@ extension JobStore {
     public func insertJob(_ job: NewJob, audit: AuditEntry? = nil) async throws -> InsertResult {
         let outputs = Dictionary(uniqueKeysWithValues: job.plan.outputs.map { ($0.name, OutputState()) })
         let rows = try await client.execute(Prepared.InsertJob(job: job, planJSON: job.plan.normalized.encodedString,
-                                                               outputsJSON: try encodeJSON(outputs), audit: audit, channel: channel),
+                                                               outputsJSON: encodeJSON(outputs), audit: audit, channel: channel),
                                             logger: logger)
         if let row = rows.first { return .created(try Self.decodeJob(row)) }
         let input = try await client.query("SELECT 1 FROM media WHERE id = \(job.input.id) AND tenant = \(job.tenant)", logger: logger)
@@ -151,10 +151,4 @@ public enum JobStoreError: Error {
 
 extension JSONValue {
     var encodedString: String { String(decoding: encoded(), as: UTF8.self) }
-}
-
-func encodeJSON(_ value: some Encodable) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

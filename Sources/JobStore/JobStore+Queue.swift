@@ -49,7 +49,7 @@ extension JobStore {
     public func updateOutput(jobID: String, token: Int64, name: String, state: OutputState, jobProgress: Double) async throws -> Bool {
         let rows = try await client.query("""
             UPDATE jobs SET
-                outputs = jsonb_set(outputs, ARRAY[\(name)]::text[], \(try encodeJSON(state))::jsonb, true),
+                outputs = jsonb_set(outputs, ARRAY[\(name)]::text[], \(encodeJSON(state))::jsonb, true),
                 progress = \(jobProgress), updated_at = now()
             WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
             RETURNING id
@@ -66,8 +66,8 @@ extension JobStore {
     public func finish(jobID: String, token: Int64, status: JobStatus, error: JobError?,
                        output: (name: String, state: OutputState)? = nil) async throws -> Bool {
         precondition(status.isFinal)
-        let errorJSON = try error.map { try encodeJSON($0) }
-        let outputJSON = try output.map { try encodeJSON($0.state) }
+        let errorJSON = error.map { encodeJSON($0) }
+        let outputJSON = output.map { encodeJSON($0.state) }
         let rows = try await client.execute(Prepared.Finish(outputName: output?.name, outputJSON: outputJSON, status: status.rawValue,
                                                             errorJSON: errorJSON, jobID: jobID, token: token), logger: logger)
         return !rows.isEmpty
@@ -78,7 +78,7 @@ extension JobStore {
     public func finishReused(jobID: String, token: Int64, outputs: [String: OutputState], from earlier: String) async throws -> Bool {
         let rows = try await client.query("""
             UPDATE jobs SET
-                outputs = \(try encodeJSON(outputs))::jsonb, status = 'succeeded', progress = 1, error = NULL, reused_from = \(earlier),
+                outputs = \(encodeJSON(outputs))::jsonb, status = 'succeeded', progress = 1, error = NULL, reused_from = \(earlier),
                 lease_token = NULL, lease_owner = NULL, lease_until = NULL, finished_at = now(), updated_at = now()
             WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'
             RETURNING id
@@ -96,7 +96,7 @@ extension JobStore {
                 status = CASE WHEN cancel_requested THEN 'canceled' ELSE 'queued' END,
                 error = CASE WHEN cancel_requested THEN '{"code": "canceled", "message": "canceled by request"}'::jsonb ELSE error END,
                 finished_at = CASE WHEN cancel_requested THEN now() ELSE NULL END,
-                last_error = \(try encodeJSON(error))::jsonb,
+                last_error = \(encodeJSON(error))::jsonb,
                 run_after = now() + make_interval(secs => \(afterSeconds)),
                 lease_token = NULL, lease_owner = NULL, lease_until = NULL, updated_at = now()
             WHERE id = \(jobID) AND lease_token = \(token) AND status = 'running'

@@ -2,7 +2,7 @@ import Foundation
 import PipelineEngine
 
 /// Output states and errors as stored (what their `Codable` conformances
-/// write), read from `StrictJSON`'s values by hand. Reading a job with
+/// write), read from `StrictJSON`'s values and written through `JSONValue` by hand. Reading a job with
 /// Foundation's decoder was the largest single cost of a status read or a
 /// long-poll answer in `kiln serve` (perf during `make bench`'s queue section);
 /// `StoredJSONTests` holds the two readings equal field by field.
@@ -87,4 +87,37 @@ extension JobError {
         let members = try StoredJSON.object(value, "error")
         self.init(code: try StoredJSON.string(members, "code"), message: try StoredJSON.string(members, "message"))
     }
+}
+
+/// The stored text of output states and errors: what `JSONEncoder` writes for
+/// them (sorted keys, slashes unescaped), through `JSONValue`'s own writer.
+func encodeJSON(_ outputs: [String: OutputState]) -> String { JSONValue.object(outputs.mapValues(\.stored)).encodedString }
+func encodeJSON(_ state: OutputState) -> String { state.stored.encodedString }
+func encodeJSON(_ error: JobError) -> String { error.stored.encodedString }
+
+extension OutputState {
+    var stored: JSONValue {
+        var members: [String: JSONValue] = [
+            "status": .string(status.rawValue), "progress": .number(progress), "files": .array(files.map(\.stored)), "results": .object(results),
+        ]
+        if let error { members["error"] = error.stored }
+        if let playableAt { members["playableAt"] = .number(playableAt.timeIntervalSinceReferenceDate) }
+        return .object(members)
+    }
+}
+
+extension OutputFile {
+    var stored: JSONValue {
+        var members: [String: JSONValue] = ["path": .string(path), "contentType": .string(contentType), "size": .number(Double(size))]
+        if let key { members["key"] = .string(key) }
+        if let width { members["width"] = .number(Double(width)) }
+        if let height { members["height"] = .number(Double(height)) }
+        if let duration { members["duration"] = .number(duration) }
+        if let publication { members["publication"] = .string(publication.rawValue) }
+        return .object(members)
+    }
+}
+
+extension JobError {
+    var stored: JSONValue { .object(["code": .string(code), "message": .string(message)]) }
 }

@@ -61,6 +61,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// Serialises with sorted keys (stable bytes for hashing and idempotency).
     public func encoded(pretty: Bool = false) -> Data {
+        if !pretty { return Data(JSONWriter.bytes(self) ?? Array("null".utf8)) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)) ?? Data("null".utf8)

@@ -19,14 +19,23 @@ import Testing
 
     @Test(arguments: [full, OutputState(), OutputState(status: .running, progress: 0.5)])
     func readsWhatCodableWrites(_ state: OutputState) throws {
-        let text = try encodeJSON(["o": state, "p": OutputState(status: .failed, error: JobError(code: "c", message: "m"))])
+        let text = encodeJSON(["o": state, "p": OutputState(status: .failed, error: JobError(code: "c", message: "m"))])
         let read = try StoredJSON.outputs(text)
         #expect(read == (try JSONDecoder().decode([String: OutputState].self, from: Data(text.utf8))))
         #expect(read["o"] == state)
     }
 
+    /// Written as `JSONEncoder` writes the `Codable` form, byte for byte (with slashes unescaped).
+    @Test(arguments: [full, OutputState(), OutputState(status: .running, progress: 0.5)])
+    func writesWhatCodableWrites(_ state: OutputState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        #expect(encodeJSON(state) == String(decoding: try encoder.encode(state), as: UTF8.self))
+        #expect(encodeJSON(["a": state]) == String(decoding: try encoder.encode(["a": state]), as: UTF8.self))
+    }
+
     @Test func readsErrors() throws {
-        #expect(try StoredJSON.error(try encodeJSON(JobError(code: "c", message: "m \u{1F980}"))) == JobError(code: "c", message: "m \u{1F980}"))
+        #expect(try StoredJSON.error(encodeJSON(JobError(code: "c", message: "m \u{1F980}"))) == JobError(code: "c", message: "m \u{1F980}"))
     }
 
     @Test(arguments: [
