@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import PipelineEngine
 
 enum JSONResponse {
     static let encoder: JSONEncoder = {
@@ -13,8 +14,14 @@ enum JSONResponse {
         return encoder
     }()
 
+    /// RFC 3339 in UTC with milliseconds, as `encoder` writes dates; null for none.
+    static func timestamp(_ date: Date?) -> JSONValue {
+        date.map { .string(Date.ISO8601FormatStyle(includingFractionalSeconds: true).format($0)) } ?? .null
+    }
+
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        let data = (try? encoder.encode(value)) ?? Data(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
+        let data = (value as? any JSONValueConvertible).map { $0.json.encoded() }
+            ?? (try? encoder.encode(value)) ?? Data(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
         var fields = headers
         fields[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
