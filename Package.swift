@@ -136,7 +136,7 @@ let package = Package(
             .product(name: "_NIOFileSystem", package: "swift-nio"),
         ]),
         .executableTarget(name: "kiln", dependencies: [
-            "KilnApp", "KilnClient", "HTTPAPI",
+            "KilnApp", "KilnClient", "HTTPAPI", "JobRunner",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -8,7 +8,7 @@ enum JSONResponse {
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
             // RFC 3339 in UTC with milliseconds: 2026-11-25T15:11:14.338Z
-            try container.encode(Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date))
+            try container.encode(rfc3339.format(date))
         }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
@@ -16,8 +16,10 @@ enum JSONResponse {
 
     /// RFC 3339 in UTC with milliseconds, as `encoder` writes dates; null for none.
     static func timestamp(_ date: Date?) -> JSONValue {
-        date.map { .string(Date.ISO8601FormatStyle(includingFractionalSeconds: true).format($0)) } ?? .null
+        date.map { .string(rfc3339.format($0)) } ?? .null
     }
+
+    private static let rfc3339 = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         let data = (value as? any JSONValueConvertible).map { $0.json.encoded() }

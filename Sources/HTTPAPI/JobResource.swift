@@ -35,7 +35,7 @@ struct JobResource: JSONValueConvertible {
             "id": .string(job.id), "status": .string(job.status.rawValue), "progress": .number(job.progress),
             "attempt": .number(Double(job.attempt)), "input": .string(job.inputMediaID),
             "outputs": .object(job.outputs.mapValues { Self.output($0, jobURL: jobURL, playbackBase: playbackBase) }),
-            "error": job.error.map(Self.error) ?? .null, "metadata": job.metadata ?? .null, "webhook": job.webhook.map(JSONValue.string) ?? .null,
+            "error": job.error?.json ?? .null, "metadata": job.metadata ?? .null, "webhook": job.webhook.map(JSONValue.string) ?? .null,
             "createdAt": JSONResponse.timestamp(job.createdAt), "updatedAt": JSONResponse.timestamp(job.updatedAt),
             "startedAt": JSONResponse.timestamp(job.startedAt), "finishedAt": JSONResponse.timestamp(job.finishedAt),
             "firstPlayableAt": JSONResponse.timestamp(job.outputs.values.compactMap(\.playableAt).min()),
@@ -46,8 +46,6 @@ struct JobResource: JSONValueConvertible {
         if let deliveries { members["webhookDeliveries"] = .array(deliveries.map(Self.delivery)) }
         return .object(members)
     }
-
-    static func error(_ error: JobError) -> JSONValue { ["code": .string(error.code), "message": .string(error.message)] }
 
     static func delivery(_ delivery: WebhookDelivery) -> JSONValue {
         [
@@ -79,7 +77,7 @@ struct JobResource: JSONValueConvertible {
         }
         var members: [String: JSONValue] = [
             "status": .string(state.status.rawValue), "progress": .number(state.progress), "files": .array(files), "results": .object(results),
-            "error": state.error.map(error) ?? .null,
+            "error": state.error?.json ?? .null,
         ]
         if let playableAt = state.playableAt { members["playableAt"] = JSONResponse.timestamp(playableAt) }
         return .object(members)

@@ -33,6 +33,13 @@ public struct WorkerService: Service {
         /// The payloads another listener relays, in order; a relay that ends stops nothing
         /// (the poll remains). The worker treats its start as a missed-notices wake.
         case relayed(AsyncStream<String>)
+
+        /// A relay and the function that feeds it. A worker that falls behind loses the
+        /// oldest notices: a lost wake costs a poll interval at most, a lost cancel one heartbeat.
+        public static func relay() -> (notices: QueueNotices, give: @Sendable (String) -> Void) {
+            let (payloads, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(256))
+            return (.relayed(payloads), { continuation.yield($0) })
+        }
     }
 
     public init(store: JobStore, blobs: any BlobStore, registry: StageRegistry, pool: BlockingPool,

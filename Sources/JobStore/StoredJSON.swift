@@ -93,14 +93,14 @@ extension JobError {
 /// them (sorted keys, slashes unescaped), through `JSONValue`'s own writer.
 func encodeJSON(_ outputs: [String: OutputState]) -> String { JSONValue.object(outputs.mapValues(\.stored)).encodedString }
 func encodeJSON(_ state: OutputState) -> String { state.stored.encodedString }
-func encodeJSON(_ error: JobError) -> String { error.stored.encodedString }
+func encodeJSON(_ error: JobError) -> String { error.json.encodedString }
 
 extension OutputState {
     var stored: JSONValue {
         var members: [String: JSONValue] = [
             "status": .string(status.rawValue), "progress": .number(progress), "files": .array(files.map(\.stored)), "results": .object(results),
         ]
-        if let error { members["error"] = error.stored }
+        if let error { members["error"] = error.json }
         if let playableAt { members["playableAt"] = .number(playableAt.timeIntervalSinceReferenceDate) }
         return .object(members)
     }
@@ -119,5 +119,6 @@ extension OutputFile {
 }
 
 extension JobError {
-    var stored: JSONValue { .object(["code": .string(code), "message": .string(message)]) }
+    /// As stored, and as clients see it in `error`.
+    public var json: JSONValue { .object(["code": .string(code), "message": .string(message)]) }
 }

@@ -221,9 +221,9 @@ public struct Kiln: Sendable {
         case .none:
             break
         case .inProcess:
-            let (payloads, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(256))
-            inProcessWorker.notices = .relayed(payloads)
-            queueNotices = { continuation.yield($0) }
+            let relay = WorkerService.QueueNotices.relay()
+            inProcessWorker.notices = relay.notices
+            queueNotices = relay.give
         case .supervised:
             queueNotices = { payload in
                 if let line = QueueNoticeLine.encode(payload) { children.sendIfRoom(line) }
@@ -265,11 +265,11 @@ public struct Kiln: Sendable {
 
     /// Workers only, for `kiln worker`. A supervised worker (a child of `kiln
     /// serve`, given the queue's notices its server relays) leaves webhooks to its server.
-    public func makeWorkerGroup(relayedNotices: AsyncStream<String>? = nil) -> ServiceGroup {
+    public func makeWorkerGroup(relayedNotices: WorkerService.QueueNotices? = nil) -> ServiceGroup {
         var jobs = worker
         let supervised = relayedNotices != nil
         if let relayedNotices {
-            jobs.notices = .relayed(relayedNotices)
+            jobs.notices = relayedNotices
             // Only a worker process of its own trims: in a process shared with the API (or a test
             // run's), malloc_trim would walk, under their locks, arenas that others are using.
             jobs.afterEachJob = { idle in

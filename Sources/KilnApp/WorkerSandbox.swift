@@ -1,5 +1,6 @@
 import CSandbox
 import Foundation
+import JobRunner
 import Logging
 
 /// What a worker process that `kiln serve` supervises does to itself before it
@@ -53,20 +54,17 @@ public enum WorkerSandbox {
     /// down as on SIGTERM (finishing or handing back its jobs). Until then that
     /// pipe brings the queue's notices its supervisor relays (`QueueNoticeLine`),
     /// returned here for `WorkerService.notices`.
-    public static func stopWhenSupervisorGoes() -> AsyncStream<String> {
-        // A worker that falls behind loses the oldest notices: a lost wake costs a
-        // poll interval at most, a lost cancel one heartbeat.
-        let (notices, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(256))
+    public static func stopWhenSupervisorGoes() -> WorkerService.QueueNotices {
+        let relay = WorkerService.QueueNotices.relay()
         let thread = Thread {
             PipeLines.forEach(STDIN_FILENO) { line in
-                if let payload = QueueNoticeLine.decode(line) { continuation.yield(payload) }
+                if let payload = QueueNoticeLine.decode(line) { relay.give(payload) }
             }
-            continuation.finish()
             kill(getpid(), SIGTERM)
         }
         thread.name = "kiln-supervisor-watch"
         thread.start()
-        return notices
+        return relay.notices
     }
 
     /// For the test-only `crash` operation.

@@ -28,10 +28,6 @@ public enum StrictJSON {
         return value
     }
 
-    public static func validate(_ bytes: some Collection<UInt8>) throws(SyntaxError) {
-        _ = try parse(bytes)
-    }
-
     private struct Scanner {
         let bytes: [UInt8]
         var index = 0

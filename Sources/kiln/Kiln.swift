@@ -1,4 +1,5 @@
 import ArgumentParser
+import JobRunner
 import KilnApp
 import Logging
 
@@ -73,7 +74,7 @@ struct Worker: AsyncParsableCommand {
         MallocTuning.apply()
         keepFilesPrivate()
         let configuration = try KilnConfiguration.fromEnvironment()
-        var notices: AsyncStream<String>?
+        var notices: WorkerService.QueueNotices?
         if supervised {
             // Confined before it opens anything or takes work; and gone when its server is.
             try WorkerSandbox.apply(configuration.workerProcesses.limits, logger: makeLogger())

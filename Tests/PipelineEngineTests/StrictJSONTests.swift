@@ -9,7 +9,7 @@ import Testing
         #"{"nested": {"deeper": [[[{}]]]}}"#, #"{"emoji": "🦀"}"#,
     ])
     func acceptsJSON(_ text: String) throws {
-        try StrictJSON.validate(Array(text.utf8))
+        _ = try StrictJSON.parse(Array(text.utf8))
         _ = try JSONValue.decode(Data(text.utf8))
     }
 
@@ -19,7 +19,7 @@ import Testing
         #"{,}"#, "[,]", #"{"a":1,,"b":2}"#,
     ])
     func refusesWhatIsNotJSON(_ text: String) {
-        #expect(throws: StrictJSON.SyntaxError.self) { try StrictJSON.validate(Array(text.utf8)) }
+        #expect(throws: StrictJSON.SyntaxError.self) { _ = try StrictJSON.parse(Array(text.utf8)) }
         #expect(throws: (any Error).self) { _ = try JSONValue.decode(Data(text.utf8)) }
     }
 
@@ -51,14 +51,14 @@ import Testing
 
     @Test func deepNestingIsAnErrorNotACrash() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-        #expect(throws: StrictJSON.SyntaxError.self) { try StrictJSON.validate(Array(deep.utf8)) }
+        #expect(throws: StrictJSON.SyntaxError.self) { _ = try StrictJSON.parse(Array(deep.utf8)) }
         let fine = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
-        #expect(throws: Never.self) { try StrictJSON.validate(Array(fine.utf8)) }
+        #expect(throws: Never.self) { _ = try StrictJSON.parse(Array(fine.utf8)) }
     }
 
     @Test func theErrorSaysWhere() {
         #expect(throws: StrictJSON.SyntaxError(offset: 14, reason: "expected a member name")) {
-            try StrictJSON.validate(Array(#"{"input": "x",}"#.utf8))
+            _ = try StrictJSON.parse(Array(#"{"input": "x",}"#.utf8))
         }
     }
 }
