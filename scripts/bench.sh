@@ -55,7 +55,7 @@ if has service; then
   fi
   vipsthumbnail Fixtures/astronaut.jpg -s 320x240 -o "$work/tiny.jpg[Q=90]"
   # pg_stat_statements: the queue section reports which statements PostgreSQL's time per job goes to.
-  PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all" \
+  PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements" \
     scripts/postgres.sh start "$work/data" "$work/sock" --throwaway
   echo
   echo "== service: release kiln serve over loopback HTTP"

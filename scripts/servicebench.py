@@ -465,6 +465,12 @@ end
         done = subprocess.run(["psql", self.database_url, "-XAtq", "-F", "\t", "-c", sql], capture_output=True, text=True)
         return done.stdout if done.returncode == 0 else None
 
+    def statement_tracking(self, level):
+        """pg_stat_statements.track for every session, now."""
+        self.psql(f"ALTER SYSTEM SET pg_stat_statements.track = '{level}'")
+        self.psql("SELECT pg_reload_conf()")
+        time.sleep(0.5)  # each backend reads the reloaded configuration between statements
+
     def queue_cost(self):
         """Header-only jobs: what the queue itself costs per job, in Kiln and in
         PostgreSQL, with no codec in the way."""
@@ -475,7 +481,11 @@ end
             script = self.submission_script(media, [{"op": "metadata"}], "metadata")
             self.wrk(server.port, "/v1/jobs", 3, 16, script)  # warm-up
             # pg_stat_statements, where the server loads it (make bench's does): which statements the CPU goes to.
-            statements = self.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()") is not None
+            # Tracking every statement, the triggers' own included, cost PostgreSQL about 0.25 ms per job
+            # (scripts/queuefloor.py: 0.84 ms against 0.60 without it), so the CPU is measured with
+            # tracking off, and the statements are counted in a second run of their own.
+            statements = self.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements") is not None
+            self.statement_tracking("none")
             postgres = self.postgres_pid()
             kiln_before = tree_cpu_seconds(server.pid)
             postgres_before = tree_cpu_seconds(postgres) if postgres else 0
@@ -491,6 +501,10 @@ end
                 self.row("queue", "header-only: PostgreSQL CPU per job (every backend, from /proc)", f"{postgres_cpu / jobs * 1000:.2f} ms",
                          "<= 0.5 ms", postgres_cpu / jobs * 1000 <= 0.5)
             if statements:
+                self.statement_tracking("all")
+                self.psql("SELECT pg_stat_statements_reset()")
+                jobs = max(1, self.wrk(server.port, "/v1/jobs", 5, 16, script)["script"]["succeeded"])
+                self.statement_tracking("none")
                 top = self.psql("SELECT calls, round(total_exec_time::numeric, 1), regexp_replace(left(query, 110), '\\s+', ' ', 'g') "
                                 "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                                 "ORDER BY total_exec_time DESC LIMIT 14")
@@ -535,9 +549,20 @@ end
         finally:
             server.stop()
 
+    def queue_floor(self):
+        """What the database costs per job with no Kiln at all (scripts/queuefloor.py):
+        the part of the PostgreSQL figure above that no change in Kiln can remove."""
+        if not self.postgres_data:
+            return
+        import queuefloor
+        print("queue: PostgreSQL's floor, insert + claim + finish alone (pgbench, 1 connection, Kiln's statements, no Kiln)", flush=True)
+        for what, ms, jobs in queuefloor.measure(self.kiln, self.database_url, self.postgres_data):
+            self.row("queue", f"floor: PostgreSQL CPU per job, {what} ({jobs} jobs)", f"{ms:.3f} ms")
+
     def queue(self):
         self.queue_cost()
         self.queue_batched()
+        self.queue_floor()
         print("queue: tiny jobs (16 px thumbnail of a 320x240 JPEG), 16 connections submitting with Prefer: wait", flush=True)
         for workers in (1, 4):
             schema = self.schema(f"queue{workers}")
