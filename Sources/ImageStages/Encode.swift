@@ -20,6 +20,7 @@ public struct Encode: Stage {
     static let formatOptions: [String: Set<Format>] = [
         "quality": [.jpeg, .webp, .avif], "lossless": [.webp, .avif], "effort": [.webp, .avif, .gif],
         "progressive": [.jpeg, .png], "chromaSubsampling": [.jpeg], "compression": [.png], "palette": [.png],
+        "maxBytes": [.jpeg, .webp, .avif],
     ]
 
     public static let descriptor = StageDescriptor(
@@ -38,6 +39,8 @@ public struct Encode: Stage {
                           summary: "JPEG chroma: auto (4:2:0 below quality 90), 4:2:0 or 4:4:4"),
             ParameterSpec("compression", .integer(min: 0, max: 9), summary: "PNG zlib level (default 6)"),
             ParameterSpec("palette", .boolean, summary: "PNG with an 8-bit palette (quantised, much smaller)"),
+            ParameterSpec("maxBytes", .integer(min: 100, max: 100_000_000),
+                          summary: "Largest file allowed (JPEG, WebP, AVIF): quality is lowered first (not below 30), then the size; fails with budget_unreachable when nothing fits"),
             ParameterSpec("stripMetadata", .boolean, default: true,
                           summary: "Drop EXIF, XMP and ICC metadata; colours are converted to sRGB first"),
             SourceParameters.autoRotate,
@@ -64,13 +67,16 @@ public struct Encode: Stage {
         if format == .webp, let effort = parameters.int("effort"), effort > 6 {
             throw ValidationError(pointer: pointer.appending("effort"), message: "WebP effort is 0 to 6")
         }
+        if parameters["maxBytes"] != nil, parameters.bool("lossless") == true {
+            throw ValidationError(pointer: pointer.appending("maxBytes"), message: "a lossless file has no quality to lower: drop lossless to use maxBytes")
+        }
         self.parameters = parameters
         strip = parameters.bool("stripMetadata") ?? true
         autoRotate = parameters.bool("autoRotate") ?? true
     }
 
-    func encoding(for format: Format) -> ImageEncoding {
-        let quality = parameters.int("quality") ?? format.defaultQuality
+    func encoding(for format: Format, quality asked: Int? = nil) -> ImageEncoding {
+        let quality = asked ?? parameters.int("quality") ?? format.defaultQuality
         let lossless = parameters.bool("lossless") ?? false
         let progressive = parameters.bool("progressive") ?? false
         switch format {
@@ -98,8 +104,7 @@ public struct Encode: Stage {
         let stop = context.stop
         let report = context.reportProgress
         let watch = EvaluationWatch(progress: { report(Double($0) / 100) }, shouldStop: { stop.isStopped })
-        let encoding = encoding(for: chosen)
-        func save() throws(StageError) {
+        func save(_ image: VipsImage, _ encoding: ImageEncoding, to path: String) throws(StageError) {
             do {
                 try image.save(to: path, as: encoding, watch: watch, libjpegTurbo: context.limits.turboJPEG)
             } catch {
@@ -108,11 +113,33 @@ public struct Encode: Stage {
                 throw StageError.invalidInput("encode \(chosen.rawValue): \(error.message)")
             }
         }
-        if let slots = EncodeSlots.slots(for: chosen, pixels: image.width * image.height) {
-            try slots.withSlot(stop: stop, save)
-        } else {
-            try save()
+        func saving(_ body: () throws(StageError) -> Void) throws(StageError) {
+            if let slots = EncodeSlots.slots(for: chosen, pixels: image.width * image.height) {
+                try slots.withSlot(stop: stop, body)
+            } else {
+                try body()
+            }
         }
+        if let maxBytes = parameters.int("maxBytes") {
+            // Every trial encodes the same pixels: the pipeline before this step runs once.
+            let pixels = try withVips("encode") { () throws(VipsError) -> VipsImage in try image.materialized() }
+            var fit: ByteBudget.Fit?
+            try saving { () throws(StageError) in
+                fit = try ByteBudget(maxBytes: maxBytes, topQuality: parameters.int("quality") ?? chosen.defaultQuality)
+                    .fit(pixels, path: path) { (trial, quality, trialPath) throws(StageError) in
+                        try stop.check()
+                        try save(trial, encoding(for: chosen, quality: quality), to: trialPath)
+                    }
+            }
+            guard let fit else { throw StageError(code: "budget_unreachable", message: "nothing was encoded") }
+            return .product(OutputProduct(files: [
+                ProducedFile(name: name, contentType: chosen.contentType, size: fit.bytes, width: fit.width, height: fit.height),
+            ], results: [
+                "quality": .number(Double(fit.quality)), "scale": .number(fit.scale), "bytes": .number(Double(fit.bytes)),
+                "maxBytes": .number(Double(maxBytes)), "encodings": .number(Double(fit.attempts)),
+            ]))
+        }
+        try saving { () throws(StageError) in try save(image, encoding(for: chosen), to: path) }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         return .product(OutputProduct(files: [
             ProducedFile(name: name, contentType: chosen.contentType, size: size, width: image.width, height: image.height),

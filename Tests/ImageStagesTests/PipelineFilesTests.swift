@@ -50,6 +50,23 @@ import VipsBindings
         #expect(outputs["large-avif"]?.files.first?.file.contentType == "image/avif")
     }
 
+    /// A sticker from a 12 MP phone photo (orientation 6, no alpha): exactly 512×512, the photo
+    /// upright inside transparent padding, within 100 KB; a 96×96 tray icon.
+    @Test func aStickerFitsTheChatAppsRules() async throws {
+        let outputs = try await runLocally("corpus/jpeg-12mp-o6.jpg", ["pipeline": "sticker"])
+        let sticker = try #require(outputs["sticker"]?.files.first)
+        #expect(sticker.file.contentType == "image/webp" && sticker.file.size <= 100_000, "\(sticker.file)")
+        let image = try VipsImage.open(path: sticker.path).materialized()
+        #expect(image.width == 512 && image.height == 512 && image.hasAlpha)
+        // Portrait after rotation: the padding is left and right, clear; the middle is opaque.
+        let (left, right) = (try image.pixel(x: 2, y: 256)[3], try image.pixel(x: 509, y: 256)[3])
+        let (middle, top) = (try image.pixel(x: 256, y: 256)[3], try image.pixel(x: 256, y: 2)[3])
+        #expect(left == 0 && right == 0 && middle == 255 && top == 255, "alpha left \(left), right \(right), middle \(middle), top \(top)")
+        #expect(outputs["sticker"]?.results["quality"]?.doubleValue ?? 0 >= 30)
+        let tray = try VipsImage.open(path: try #require(outputs["tray"]?.files.first).path)
+        #expect(tray.width == 96 && tray.height == 96 && tray.hasAlpha && tray.loader == "pngload")
+    }
+
     @Test func avatarAndFiltersRun() async throws {
         let avatar = try await runLocally(try photo(), ["pipeline": "avatar"])
         #expect(try size(avatar["avatar"]) == (256, 256))
