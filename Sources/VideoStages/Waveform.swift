@@ -4,7 +4,9 @@ import PipelineEngine
 
 /// `waveform`: min/max peaks of the sound for `points` equal spans, mixed to
 /// mono, in BBC audiowaveform's JSON shape (version 2, 8-bit values) as the
-/// output's `waveform` result, ready for peaks.js-style players.
+/// output's `waveform` result, ready for peaks.js-style players. With
+/// `buckets`, also the compact bars a chat app draws under a voice note
+/// (`compactWaveform`, see `CompactWaveform`).
 public struct Waveform: Stage {
     public static let descriptor = StageDescriptor(
         name: "waveform",
@@ -13,13 +15,20 @@ public struct Waveform: Stage {
         produces: .product,
         parameters: [
             ParameterSpec("points", .integer(min: 8, max: 10_000), default: 800, summary: "How many min/max pairs"),
+            ParameterSpec("buckets", .integer(min: CompactWaveform.allowedBuckets.lowerBound, max: CompactWaveform.allowedBuckets.upperBound),
+                          summary: "Also this many 5-bit bars (64 or 100 for chat apps), packed and base64-encoded, as compactWaveform"),
         ]
     )
 
     let points: Int
+    let buckets: Int?
 
     public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
         points = parameters.int("points") ?? 800
+        buckets = parameters.int("buckets")
+        if let buckets, buckets > points {
+            throw ValidationError(pointer: pointer.appending("buckets"), message: "at most points (\(points)): each bar spans whole points")
+        }
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
@@ -28,17 +37,23 @@ public struct Waveform: Stage {
         let peaks = try withFFmpeg("waveform", stop: context.stop) { interrupt in
             try AudioPeaks(path: file.path, points: points, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, progress: context.reportProgress)
         }
-        return Self.product(peaks)
+        return product(peaks)
     }
 
-    static func product(_ peaks: AudioPeaks) -> StageValue {
+    func product(_ peaks: AudioPeaks) -> StageValue {
         func eightBit(_ value: Float) -> JSONValue { .number(Double(max(-128, min(127, (value * 127).rounded())))) }
         let data = peaks.peaks.flatMap { [eightBit($0.min), eightBit($0.max)] }
-        return .product(OutputProduct(results: ["waveform": [
+        var results: [String: JSONValue] = ["waveform": [
             "version": 2, "channels": 1, "bits": 8,
             "sample_rate": .number(Double(peaks.sampleRate)), "samples_per_pixel": .number(Double(peaks.samplesPerPoint)),
             "length": .number(Double(peaks.peaks.count)), "data": .array(data),
-        ]]))
+        ]]
+        if let buckets {
+            results["compactWaveform"] = .string(CompactWaveform.packed(CompactWaveform.bars(peaks, buckets: buckets)).base64EncodedString())
+            results["compactWaveformBuckets"] = .number(Double(buckets))
+        }
+        results["duration"] = .number(Double(peaks.samples) / Double(peaks.sampleRate))
+        return .product(OutputProduct(results: results))
     }
 }
 
@@ -56,7 +71,7 @@ extension Waveform: PassParticipant {
             guard let peaks = builder.value?.peaks, peaks.samples > 0 else {
                 throw StageError.invalidInput("waveform: no audio could be decoded")
             }
-            return Self.product(peaks)
+            return product(peaks)
         }
     }
 }
