@@ -197,13 +197,15 @@ import Testing
             }
             try await Self.until(seconds: 60) { accepted.withLock { $0.count } >= 3 }
             try postgres.stop()
-            // Not ready while the database is away: /healthz says so at once (asked on a connection of its
-            // own: the test client's one may be waiting on a submission that reached the server as it went down).
+            // Not ready while the database is away: /healthz says so (asked on a connection of its own: the test
+            // client's one may be waiting on a submission that reached the server as it went down). The server
+            // answers within its 2 s ping; the client waits longer, since this server shares the test process's
+            // two cooperative threads with every suite running at once (a full CI run once took over 5 s).
             try await Task.sleep(for: .seconds(2))
             let port = try #require(h.client.port)
             let health = String(decoding: try await runToolOffPool("python3", ["-c", """
                 import http.client, sys
-                c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=5)
+                c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=30)
                 c.request('GET', '/healthz')
                 print(c.getresponse().status)
                 """, "\(port)"]), as: UTF8.self)

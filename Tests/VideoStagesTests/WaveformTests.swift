@@ -5,8 +5,8 @@ import Testing
 
 @Suite struct WaveformTests {
     /// The samples the ffmpeg tool decodes, mixed to mono float: the oracle.
-    func ffmpegSamples(_ input: String) throws -> [Float] {
-        let data = try runTool("ffmpeg", ["-v", "error", "-i", input, "-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"])
+    func ffmpegSamples(_ input: String) async throws -> [Float] {
+        let data = try await runToolOffPool("ffmpeg", ["-v", "error", "-i", input, "-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"])
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
@@ -19,7 +19,7 @@ import Testing
         let data = values.compactMap { $0.intValue }
         #expect(data.count == 100)
         let perPoint = try #require(waveform["samples_per_pixel"]?.intValue)
-        let samples = try ffmpegSamples(Fixture.path(fixture))
+        let samples = try await ffmpegSamples(Fixture.path(fixture))
         for point in 0..<50 {
             let span = samples[min(samples.count, point * perPoint)..<min(samples.count, (point + 1) * perPoint)]
             guard let low = span.min(), let high = span.max() else { continue }
@@ -43,7 +43,7 @@ import Testing
             let word = Int(packed[bit / 8]) | (bit / 8 + 1 < packed.count ? Int(packed[bit / 8 + 1]) << 8 : 0)
             return (word >> (bit % 8)) & 31
         }
-        let samples = try ffmpegSamples(Fixture.path(input))
+        let samples = try await ffmpegSamples(Fixture.path(input))
         let spans = (0..<100).map { bucket -> Float in
             let range = (bucket * samples.count / 100)..<((bucket + 1) * samples.count / 100)
             return samples[range].map(abs).max() ?? 0
@@ -71,7 +71,7 @@ import Testing
         let outputs = try await runLocally(input, ["pipeline": "voice-note"])
         let voice = try #require(outputs["voice"]?.files.first)
         #expect(voice.file.contentType == "audio/ogg", "\(voice.file.contentType)")
-        let probe = try JSONValue.decode(try runTool("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", voice.path]))
+        let probe = try JSONValue.decode(try await runToolOffPool("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", voice.path]))
         let stream = try #require(probe["streams"]?.arrayValue?.first)
         #expect(stream["codec_name"] == "opus" && stream["channels"] == 1, "\(stream)")
         #expect(probe["format"]?["format_name"] == "ogg")
