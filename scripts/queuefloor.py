@@ -33,7 +33,7 @@ def statement_sql(name):
     return " ".join(" ".join(lines).split())
 
 
-def pgbench_script(schema):
+def pgbench_script():
     insert = ("INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs, reuse) "
               "VALUES (md5(random()::text), 'tenant', 'queued', 'media_floor', 'image', 'k', 'image/jpeg', "
               "'{\"outputs\": {\"default\": [{\"op\": \"metadata\"}]}}', "
@@ -62,7 +62,7 @@ def measure(kiln, database_url, postgres_data, seconds=10):
                            "VALUES ('media_floor', 'tenant', 'image', 'image/jpeg', 1, 'x', 'k')"], check=True)
     script = os.path.join("/tmp", f"{schema}.sql")
     with open(script, "w") as f:
-        f.write(pgbench_script(schema))
+        f.write(pgbench_script())
     with open(os.path.join(postgres_data, "postmaster.pid")) as f:
         postmaster = int(f.readline())
     variants = (("as migrated (triggers: job events, webhooks)", []),

@@ -31,12 +31,15 @@ struct ByteBudget {
     func fit(_ image: VipsImage, path: String,
              write: (_ image: VipsImage, _ quality: Int, _ path: String) throws(StageError) -> Void) throws(StageError) -> Fit {
         var attempts = 0
+        /// The size of the file at `path`: the last trial that fitted.
+        var kept = 0
         func size(_ image: VipsImage, _ quality: Int) throws(StageError) -> Int {
             attempts += 1
             let trial = path + ".q\(quality)"
             try write(image, quality, trial)
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: trial)[.size] as? Int) ?? Int.max
+            let bytes = fileSize(atPath: trial) ?? Int.max
             if bytes <= maxBytes {
+                kept = bytes
                 try? FileManager.default.removeItem(atPath: path)
                 do { try FileManager.default.moveItem(atPath: trial, toPath: path) } catch {
                     throw StageError(code: "storage_unavailable", message: "keeping the encoded file: \(error)", retryable: true)
@@ -51,7 +54,7 @@ struct ByteBudget {
         let lowest = min(Self.lowestQuality, topQuality)
         while true {
             if try size(current, topQuality) <= maxBytes {
-                return Fit(quality: topQuality, scale: scale, bytes: fileSize(path), width: current.width, height: current.height, attempts: attempts)
+                return Fit(quality: topQuality, scale: scale, bytes: kept, width: current.width, height: current.height, attempts: attempts)
             }
             let atLowest = try size(current, lowest)
             if atLowest <= maxBytes {
@@ -62,7 +65,7 @@ struct ByteBudget {
                     if try size(current, middle) <= maxBytes { fits = middle } else { over = middle }
                 }
                 // A trial that fits replaces the file kept, one that does not leaves it: `path` holds `fits`'s.
-                return Fit(quality: fits, scale: scale, bytes: fileSize(path), width: current.width, height: current.height, attempts: attempts)
+                return Fit(quality: fits, scale: scale, bytes: kept, width: current.width, height: current.height, attempts: attempts)
             }
             // Bytes grow about with the pixel count: shrink by the root of the excess, and a little more.
             scale *= min(0.9, (Double(maxBytes) / Double(atLowest)).squareRoot() * 0.95)
@@ -76,6 +79,4 @@ struct ByteBudget {
             }
         }
     }
-
-    private func fileSize(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
 }

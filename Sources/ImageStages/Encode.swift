@@ -113,25 +113,20 @@ public struct Encode: Stage {
                 throw StageError.invalidInput("encode \(chosen.rawValue): \(error.message)")
             }
         }
-        func saving(_ body: () throws(StageError) -> Void) throws(StageError) {
-            if let slots = EncodeSlots.slots(for: chosen, pixels: image.width * image.height) {
-                try slots.withSlot(stop: stop, body)
-            } else {
-                try body()
-            }
+        func saving<T>(_ body: () throws(StageError) -> T) throws(StageError) -> T {
+            guard let slots = EncodeSlots.slots(for: chosen, pixels: image.width * image.height) else { return try body() }
+            return try slots.withSlot(stop: stop, body)
         }
         if let maxBytes = parameters.int("maxBytes") {
             // Every trial encodes the same pixels: the pipeline before this step runs once.
             let pixels = try withVips("encode") { () throws(VipsError) -> VipsImage in try image.materialized() }
-            var fit: ByteBudget.Fit?
-            try saving { () throws(StageError) in
-                fit = try ByteBudget(maxBytes: maxBytes, topQuality: parameters.int("quality") ?? chosen.defaultQuality)
+            let fit = try saving { () throws(StageError) in
+                try ByteBudget(maxBytes: maxBytes, topQuality: parameters.int("quality") ?? chosen.defaultQuality)
                     .fit(pixels, path: path) { (trial, quality, trialPath) throws(StageError) in
                         try stop.check()
                         try save(trial, encoding(for: chosen, quality: quality), to: trialPath)
                     }
             }
-            guard let fit else { throw StageError(code: "budget_unreachable", message: "nothing was encoded") }
             return .product(OutputProduct(files: [
                 ProducedFile(name: name, contentType: chosen.contentType, size: fit.bytes, width: fit.width, height: fit.height),
             ], results: [
@@ -140,7 +135,7 @@ public struct Encode: Stage {
             ]))
         }
         try saving { () throws(StageError) in try save(image, encoding(for: chosen), to: path) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let size = fileSize(atPath: path) ?? 0
         return .product(OutputProduct(files: [
             ProducedFile(name: name, contentType: chosen.contentType, size: size, width: image.width, height: image.height),
         ]))

@@ -2,6 +2,7 @@ import FFmpegBindings
 import Foundation
 import Logging
 import PipelineEngine
+import StageSupport
 
 /// Follows an HLS ladder as it writes. Once every rendition has finished a
 /// segment, each newly finished segment is published with the EVENT playlists
@@ -36,7 +37,7 @@ final class HLSOutputWriter {
 
     private func produced(_ name: String, width: Int? = nil, height: Int? = nil, duration: Double? = nil,
                           publication: Publication = .fixed) -> ProducedFile {
-        let size = (try? FileManager.default.attributesOfItem(atPath: path(name))[.size] as? Int) ?? 0
+        let size = fileSize(atPath: path(name)) ?? 0
         return ProducedFile(name: name, contentType: Self.contentType(of: name), size: size, width: width, height: height, duration: duration,
                             publication: publication)
     }
@@ -54,7 +55,7 @@ final class HLSOutputWriter {
 
     private func rate(_ rendition: String, _ playlist: MediaPlaylist) -> RenditionRate {
         RenditionRate(segments: playlist.segments.map { segment in
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: path(rendition + "/" + segment.uri))[.size] as? Int) ?? 0
+            let bytes = fileSize(atPath: path(rendition + "/" + segment.uri)) ?? 0
             return (segment.duration, bytes)
         })
     }

@@ -99,7 +99,7 @@ public struct Storyboard: Stage {
         } catch {
             throw StageError(code: "internal", message: "storyboard vtt: \(error)", retryable: true)
         }
-        func size(_ name: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: context.scratchDirectory + "/" + name)[.size] as? Int) ?? 0 }
+        func size(_ name: String) -> Int { fileSize(atPath: context.scratchDirectory + "/" + name) ?? 0 }
         return .product(OutputProduct(files: [
             ProducedFile(name: spriteName, contentType: format == "webp" ? "image/webp" : "image/jpeg", size: size(spriteName),
                          width: tileWidth * across, height: tileHeight * rows),

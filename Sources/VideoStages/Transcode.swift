@@ -104,7 +104,7 @@ public struct Transcode: Stage {
     func product(at path: String) -> StageValue {
         let name = (path as NSString).lastPathComponent
         let written = try? MediaProbe(path: path)
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let size = fileSize(atPath: path) ?? 0
         return .product(OutputProduct(files: [ProducedFile(
             name: name, contentType: "video/\(container.rawValue)", size: size,
             width: written?.video?.width, height: written?.video?.height, duration: written?.duration)]))
