@@ -255,15 +255,16 @@ class Corpus:
             out.write(with_irot(open(self.tmp("plain.heic"), "rb").read(), quarter_turns_anticlockwise=3))
         self.add("heic-12mp-o6.heic", "image", format="heic", width=H, height=W, markers=True)
 
-        # Animations: their first frame today (the animation issue takes every frame).
-        frames = self.tmp("frames")
-        os.makedirs(frames, exist_ok=True)
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=480x270:rate=10:duration=2", "-vf", "drawbox=x=0:y=0:w=60:h=34:color=red:t=fill",
+        # Animations: 32 frames, the first 16 shown 100 ms and the rest 200 ms (ffmpeg's muxers write
+        # each frame's time until the next), so a step that loses the delays shows.
+        timing = "setpts='if(lt(N,16),N*0.1,1.6+(N-16)*0.2)/TB'"
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=480x270:rate=10:duration=3.2",
+               "-vf", "drawbox=x=0:y=0:w=60:h=34:color=red:t=fill," + timing, "-fps_mode", "passthrough",
                self.path("animated.gif"))
-        self.add("animated.gif", "image", format="gif", width=480, height=270, markers=False, frames=20)
-        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=480x270:rate=10:duration=2", "-c:v", "libwebp", "-loop", "0",
-               self.path("animated.webp"))
-        self.add("animated.webp", "image", format="webp", width=480, height=270, markers=False, frames=20)
+        self.add("animated.gif", "image", format="gif", width=480, height=270, markers=False, frames=32)
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=480x270:rate=10:duration=3.2", "-vf", timing, "-fps_mode", "passthrough",
+               "-c:v", "libwebp", "-loop", "0", self.path("animated.webp"))
+        self.add("animated.webp", "image", format="webp", width=480, height=270, markers=False, frames=32)
 
     def reference_markers(self, name):
         """The marker colours libvips' own sRGB conversion of a file gives, through its embedded

@@ -30,6 +30,19 @@ struct ByteBudget {
     /// Writes the fitting file at `path`. `write`: encodes `image` at `quality` to a file.
     func fit(_ image: VipsImage, path: String,
              write: (_ image: VipsImage, _ quality: Int, _ path: String) throws(StageError) -> Void) throws(StageError) -> Fit {
+        try fit(image, pictureSize: (image.width, image.height), path: path, scaled: { (width, height) throws(StageError) in
+            try withVips("encode") { () throws(VipsError) -> VipsImage in
+                try image.resized(xScale: Double(width) / Double(image.width), yScale: Double(height) / Double(image.height)).materialized()
+            }
+        }, write: write)
+    }
+
+    /// The same for a picture whose size is not the image's own (the frames of
+    /// an animation, stacked): `pictureSize` is the picture's, and `scaled` makes it
+    /// again at another.
+    func fit(_ image: VipsImage, pictureSize: (width: Int, height: Int), path: String,
+             scaled: (_ width: Int, _ height: Int) throws(StageError) -> VipsImage,
+             write: (_ image: VipsImage, _ quality: Int, _ path: String) throws(StageError) -> Void) throws(StageError) -> Fit {
         var attempts = 0
         /// The size of the file at `path`: the last trial that fitted.
         var kept = 0
@@ -51,10 +64,11 @@ struct ByteBudget {
         }
         var scale = 1.0
         var current = image
+        var currentSize = pictureSize
         let lowest = min(Self.lowestQuality, topQuality)
         while true {
             if try size(current, topQuality) <= maxBytes {
-                return Fit(quality: topQuality, scale: scale, bytes: kept, width: current.width, height: current.height, attempts: attempts)
+                return Fit(quality: topQuality, scale: scale, bytes: kept, width: currentSize.width, height: currentSize.height, attempts: attempts)
             }
             let atLowest = try size(current, lowest)
             if atLowest <= maxBytes {
@@ -65,18 +79,17 @@ struct ByteBudget {
                     if try size(current, middle) <= maxBytes { fits = middle } else { over = middle }
                 }
                 // A trial that fits replaces the file kept, one that does not leaves it: `path` holds `fits`'s.
-                return Fit(quality: fits, scale: scale, bytes: kept, width: current.width, height: current.height, attempts: attempts)
+                return Fit(quality: fits, scale: scale, bytes: kept, width: currentSize.width, height: currentSize.height, attempts: attempts)
             }
             // Bytes grow about with the pixel count: shrink by the root of the excess, and a little more.
             scale *= min(0.9, (Double(maxBytes) / Double(atLowest)).squareRoot() * 0.95)
-            let width = Int((Double(image.width) * scale).rounded()), height = Int((Double(image.height) * scale).rounded())
+            let width = Int((Double(pictureSize.width) * scale).rounded()), height = Int((Double(pictureSize.height) * scale).rounded())
             guard min(width, height) >= Self.smallestSide else {
                 throw StageError(code: "budget_unreachable",
-                                 message: "no \(image.width)×\(image.height) image fits in \(maxBytes) bytes at quality \(lowest) down to \(Self.smallestSide) px a side")
+                                 message: "no \(pictureSize.width)×\(pictureSize.height) image fits in \(maxBytes) bytes at quality \(lowest) down to \(Self.smallestSide) px a side")
             }
-            current = try withVips("encode") { () throws(VipsError) -> VipsImage in
-                try image.resized(xScale: Double(width) / Double(image.width), yScale: Double(height) / Double(image.height)).materialized()
-            }
+            current = try scaled(width, height)
+            currentSize = (width, height)
         }
     }
 }

@@ -5,7 +5,7 @@ import VipsBindings
 /// `crop`: a rectangle (`x`, `y`, `width`, `height`), or a `width` x `height`
 /// region placed by `gravity` (a compass point, or `attention` / `entropy`,
 /// which pick the region by content).
-public struct Crop: Stage {
+public struct Crop: FrameWiseStage {
     static let side = ParameterSpec.ValueType.integer(min: 1, max: ProcessingLimits.largestRequestableSide)
     static let offset = ParameterSpec.ValueType.integer(min: 0, max: 1_000_000)
 
@@ -49,7 +49,7 @@ public struct Crop: Stage {
         }
     }
 
-    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+    public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         let image = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
         return try withVips("crop") {
             switch region {
@@ -60,7 +60,7 @@ public struct Crop: Stage {
                 }
                 return .image(try image.cropped(x: x, y: y, width: width, height: height))
             case let .sized(width, height, gravity):
-                return .image(try gravity.crop(image, width: width ?? image.width, height: height ?? image.height))
+                return .image(try gravity.crop(image, width: width ?? image.width, height: height ?? image.height, anchor: anchor))
             }
         }
     }

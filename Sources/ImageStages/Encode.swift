@@ -93,11 +93,21 @@ public struct Encode: Stage {
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
-        let decoded = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
-        let chosen = format ?? (decoded.hasAlpha ? .png : .jpeg)
-        let image = try withVips("encode") { () throws(VipsError) -> VipsImage in
-            // Without its profile the pixels would be read as sRGB: convert them first.
-            strip && decoded.hasICCProfile ? try decoded.iccToSRGB() : decoded
+        let animation = try Animation.of(input, limits: context.limits)
+        let decoded: VipsImage
+        if let animation { decoded = animation.frames[0] } else { decoded = try input.vipsImage(limits: context.limits, autoRotate: autoRotate) }
+        // An animation stays one in a format that animates (its own, unless another is named);
+        // JPEG, PNG and AVIF get its first frame.
+        let chosen = format ?? animation?.sourceFormat ?? (decoded.hasAlpha ? .png : .jpeg)
+        let animated = chosen == .gif || chosen == .webp ? animation : nil
+        let image: VipsImage
+        if let animated {
+            image = try animated.stacked()
+        } else {
+            image = try withVips("encode") { () throws(VipsError) -> VipsImage in
+                // Without its profile the pixels would be read as sRGB: convert them first.
+                strip && decoded.hasICCProfile ? try decoded.iccToSRGB() : decoded
+            }
         }
         let name = "\(context.outputName).\(chosen.fileExtension)"
         let path = context.scratchDirectory + "/" + name
@@ -120,24 +130,34 @@ public struct Encode: Stage {
         if let maxBytes = parameters.int("maxBytes") {
             // Every trial encodes the same pixels: the pipeline before this step runs once.
             let pixels = try withVips("encode") { () throws(VipsError) -> VipsImage in try image.materialized() }
+            let budget = ByteBudget(maxBytes: maxBytes, topQuality: parameters.int("quality") ?? chosen.defaultQuality)
+            let write = { (trial: VipsImage, quality: Int, trialPath: String) throws(StageError) in
+                try stop.check()
+                try save(trial, encoding(for: chosen, quality: quality), to: trialPath)
+            }
             let fit = try saving { () throws(StageError) in
-                try ByteBudget(maxBytes: maxBytes, topQuality: parameters.int("quality") ?? chosen.defaultQuality)
-                    .fit(pixels, path: path) { (trial, quality, trialPath) throws(StageError) in
-                        try stop.check()
-                        try save(trial, encoding(for: chosen, quality: quality), to: trialPath)
+                guard let animated else { return try budget.fit(pixels, path: path, write: write) }
+                // Smaller frames, all alike: each is scaled, and the animation stacked again.
+                return try budget.fit(pixels, pictureSize: (animated.width, animated.height), path: path, scaled: { (width, height) throws(StageError) in
+                    let smaller = try animated.mapFrames { (frame) throws(StageError) in
+                        try withVips("encode") { try frame.resized(xScale: Double(width) / Double(frame.width), yScale: Double(height) / Double(frame.height)) }
                     }
+                    return try withVips("encode") { try smaller.stacked().materialized() }
+                }, write: write)
             }
             return .product(OutputProduct(files: [
-                ProducedFile(name: name, contentType: chosen.contentType, size: fit.bytes, width: fit.width, height: fit.height),
+                ProducedFile(name: name, contentType: chosen.contentType, size: fit.bytes, width: fit.width, height: fit.height,
+                             duration: animated?.duration),
             ], results: [
                 "quality": .number(Double(fit.quality)), "scale": .number(fit.scale), "bytes": .number(Double(fit.bytes)),
                 "maxBytes": .number(Double(maxBytes)), "encodings": .number(Double(fit.attempts)),
-            ]))
+            ].merging(animated?.results ?? [:]) { first, _ in first }))
         }
         try saving { () throws(StageError) in try save(image, encoding(for: chosen), to: path) }
         let size = fileSize(atPath: path) ?? 0
         return .product(OutputProduct(files: [
-            ProducedFile(name: name, contentType: chosen.contentType, size: size, width: image.width, height: image.height),
-        ]))
+            ProducedFile(name: name, contentType: chosen.contentType, size: size, width: animated?.width ?? image.width,
+                         height: animated?.height ?? image.height, duration: animated?.duration),
+        ], results: animated?.results ?? [:]))
     }
 }

@@ -5,7 +5,7 @@ import VipsBindings
 /// `filter`: colour adjustments (brightness, contrast, saturation, hue,
 /// grayscale, sepia, invert, tint), blur and sharpen, and named looks. The
 /// colour adjustments compose into one affine map applied in one pass.
-public struct Filter: Stage {
+public struct Filter: FrameWiseStage {
     public static let descriptor = StageDescriptor(
         name: "filter",
         summary: "Adjust colour, blur or sharpen, or apply a named look (clarendon, gingham, juno, lark, moon, ...)",
@@ -50,7 +50,7 @@ public struct Filter: Stage {
         autoRotate = parameters.bool("autoRotate") ?? true
     }
 
-    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+    public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         let source = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
         return try withVips("filter") {
             var image = try source.inSRGB()

@@ -1,7 +1,7 @@
 import PipelineEngine
 
 /// `flip`: mirrors the image top to bottom.
-public struct Flip: Stage {
+public struct Flip: FrameWiseStage {
     public static let descriptor = Mirror.descriptor(name: "flip", summary: "Mirror top to bottom")
     let autoRotate: Bool
 
@@ -9,7 +9,7 @@ public struct Flip: Stage {
         autoRotate = parameters.bool("autoRotate") ?? true
     }
 
-    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+    public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         try Mirror.run(input, context: context, horizontal: false, autoRotate: autoRotate)
     }
 }

@@ -1,7 +1,7 @@
 import PipelineEngine
 
 /// `flop`: mirrors the image left to right.
-public struct Flop: Stage {
+public struct Flop: FrameWiseStage {
     public static let descriptor = Mirror.descriptor(name: "flop", summary: "Mirror left to right")
     let autoRotate: Bool
 
@@ -9,7 +9,7 @@ public struct Flop: Stage {
         autoRotate = parameters.bool("autoRotate") ?? true
     }
 
-    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+    public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         try Mirror.run(input, context: context, horizontal: true, autoRotate: autoRotate)
     }
 }

@@ -25,9 +25,21 @@ enum Gravity: Sendable, Equatable {
         return false
     }
 
-    /// Crops `image` to `width` x `height` (each at most the image's own).
-    func crop(_ image: VipsImage, width: Int, height: Int) throws -> VipsImage {
+    /// Crops `image` to `width` x `height` (each at most the image's own). With
+    /// an `anchor`, a place chosen by content is chosen once, on the first
+    /// frame, and the later frames are cut where it was.
+    func crop(_ image: VipsImage, width: Int, height: Int, anchor: CropAnchor? = nil) throws -> VipsImage {
         let width = min(width, image.width), height = min(height, image.height)
+        guard let anchor, !isCompass, width < image.width || height < image.height else { return try place(image, width: width, height: height) }
+        if let origin = anchor.origin {
+            return try image.cropped(x: min(origin.x, image.width - width), y: min(origin.y, image.height - height), width: width, height: height)
+        }
+        let cropped = try place(image, width: width, height: height)
+        anchor.origin = cropped.cropOrigin
+        return cropped
+    }
+
+    private func place(_ image: VipsImage, width: Int, height: Int) throws -> VipsImage {
         switch self {
         case let .compass(compass):
             let origin = compass.origin(width: width, height: height, in: image.width, image.height)

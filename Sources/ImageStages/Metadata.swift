@@ -7,7 +7,7 @@ import VipsBindings
 public struct Metadata: Stage {
     public static let descriptor = StageDescriptor(
         name: "metadata",
-        summary: "Size, format, orientation, alpha, ICC profile and an EXIF summary, as the output's metadata result",
+        summary: "Size, format, orientation, alpha, ICC profile, frames and duration of an animation, and an EXIF summary, as the output's metadata result",
         accepts: [.source(.image), .image],
         produces: .product,
         parameters: [])
@@ -42,6 +42,15 @@ public struct Metadata: Stage {
         result["bands"] = .number(Double(image.bands))
         result["space"] = .string(image.interpretationName)
         result["pages"] = .number(Double(image.intField("n-pages") ?? 1))
+        if case let .image(animation as Animation) = input {
+            result.merge(animation.results) { _, new in new }
+        } else if image.pageCount > 1, Animation.animatedFormat(loader: image.loader) != nil {
+            // From the header: how long each frame shows, no frame decoded.
+            let delays = image.frameDelays.map(Animation.playable)
+            result["frames"] = .number(Double(image.pageCount))
+            result["duration"] = .number(Double(delays.reduce(0, +)) / 1000)
+            result["loop"] = .number(Double(image.loopCount))
+        }
         result["iccProfile"] = image.iccProfile.flatMap(ICCProfileName.read).map(JSONValue.string) ?? .null
         var exif: [String: JSONValue] = [:]
         for (key, field) in Self.exifFields {

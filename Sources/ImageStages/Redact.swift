@@ -4,7 +4,7 @@ import VipsBindings
 
 /// `redact`: hides every detected face, for privacy: blurred or pixelated
 /// beyond recognition, with some margin around each face.
-public struct Redact: Stage {
+public struct Redact: FrameWiseStage {
     public enum Method: String, CaseIterable, Sendable { case blur, pixelate }
 
     public static let descriptor = StageDescriptor(
@@ -33,7 +33,7 @@ public struct Redact: Stage {
         autoRotate = parameters.bool("autoRotate") ?? true
     }
 
-    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+    public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         let decoded = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
         return try withVips("redact") {
             var image = try decoded.materialized()

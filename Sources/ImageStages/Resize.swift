@@ -4,7 +4,7 @@ import VipsBindings
 
 /// `resize`: scales to a box with sharp's five fits. From the input file it
 /// decodes with shrink-on-load; no side grows unless `enlarge` is set.
-public struct Resize: Stage {
+public struct Resize: FrameWiseStage {
     public static let descriptor = StageDescriptor(
         name: "resize",
         summary: "Scale an image to a width and/or height (cover, contain, fill, inside, outside)",
@@ -52,7 +52,7 @@ public struct Resize: Stage {
         ResizeGeometry(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height, fit: fit, enlarge: enlarge).largestScale
     }
 
-    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+    public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         let source = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
         let geometry = ResizeGeometry(sourceWidth: source.width, sourceHeight: source.height, width: width, height: height, fit: fit, enlarge: enlarge)
         try OutputBounds.check(width: geometry.scaledWidth, height: geometry.scaledHeight, limits: context.limits, operation: "resize")
@@ -69,7 +69,7 @@ public struct Resize: Stage {
             }
             switch fit {
             case .cover:
-                image = try gravity.crop(image, width: geometry.finalWidth, height: geometry.finalHeight)
+                image = try gravity.crop(image, width: geometry.finalWidth, height: geometry.finalHeight, anchor: anchor)
             case .contain:
                 if case let .compass(compass) = gravity, image.width != geometry.finalWidth || image.height != geometry.finalHeight {
                     if let background, background.alpha < 255, !image.hasAlpha { image = try image.addingAlpha() }

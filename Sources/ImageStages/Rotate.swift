@@ -5,7 +5,7 @@ import VipsBindings
 
 /// `rotate`: clockwise by `angle` degrees. Multiples of 90 move pixels without
 /// resampling; any other angle resamples and fills the uncovered corners.
-public struct Rotate: Stage {
+public struct Rotate: FrameWiseStage {
     public static let descriptor = StageDescriptor(
         name: "rotate",
         summary: "Rotate clockwise by any angle (multiples of 90 are lossless)",
@@ -28,7 +28,7 @@ public struct Rotate: Stage {
         autoRotate = parameters.bool("autoRotate") ?? true
     }
 
-    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+    public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         var image = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
         return try withVips("rotate") {
             let quarter = angle / 90

@@ -6,7 +6,7 @@ import VipsBindings
 /// uses libvips' shrink-on-load, so a 50-megapixel JPEG is decoded at a fraction
 /// of its size; EXIF orientation is applied unless `autoRotate` is false. Of a
 /// video it thumbnails the frame at `time` or `percent` (the middle by default).
-public struct Thumbnail: Stage {
+public struct Thumbnail: FrameWiseStage {
     public static let descriptor = StageDescriptor(
         name: "thumbnail",
         summary: "Shrink an image to fit or fill a box (shrink-on-load for speed)",
@@ -17,6 +17,8 @@ public struct Thumbnail: Stage {
             ParameterSpec("time", .number(min: 0, max: 86_400), onlyFor: .source(.video), summary: "Of a video: the frame at this many seconds"),
             ParameterSpec("percent", .number(min: 0, max: 100), onlyFor: .source(.video),
                           summary: "Of a video: the frame at this percentage of the duration (default: the middle)"),
+            ParameterSpec("frame", .integer(min: 0, max: 100_000), onlyFor: .source(.image),
+                          summary: "Of an animated GIF or WebP: this frame alone (0 is the first), as a still; default every frame"),
             ParameterSpec("height", .integer(min: 1, max: ProcessingLimits.largestRequestableSide), summary: "Box height in pixels"),
             ParameterSpec("fit", .choice(ThumbnailFit.allCases.map(\.rawValue)), default: "inside",
                           summary: "inside: fit, never enlarge; contain: fit, may enlarge; cover: fill and centre-crop; attention: fill and crop to the most interesting region"),
@@ -29,6 +31,7 @@ public struct Thumbnail: Stage {
     let fit: ThumbnailFit
     let autoRotate: Bool
     let framePosition: FramePosition
+    let frame: Int?
 
     public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
         width = parameters.int("width")
@@ -45,6 +48,7 @@ public struct Thumbnail: Stage {
             throw ValidationError(pointer: pointer.appending("percent"), message: "give time or percent, not both")
         }
         framePosition = VideoFrameImage.position(time: parameters.double("time"), percent: parameters.double("percent"))
+        frame = parameters.int("frame")
     }
 
     /// The same arithmetic libvips does, done first: the output size is known
@@ -73,9 +77,16 @@ public struct Thumbnail: Stage {
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+        if let frame, case let .source(file) = input, file.kind == .image {
+            return try runFrame(.image(try Animation.still(frame, of: file, limits: context.limits)), context: context, anchor: nil)
+        }
+        return try runEachFrame(input, context: context)
+    }
+
+    public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         if case let .source(file) = input, file.kind == .video {
             let frame = try VideoFrameImage.grab(file, at: framePosition, context: context, operation: "thumbnail")
-            return try run(.image(frame), context: context)
+            return try runFrame(.image(frame), context: context, anchor: nil)
         }
         var header: VipsImage?
         let source: (Int, Int)
@@ -100,7 +111,13 @@ public struct Thumbnail: Stage {
                 }
                 return .image(try VipsImage.thumbnail(path: file.path, width: boxWidth, height: boxHeight, fit: fit, autoRotate: autoRotate))
             }
-            return .image(try input.vipsImage(limits: context.limits).thumbnail(width: boxWidth, height: boxHeight, fit: fit))
+            let image = try input.vipsImage(limits: context.limits)
+            if let anchor, fit == .attention {
+                // libvips would choose each frame's region anew; the anchor keeps the first one's.
+                let scaled = try image.resized(xScale: Double(box.scaledWidth) / Double(image.width), yScale: Double(box.scaledHeight) / Double(image.height))
+                return .image(try Gravity.content(.attention).crop(scaled, width: box.finalWidth, height: box.finalHeight, anchor: anchor))
+            }
+            return .image(try image.thumbnail(width: boxWidth, height: boxHeight, fit: fit))
         }
     }
 }

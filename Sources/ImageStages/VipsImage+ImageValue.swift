@@ -18,6 +18,9 @@ extension StageValue {
         switch self {
         case let .image(image as VipsImage):
             return image
+        case let .image(animation as Animation):
+            // A step that does not work frame by frame sees the first frame, as a still.
+            return animation.frames[0]
         case let .source(file) where file.kind == .image:
             let image = try SourceImage.header(file, limits: limits)
             guard autoRotate else { return image }
@@ -76,12 +79,18 @@ enum SourceImage {
             }
             throw StageError.invalidInput("cannot read image: \(error.message)")
         }
-        let loader = (image.loader ?? "unknown").replacingOccurrences(of: "_source", with: "").replacingOccurrences(of: "_buffer", with: "")
+        let loader = baseLoader(image.loader ?? "unknown")
         guard acceptedLoaders.contains(loader) else {
             throw StageError(code: "unsupported_format", message: "libvips reads this file with \(loader), which Kiln does not accept")
         }
         try ImageLimits.check(width: image.width, height: image.height, limits: limits)
+        try Animation.checkLimits(image, limits: limits)
         return image
+    }
+
+    /// `gifload` for `gifload_source` or `gifload_buffer`.
+    static func baseLoader(_ loader: String) -> String {
+        loader.replacingOccurrences(of: "_source", with: "").replacingOccurrences(of: "_buffer", with: "")
     }
 }
 

@@ -6,7 +6,7 @@ import VipsBindings
 /// `watermark`: an image (an upload of the tenant's, or a file under the
 /// pipelines directory) or a line of text, placed by gravity with a margin,
 /// at an opacity, scaled relative to the base image, or tiled across it.
-public struct Watermark: Stage {
+public struct Watermark: FrameWiseStage {
     public static let fonts = ["DejaVu Sans", "DejaVu Sans Bold", "DejaVu Serif", "DejaVu Serif Bold", "DejaVu Sans Mono"]
 
     public static let descriptor = StageDescriptor(
@@ -71,7 +71,7 @@ public struct Watermark: Stage {
         return []
     }
 
-    public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
+    public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         let decoded = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
         let overlay = try markImage(for: decoded, context: context)
         return try withVips("watermark") {

@@ -11,6 +11,9 @@ public struct ProcessingLimits: Sendable {
     public var maxOutputPixels: Int
     public var maxOutputDimension: Int
     public var maxDurationSeconds: Double
+    /// Largest animation (GIF, WebP): frames, and pixels over all its frames.
+    public var maxAnimationFrames = 1_000
+    public var maxAnimationPixels = 100_000_000
     /// JPEGs shrunk on load are decoded by TurboJPEG (false: by libvips, as the
     /// corpus matrix does to compare the two paths).
     public var turboJPEG = true
