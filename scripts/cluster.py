@@ -24,6 +24,7 @@ import concurrent.futures
 import json
 import os
 import re
+import signal
 import shutil
 import subprocess
 import sys
@@ -265,6 +266,14 @@ def mixed_jobs(media, count):
     return jobs, [identical] * 19
 
 
+def signal_all(pids, number):
+    for pid in pids:
+        try:
+            os.kill(pid, number)
+        except ProcessLookupError:
+            pass
+
+
 def psql(database, sql):
     return subprocess.run(["psql", database, "-tA", "-F", "\t", "-c", sql], check=True, capture_output=True, text=True).stdout
 
@@ -299,23 +308,25 @@ def run_test(args):
             status, body = request(api, "GET", f"/v1/jobs/{job_id}")
             states[job_id] = json.loads(body)
         done = sum(1 for i in ids if final(states[i]))
-        if killed_at is None:
-            # Kill the victim once a third is done and it runs a video job (seconds long, so it is
-            # still running when the host dies).
+        if killed_at is None and done >= len(ids) // 3:
+            # Kill the victim while it runs a video job (seconds long). It is frozen first, and
+            # what it holds read while it cannot change anything (after a moment for statements
+            # already sent to settle): read before the kill, a job could end in between.
             held_sql = f"SELECT id FROM jobs WHERE status = 'running' AND lease_owner LIKE '%:{args.victim_pid}'"
-            if done >= len(ids) // 3 and psql(args.database, held_sql + " AND input_kind <> 'image'").split():
-                kill_started = time.time()
+            pids = [int(pid) for pid in subprocess.run(["ip", "netns", "pids", args.victim_ns], capture_output=True, text=True).stdout.split()]
+            kill_started = time.time()
+            signal_all(pids, signal.SIGSTOP)
+            time.sleep(0.3)
+            if psql(args.database, held_sql + " AND input_kind <> 'image'").split():
                 subprocess.run(["ip", "-n", args.victim_ns, "link", "set", "eth0", "down"], check=False)
-                for pid in subprocess.run(["ip", "netns", "pids", args.victim_ns], capture_output=True, text=True).stdout.split():
-                    try:
-                        os.kill(int(pid), 9)
-                    except ProcessLookupError:
-                        pass
+                signal_all(pids, signal.SIGKILL)
                 killed_at = time.time()
                 # What it held, read once it is dead (nothing of it can change the record now, and
-                # its leases have not expired yet): a job it finished just before is not among them.
+                # its leases have not expired yet).
                 held_by_victim = psql(args.database, held_sql).split()
                 print(f"killed host {args.victim_ns} with {done} jobs done, holding {len(held_by_victim)}: {held_by_victim}", flush=True)
+            else:
+                signal_all(pids, signal.SIGCONT)
         if done == len(ids):
             break
         if time.time() > deadline:

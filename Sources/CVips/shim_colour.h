@@ -43,6 +43,14 @@ static inline int kiln_vips_bandjoin2(VipsImage *a, VipsImage *b, VipsImage **ou
     return vips_bandjoin2(a, b, out, NULL);
 }
 
+// Alpha composited over a solid background: no alpha band left.
+static inline int kiln_vips_flatten(VipsImage *in, VipsImage **out, const double *background, int n) {
+    VipsArrayDouble *colour = vips_array_double_new(background, n);
+    int status = vips_flatten(in, out, "background", colour, NULL);
+    vips_area_unref(VIPS_AREA(colour));
+    return status;
+}
+
 static inline int kiln_vips_icc_transform_srgb(VipsImage *in, VipsImage **out) {
     return vips_icc_transform(in, out, "srgb", "embedded", TRUE, "intent", VIPS_INTENT_PERCEPTUAL, NULL);
 }

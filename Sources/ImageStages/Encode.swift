@@ -2,6 +2,7 @@ import StageSupport
 import Foundation
 import PipelineEngine
 import VipsBindings
+import FFmpegBindings
 
 /// `encode`: writes the image in a delivery format. This is where libvips
 /// evaluates the whole lazy pipeline, so source decode errors surface here.
@@ -29,7 +30,8 @@ public struct Encode: Stage {
         accepts: [.source(.image), .image],
         produces: .product,
         parameters: [
-            ParameterSpec("format", .choice(Format.allCases.map(\.rawValue)), summary: "Output format; default JPEG, or PNG when the image has alpha"),
+            ParameterSpec("format", .choice(Format.allCases.map(\.rawValue) + PictureSequenceVideo.Format.allCases.map(\.rawValue)),
+                          summary: "Output format; default JPEG, or PNG when the image has alpha, and an animation's own (GIF or WebP); mp4 (H.264) or webm (VP9) make a silent video of an animation"),
             ParameterSpec("quality", .integer(min: 1, max: 100), summary: "Lossy quality: JPEG and WebP default 80, AVIF 50"),
             ParameterSpec("lossless", .boolean, summary: "Lossless WebP or AVIF"),
             ParameterSpec("effort", .integer(min: 0, max: 9),
@@ -48,12 +50,15 @@ public struct Encode: Stage {
     )
 
     let format: Format?
+    /// `mp4` or `webm`: an animation as video.
+    let video: PictureSequenceVideo.Format?
     let parameters: Parameters
     let strip: Bool
     let autoRotate: Bool
 
     public init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
         format = parameters.string("format").flatMap(Format.init(rawValue:))
+        video = parameters.string("format").flatMap(PictureSequenceVideo.Format.init(rawValue:))
         for (option, formats) in Self.formatOptions.sorted(by: { $0.key < $1.key }) where parameters[option] != nil {
             guard let format, formats.contains(format) else {
                 let names = formats.map(\.rawValue).sorted().joined(separator: ", ")
@@ -94,6 +99,12 @@ public struct Encode: Stage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         let animation = try Animation.of(input, limits: context.limits)
+        if let video {
+            guard let animation else {
+                throw StageError(code: "not_animated", message: "\(video.rawValue) is made of an animated GIF or WebP; this image has one frame")
+            }
+            return .product(try AnimationVideo.write(animation, as: video, context: context))
+        }
         let decoded: VipsImage
         if let animation { decoded = animation.frames[0] } else { decoded = try input.vipsImage(limits: context.limits, autoRotate: autoRotate) }
         // An animation stays one in a format that animates (its own, unless another is named);

@@ -44,6 +44,12 @@ extension VipsImage {
         return try sharp.inSRGB()
     }
 
+    /// The image over a solid `background` (band values, e.g. 255, 255, 255), without alpha.
+    public func flattened(on background: [Double]) throws(VipsError) -> VipsImage {
+        guard hasAlpha else { return self }
+        return try VipsImage.produce("flatten") { kiln_vips_flatten(pointer, $0, background, Int32(background.count)) }
+    }
+
     /// The colour bands and, when present, the alpha band.
     public func splitAlpha() throws(VipsError) -> (colour: VipsImage, alpha: VipsImage?) {
         guard hasAlpha else { return (self, nil) }

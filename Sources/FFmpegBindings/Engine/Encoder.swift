@@ -23,6 +23,8 @@ final class Encoder {
         var options: [(String, String)] = []
         /// Threads of its own; 0 lets the codec use every core.
         var threads: Int = 0
+        /// Tags the stream BT.709 (matrix, primaries, transfer; limited range), for pictures made from sRGB.
+        var bt709 = false
     }
 
     struct Audio {
@@ -49,6 +51,12 @@ final class Encoder {
             if let rate = settings.maxRate { c.pointee.rc_max_rate = Int64(rate) }
             if let size = settings.bufferSize { c.pointee.rc_buffer_size = Int32(size) }
             for (key, value) in settings.options { av_opt_set(c.pointee.priv_data, key, value, 0) }
+            if settings.bt709 {
+                c.pointee.colorspace = AVCOL_SPC_BT709
+                c.pointee.color_primaries = AVCOL_PRI_BT709
+                c.pointee.color_trc = AVCOL_TRC_BT709
+                c.pointee.color_range = AVCOL_RANGE_MPEG
+            }
         }
     }
 

@@ -9,8 +9,14 @@ final class Scaler {
     private var context: OpaquePointer?
     private var madeFor: (width: Int32, height: Int32, format: Int32, colour: AVColorSpace, range: AVColorRange)?
     let flags: Int32
+    /// Pictures (RGB) into video as BT.709, the matrix players assume of HD and
+    /// the one `Encoder.Video.bt709` tags; otherwise swscale's default, BT.601.
+    let intoBT709: Bool
 
-    init(flags: Int32 = SWS_BICUBIC) { self.flags = flags }
+    init(flags: Int32 = SWS_BICUBIC, intoBT709: Bool = false) {
+        self.flags = flags
+        self.intoBT709 = intoBT709
+    }
 
     deinit { sws_freeContext(context) }
 
@@ -25,6 +31,9 @@ final class Scaler {
                                      flags, nil, nil, nil)
             guard context != nil else { throw .failed(operation: "sws_getContext", code: kiln_averror(EINVAL), message: "unsupported pixel format") }
             if t.format == AV_PIX_FMT_RGB24.rawValue { describeColour(of: source) }
+            if intoBT709 {
+                sws_setColorspaceDetails(context, sws_getCoefficients(SWS_CS_DEFAULT), 1, sws_getCoefficients(SWS_CS_ITU709), 0, 0, 1 << 16, 1 << 16)
+            }
             madeFor = wanted
         }
         let lines = sws_scale_frame(context, target.pointer, source.pointer)
