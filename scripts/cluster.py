@@ -129,6 +129,10 @@ class Cluster:
         try:
             self.start()
         except BaseException:
+            # The logs go with the work directory: what each host said, first.
+            for host, path in self.logs.items():
+                lines = open(path, errors="replace").read().splitlines()[-30:] if os.path.exists(path) else []
+                print(f"--- {host}'s log, last lines:", *lines, sep="\n", flush=True)
             self.stop()
             raise
         return self

@@ -67,6 +67,24 @@ import VipsBindings
         #expect(tray.width == 96 && tray.height == 96 && tray.hasAlpha && tray.loader == "pngload")
     }
 
+    /// An animated GIF as an animated sticker: every frame, each at its delay, 512×512 with clear padding, within 500 KB.
+    @Test func anAnimatedStickerKeepsEveryFrame() async throws {
+        let source = try VipsImage.openAllPages(path: Fixture.path("corpus/animated.gif"), loader: "gifload")
+        let outputs = try await runLocally("corpus/animated.gif", ["pipeline": "animated-sticker"])
+        let sticker = try #require(outputs["sticker"]?.files.first)
+        #expect(sticker.file.contentType == "image/webp" && sticker.file.size <= 500_000, "\(sticker.file)")
+        let header = try VipsImage.open(path: sticker.path)
+        let stacked = try VipsImage.openAllPages(path: sticker.path, loader: try #require(header.loader))
+        #expect(header.loader == "webpload" && stacked.pageCount == source.pageCount && stacked.frameDelays == source.frameDelays)
+        let frames = try stacked.pages()
+        #expect(frames.allSatisfy { $0.width == 512 && $0.height == 512 && $0.hasAlpha })
+        // 16:9 in a square: clear above and below, opaque in the middle, in the last frame as in the first.
+        let last = try #require(frames.last).materialized()
+        #expect(try last.pixel(x: 256, y: 2)[3] == 0 && last.pixel(x: 256, y: 509)[3] == 0 && last.pixel(x: 256, y: 256)[3] == 255)
+        let tray = try VipsImage.open(path: try #require(outputs["tray"]?.files.first).path)
+        #expect(tray.width == 96 && tray.height == 96 && tray.hasAlpha && tray.loader == "pngload" && tray.pageCount == 1)
+    }
+
     @Test func avatarAndFiltersRun() async throws {
         let avatar = try await runLocally(try photo(), ["pipeline": "avatar"])
         #expect(try size(avatar["avatar"]) == (256, 256))
