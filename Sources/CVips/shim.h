@@ -8,6 +8,7 @@
 #include "shim_colour.h"
 #include "shim_compose.h"
 #include "shim_pages.h"
+#include "shim_quality.h"
 
 // Swift imports neither C variadic functions nor function-like macros, and
 // almost every libvips operation is variadic (NULL-terminated option lists).

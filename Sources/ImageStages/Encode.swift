@@ -21,7 +21,7 @@ public struct Encode: Stage {
     static let formatOptions: [String: Set<Format>] = [
         "quality": [.jpeg, .webp, .avif], "lossless": [.webp, .avif], "effort": [.webp, .avif, .gif],
         "progressive": [.jpeg, .png], "chromaSubsampling": [.jpeg], "compression": [.png], "palette": [.png],
-        "maxBytes": [.jpeg, .webp, .avif],
+        "maxBytes": [.jpeg, .webp, .avif], "targetQuality": [.jpeg, .webp, .avif],
     ]
 
     public static let descriptor = StageDescriptor(
@@ -43,6 +43,8 @@ public struct Encode: Stage {
             ParameterSpec("palette", .boolean, summary: "PNG with an 8-bit palette (quantised, much smaller)"),
             ParameterSpec("maxBytes", .integer(min: 100, max: 100_000_000),
                           summary: "Largest file allowed (JPEG, WebP, AVIF): quality is lowered first (not below 30), then the size; fails with budget_unreachable when nothing fits"),
+            ParameterSpec("targetQuality", .number(min: 0.5, max: 0.999),
+                          summary: "Look, not a number (JPEG, WebP, AVIF): the lowest quality whose file scores at least this SSIM against the image (0.95 is hard to tell apart, 0.99 very close), with the quality and score in the results"),
             ParameterSpec("stripMetadata", .boolean, default: true,
                           summary: "Drop EXIF, XMP and ICC metadata; colours are converted to sRGB first"),
             SourceParameters.autoRotate,
@@ -71,6 +73,9 @@ public struct Encode: Stage {
         }
         if format == .webp, let effort = parameters.int("effort"), effort > 6 {
             throw ValidationError(pointer: pointer.appending("effort"), message: "WebP effort is 0 to 6")
+        }
+        if parameters["targetQuality"] != nil, parameters["maxBytes"] != nil || parameters["quality"] != nil || parameters.bool("lossless") == true {
+            throw ValidationError(pointer: pointer.appending("targetQuality"), message: "targetQuality chooses the quality itself: drop quality, lossless and maxBytes to use it")
         }
         if parameters["maxBytes"] != nil, parameters.bool("lossless") == true {
             throw ValidationError(pointer: pointer.appending("maxBytes"), message: "a lossless file has no quality to lower: drop lossless to use maxBytes")
@@ -137,6 +142,22 @@ public struct Encode: Stage {
         func saving<T>(_ body: () throws(StageError) -> T) throws(StageError) -> T {
             guard let slots = EncodeSlots.slots(for: chosen, pixels: image.width * image.height) else { return try body() }
             return try slots.withSlot(stop: stop, body)
+        }
+        if let target = parameters.double("targetQuality") {
+            // Every trial encodes, and is scored against, the same pixels.
+            let pixels = try withVips("encode") { () throws(VipsError) -> VipsImage in try image.materialized() }
+            let fit = try saving { () throws(StageError) in
+                try QualityTarget(target: target).fit(pixels, path: path) { (trial, quality, trialPath) throws(StageError) in
+                    try stop.check()
+                    try save(trial, encoding(for: chosen, quality: quality), to: trialPath)
+                }
+            }
+            return .product(OutputProduct(files: [
+                ProducedFile(name: name, contentType: chosen.contentType, size: fit.bytes, width: pixels.width, height: pixels.height),
+            ], results: [
+                "quality": .number(Double(fit.quality)), "ssim": .number((fit.score * 10_000).rounded() / 10_000),
+                "targetQuality": .number(target), "targetMet": .bool(fit.met), "encodings": .number(Double(fit.attempts)),
+            ]))
         }
         if let maxBytes = parameters.int("maxBytes") {
             // Every trial encodes the same pixels: the pipeline before this step runs once.
