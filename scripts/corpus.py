@@ -16,6 +16,7 @@ video and audio its frames, duration and streams. The conformance matrix test
 nothing (the manifest names the script's SHA-256).
 """
 import hashlib
+import re
 import json
 import os
 import shutil
@@ -43,12 +44,39 @@ def ffmpeg(*args):
     run("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args)
 
 
+def irot(quarter_turns_anticlockwise):
+    import struct
+    return struct.pack(">I4sB", 9, b"irot", quarter_turns_anticlockwise & 3)
+
+
+def imir(axis):
+    """0 mirrors about a vertical axis (left and right change places), 1 about a horizontal one."""
+    import struct
+    return struct.pack(">I4sB", 9, b"imir", axis & 1)
+
+
+def with_primary(data, item):
+    """A HEIF file whose primary item (`pitm`) is `item`: as a burst or a Live Photo's
+    still, the image to show need not be the first one stored."""
+    import struct
+    at = data.index(b"pitm") - 4
+    version = data[at + 8]
+    out = bytearray(data)
+    struct.pack_into(">I" if version else ">H", out, at + 12, item)
+    return bytes(out)
+
+
 def with_irot(data, quarter_turns_anticlockwise):
-    """A HEIF file with an `irot` property added to its primary item.
+    return with_transforms(data, [irot(quarter_turns_anticlockwise)])
+
+
+def with_transforms(data, boxes):
+    """A HEIF file with transform properties (`irot`, `imir`) added to its primary item,
+    applied in the order given.
 
     heif-enc keeps a JPEG's EXIF orientation but writes no transform, and HEIF
     readers (libheif, Apple's) ignore EXIF orientation: a phone's HEIC carries
-    both. The property goes at the end of `ipco`, is associated (essential) with
+    both. The properties go at the end of `ipco`, are associated (essential) with
     the primary item in `ipma`, the enclosing boxes grow, and every file offset
     in `iloc` moves by the bytes inserted before the media data.
     """
@@ -85,18 +113,19 @@ def with_irot(data, quarter_turns_anticlockwise):
         position += 1 + associations * (2 if wide_index else 1)
         if item == primary:
             insert_at = (count_at, position)
-    association = struct.pack(">H", 0x8000 | property_index) if wide_index else bytes([0x80 | property_index])
-    irot = struct.pack(">I4sB", 9, b"irot", quarter_turns_anticlockwise & 3)
-    growth = len(irot) + len(association)
+    association = b"".join(struct.pack(">H", 0x8000 | (property_index + i)) if wide_index else bytes([0x80 | (property_index + i)])
+                           for i in range(len(boxes)))
+    properties = b"".join(boxes)
+    growth = len(properties) + len(association)
 
     out = bytearray(data)
     count_at, association_at = insert_at
     out[association_at:association_at] = association
-    out[count_at] += 1
+    out[count_at] += len(boxes)
     ipco_end = ipco_start + ipco_size  # before ipma, so still valid after the ipma insert
     assert ipco_end <= ipma_start
-    out[ipco_end:ipco_end] = irot
-    for start, grown in ((ipco_start, len(irot)), (ipma_start + len(irot), len(association)),
+    out[ipco_end:ipco_end] = properties
+    for start, grown in ((ipco_start, len(properties)), (ipma_start + len(properties), len(association)),
                          (iprp_start, growth), (meta_start, growth)):
         struct.pack_into(">I", out, start, struct.unpack_from(">I", out, start)[0] + grown)
 
@@ -254,6 +283,29 @@ class Corpus:
         with open(self.path("heic-12mp-o6.heic"), "wb") as out:
             out.write(with_irot(open(self.tmp("plain.heic"), "rb").read(), quarter_turns_anticlockwise=3))
         self.add("heic-12mp-o6.heic", "image", format="heic", width=H, height=W, markers=True)
+        # EXIF orientation 5 (transposed) as a HEIF says it: a mirror, then a quarter turn
+        # anticlockwise (imir, then irot, in the order they are associated). The mirror's axis is
+        # 1 here because that is what libheif 1.15 shows upright: the spec words axis 0 as the
+        # left-to-right mirror, and HEIF readers have disagreed on it, so Kiln's test is libheif's.
+        transposed = self.tmp("heic-stored-o5.jpg")
+        vips("jpegsave", self.stored_for(portrait, 5), transposed, "--Q", 95)
+        run("exiftool", "-q", "-overwrite_original", "-n", "-Orientation=5", transposed)
+        run("heif-enc", "-q", 60, "-o", self.tmp("plain-o5.heic"), transposed)
+        with open(self.path("heic-12mp-o5.heic"), "wb") as out:
+            out.write(with_transforms(open(self.tmp("plain-o5.heic"), "rb").read(), [imir(1), irot(1)]))
+        self.add("heic-12mp-o5.heic", "image", format="heic", width=H, height=W, markers=True)
+        # A burst (or a Live Photo's still): two images, the one to show (pitm) stored second, in
+        # Display P3 with its profile as iPhones write; the first is a dim copy a reader must skip.
+        dim, dim_jpeg = self.tmp("burst-dim.v"), self.tmp("burst-dim.jpg")
+        vips("linear", landscape, dim, 0.3, 20)
+        vips("jpegsave", dim, dim_jpeg, "--Q", 90)
+        run("heif-enc", "-q", 60, "-o", self.tmp("burst.heic"), dim_jpeg, self.path("jpeg-p3.jpg"))
+        ids = [int(i) for i in re.findall(r"^image: .*\(id=(\d+)\)", subprocess.run(
+            ["heif-info", self.tmp("burst.heic")], check=True, capture_output=True, text=True).stdout, re.M)]
+        assert len(ids) == 2, ids
+        with open(self.path("heic-p3-burst.heic"), "wb") as out:
+            out.write(with_primary(open(self.tmp("burst.heic"), "rb").read(), ids[1]))
+        self.add("heic-p3-burst.heic", "image", format="heic", width=W, height=H, markers=True, colourTolerance=30)
 
         # Animations: 32 frames, the first 16 shown 100 ms and the rest 200 ms (ffmpeg's muxers write
         # each frame's time until the next), so a step that loses the delays shows.

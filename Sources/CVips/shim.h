@@ -37,6 +37,19 @@ static inline VipsImage *kiln_vips_image_load_with(const char *loader, const cha
     return img;
 }
 
+/* A copy of a freshly loaded image whose ICC profile is its own. libheif-backed
+ * loads (libvips 8.14's heifload) attach the profile as a blob in memory another
+ * image owns; under concurrent loads that memory was freed and reused before the
+ * profile was read ("corrupt profile"), and colours went out unconverted. */
+static inline int kiln_vips_own_profile(VipsImage *in, VipsImage **out) {
+    const void *data = NULL;
+    size_t length = 0;
+    if (vips_copy(in, out, NULL)) return -1;
+    if (vips_image_get_typeof(in, VIPS_META_ICC_NAME) && vips_image_get_blob(in, VIPS_META_ICC_NAME, &data, &length) == 0 && length > 0)
+        vips_image_set_blob_copy(*out, VIPS_META_ICC_NAME, data, length);
+    return 0;
+}
+
 static inline int kiln_vips_thumbnail(const char *path, VipsImage **out, int width, int height,
                                       VipsSize size, VipsInteresting crop, gboolean no_rotate) {
     return vips_thumbnail(path, out, width, "height", height, "size", size, "crop", crop,
@@ -116,6 +129,10 @@ static inline int kiln_vips_webpsave(VipsImage *in, const char *path, int qualit
 static inline int kiln_vips_avifsave(VipsImage *in, const char *path, int quality, gboolean lossless, gboolean strip, int effort) {
     return vips_heifsave(in, path, "Q", quality, "lossless", lossless, "strip", strip, "effort", effort,
                          "compression", VIPS_FOREIGN_HEIF_COMPRESSION_AV1, NULL);
+}
+
+static inline int kiln_vips_heicsave(VipsImage *in, const char *path, int quality, gboolean strip) {
+    return vips_heifsave(in, path, "Q", quality, "strip", strip, "compression", VIPS_FOREIGN_HEIF_COMPRESSION_HEVC, NULL);
 }
 
 static inline int kiln_vips_gifsave(VipsImage *in, const char *path, gboolean strip, int effort) {

@@ -10,29 +10,29 @@ import FFmpegBindings
 /// profile is converted to sRGB first (a Display P3 photo keeps its look).
 public struct Encode: Stage {
     public enum Format: String, CaseIterable, Sendable {
-        case jpeg, png, webp, avif, gif
+        case jpeg, png, webp, avif, gif, heic
 
         var fileExtension: String { self == .jpeg ? "jpg" : rawValue }
         var contentType: String { "image/\(rawValue)" }
-        var defaultQuality: Int { self == .avif ? 50 : 80 }
+        var defaultQuality: Int { self == .avif || self == .heic ? 50 : 80 }
     }
 
     /// Options and the formats each applies to; others refuse them at validation.
     static let formatOptions: [String: Set<Format>] = [
-        "quality": [.jpeg, .webp, .avif], "lossless": [.webp, .avif], "effort": [.webp, .avif, .gif],
+        "quality": [.jpeg, .webp, .avif, .heic], "lossless": [.webp, .avif], "effort": [.webp, .avif, .gif],
         "progressive": [.jpeg, .png], "chromaSubsampling": [.jpeg], "compression": [.png], "palette": [.png],
-        "maxBytes": [.jpeg, .webp, .avif], "targetQuality": [.jpeg, .webp, .avif],
+        "maxBytes": [.jpeg, .webp, .avif, .heic], "targetQuality": [.jpeg, .webp, .avif, .heic],
     ]
 
     public static let descriptor = StageDescriptor(
         name: "encode",
-        summary: "Encode the image as JPEG, PNG, WebP, AVIF or GIF",
+        summary: "Encode the image as JPEG, PNG, WebP, AVIF, GIF or HEIC",
         accepts: [.source(.image), .image],
         produces: .product,
         parameters: [
             ParameterSpec("format", .choice(Format.allCases.map(\.rawValue) + PictureSequenceVideo.Format.allCases.map(\.rawValue)),
                           summary: "Output format; default JPEG, or PNG when the image has alpha, and an animation's own (GIF or WebP); mp4 (H.264) or webm (VP9) make a silent video of an animation"),
-            ParameterSpec("quality", .integer(min: 1, max: 100), summary: "Lossy quality: JPEG and WebP default 80, AVIF 50"),
+            ParameterSpec("quality", .integer(min: 1, max: 100), summary: "Lossy quality: JPEG and WebP default 80, AVIF and HEIC 50"),
             ParameterSpec("lossless", .boolean, summary: "Lossless WebP or AVIF"),
             ParameterSpec("effort", .integer(min: 0, max: 9),
                           summary: "CPU spent on a smaller file: WebP 0-6 (default 4), AVIF 0-9 (default 2: 4 costs eight times as long), GIF 1-9 (default 7)"),
@@ -99,6 +99,7 @@ public struct Encode: Stage {
         case .webp: return .webp(quality: quality, lossless: lossless, effort: parameters.int("effort") ?? 4, strip: strip)
         case .avif: return .avif(quality: quality, lossless: lossless, effort: parameters.int("effort") ?? 2, strip: strip)
         case .gif: return .gif(effort: parameters.int("effort") ?? 7, strip: strip)
+        case .heic: return .heic(quality: quality, strip: strip)
         }
     }
 

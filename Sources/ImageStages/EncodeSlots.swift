@@ -9,7 +9,7 @@ import Synchronization
 /// can run buy no speed and multiply the memory: eight product-photo jobs at
 /// once peaked at 569 MB, most of it eight AV1 encoders.
 final class EncodeSlots: Sendable {
-    /// AVIF: half the cores, at least 1 (`KILN_AVIF_CONCURRENCY` overrides).
+    /// AVIF and HEIC (AV1 and HEVC encoders, each already multi-threaded): half the cores, at least 1 (`KILN_AVIF_CONCURRENCY` overrides).
     static let avif = EncodeSlots(capacity: configured("KILN_AVIF_CONCURRENCY") ?? max(1, cores / 2))
     /// Any other encode of at least `largePixels`: one per core.
     static let large = EncodeSlots(capacity: cores)
@@ -24,7 +24,7 @@ final class EncodeSlots: Sendable {
 
     /// The slots an encode of `pixels` to `format` takes, if any.
     static func slots(for format: Encode.Format, pixels: Int) -> EncodeSlots? {
-        if format == .avif { return avif }
+        if format == .avif || format == .heic { return avif }
         return pixels >= largePixels ? large : nil
     }
 

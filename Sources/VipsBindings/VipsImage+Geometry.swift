@@ -85,7 +85,7 @@ extension VipsImage {
     /// using shrink-on-load; EXIF orientation applied unless `autoRotate` is false.
     public static func load(path: String, resizedTo width: Int, _ height: Int, autoRotate: Bool) throws(VipsError) -> VipsImage {
         try Vips.start()
-        return try produce("thumbnail") { kiln_vips_thumbnail_force(path, $0, Int32(width), Int32(height), autoRotate ? 0 : 1) }
+        return try produce("thumbnail") { kiln_vips_thumbnail_force(path, $0, Int32(width), Int32(height), autoRotate ? 0 : 1) }.owningProfile()
     }
 
     public func cropped(x: Int, y: Int, width: Int, height: Int) throws(VipsError) -> VipsImage {

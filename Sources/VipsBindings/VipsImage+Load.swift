@@ -9,7 +9,7 @@ extension VipsImage {
         guard let image = kiln_vips_image_new_from_file_header(path, &failed), failed == 0 else {
             throw VipsError.fromBuffer(operation: "load")
         }
-        return VipsImage(owning: image)
+        return try VipsImage(owning: image).owningProfile()
     }
 
     /// Opens an image lazily through the named loader (`jpegload`, `pngload`, …),
@@ -20,7 +20,14 @@ extension VipsImage {
         guard let image = kiln_vips_image_load_with(loader, path, &failed), failed == 0 else {
             throw VipsError.fromBuffer(operation: loader)
         }
-        return VipsImage(owning: image)
+        return try VipsImage(owning: image).owningProfile()
+    }
+
+    /// This image with its ICC profile in memory of its own (see `kiln_vips_own_profile`):
+    /// every loader's image goes through here.
+    func owningProfile() throws(VipsError) -> VipsImage {
+        guard hasICCProfile else { return self }
+        return try VipsImage.produce("copy") { kiln_vips_own_profile(pointer, $0) }
     }
 
     /// Builds a solid image; used for tests and generated assets.

@@ -10,7 +10,7 @@ extension VipsImage {
         guard let image = kiln_vips_load_all_pages(loader, path, &failed), failed == 0 else {
             throw VipsError.fromBuffer(operation: loader)
         }
-        return VipsImage(owning: image)
+        return try VipsImage(owning: image).owningProfile()
     }
 
     /// One frame of a GIF or WebP (0 is the first).
@@ -20,7 +20,7 @@ extension VipsImage {
         guard let image = kiln_vips_load_page(loader, path, Int32(page), &failed), failed == 0 else {
             throw VipsError.fromBuffer(operation: loader)
         }
-        return VipsImage(owning: image)
+        return try VipsImage(owning: image).owningProfile()
     }
 
     /// How many frames the file holds (`n-pages` of its header), 1 for a still.

@@ -24,6 +24,8 @@ public enum ImageEncoding: Sendable, Equatable {
     case webp(quality: Int, lossless: Bool, effort: Int = 4, strip: Bool)
     case avif(quality: Int, lossless: Bool = false, effort: Int = 2, strip: Bool)
     case gif(effort: Int = 7, strip: Bool)
+    /// HEVC in HEIF, as phones store photos (libheif's x265 encoder).
+    case heic(quality: Int, strip: Bool)
 }
 
 extension VipsImage {
@@ -90,6 +92,8 @@ extension VipsImage {
             kiln_vips_avifsave(pointer, path, Int32(quality), lossless ? 1 : 0, strip ? 1 : 0, Int32(effort))
         case let .gif(effort, strip):
             kiln_vips_gifsave(pointer, path, strip ? 1 : 0, Int32(effort))
+        case let .heic(quality, strip):
+            kiln_vips_heicsave(pointer, path, Int32(quality), strip ? 1 : 0)
         }
         guard status == 0 else { throw VipsError.fromBuffer(operation: "save") }
     }

@@ -26,7 +26,7 @@ extension VipsImage {
         let (size, crop) = fit.vipsOptions
         return try produce("thumbnail") {
             kiln_vips_thumbnail(path, $0, Int32(width), Int32(height), size, crop, autoRotate ? 0 : 1)
-        }
+        }.owningProfile()
     }
 
     /// A JPEG file thumbnailed from a decode at 1/`shrink` of its size (2, 4 or

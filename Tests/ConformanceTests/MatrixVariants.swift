@@ -93,7 +93,7 @@ enum MatrixVariants {
             },
             image("filter→flip→encode webp", [["op": "filter", "blur": 1], ["op": "flip"], ["op": "encode", "format": "webp"]], turn: .flip) { ($0, $1) },
         ]
-        for format in ["jpeg", "png", "webp", "avif", "gif"] {
+        for format in ["jpeg", "png", "webp", "avif", "gif", "heic"] {
             variants.append(image("encode \(format)", [["op": "encode", "format": .string(format)]], only: encoderFiles,
                                   turn: format == "gif" ? nil : Turn.none) { ($0, $1) })
         }

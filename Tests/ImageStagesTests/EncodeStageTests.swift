@@ -13,7 +13,7 @@ import VipsBindings
     }
 
     @Test(arguments: [("jpeg", "jpegload", "jpg"), ("png", "pngload", "png"), ("webp", "webpload", "webp"),
-                      ("avif", "heifload", "avif"), ("gif", "gifload", "gif")])
+                      ("avif", "heifload", "avif"), ("gif", "gifload", "gif"), ("heic", "heifload", "heic")])
     func everyFormatDecodesAtItsSize(_ format: String, _ loader: String, _ fileExtension: String) async throws {
         let (path, image, _) = try await encoded(["format": .string(format)])
         #expect(path.hasSuffix("." + fileExtension))
@@ -31,6 +31,15 @@ import VipsBindings
             i += 2 + length
         }
         return nil
+    }
+
+    /// HEIC as phones write it: HEVC in HEIF with the heic brand, read back by libvips and by heif-info.
+    @Test func heicIsHEVC() async throws {
+        let (path, image, bytes) = try await encoded(["format": "heic", "quality": 60], from: "corpus/jpeg-1080-o6.jpg")
+        #expect(image.stringField("heif-compression") == "hevc" && image.width == 1080 && image.height == 1920)
+        #expect(String(decoding: bytes[4..<12], as: UTF8.self) == "ftypheic", "the heic brand: \(String(decoding: bytes[4..<12], as: UTF8.self))")
+        let info = String(decoding: try await runToolOffPool("heif-info", [path]), as: UTF8.self)
+        #expect(info.contains("1080x1920") && info.contains("primary"), "\(info)")
     }
 
     @Test func jpegOptionsReachTheFile() async throws {
