@@ -87,12 +87,26 @@ public struct APIEnvironment: Sendable {
 
 extension APIEnvironment {
     /// The tenant's media record, from memory when this process read it in the
-    /// last minute (records never change; a deletion's NOTIFY drops them).
+    /// last minute (records never change; a deletion's NOTIFY drops them); nil
+    /// once past its expiry, though retention has not removed it yet.
     func media(id: String, tenant: String) async throws -> MediaRecord? {
-        if let cached = events.media.get(tenant: tenant, id: id) { return cached }
+        if let cached = events.media.get(tenant: tenant, id: id) { return cached.hasExpired ? nil : cached }
         let mark = events.media.mark()
         guard let record = try await store.media(id: id, tenant: tenant) else { return nil }
         events.media.put(tenant: tenant, id: id, record, readAt: mark)
-        return record
+        return record.hasExpired ? nil : record
+    }
+
+    /// Why `id` (a `med_` or `job_` of `tenant`) is not there: 410 `expired` when
+    /// it expired (media past its `expiresIn`, or a job made from such media),
+    /// else 404.
+    func absence(_ what: String, id: String, tenant: String) async -> APIError {
+        var expired = (try? await store.expired(id: id, tenant: tenant)) == true
+        if !expired, id.hasPrefix("med_") {
+            // Past its expiry, not yet removed by retention.
+            expired = (try? await store.media(id: id, tenant: tenant))?.hasExpired == true
+        }
+        guard expired else { return .notFound(what) }
+        return APIError(.gone, code: "expired", message: "\(what) \(id) expired and was removed")
     }
 }

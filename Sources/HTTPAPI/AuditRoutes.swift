@@ -70,7 +70,8 @@ struct UsageResource: Encodable {
     let limits: TenantLimits
     let running: Int
 
-    enum Keys: String, CodingKey { case tenant, storedBytes, media, jobs, processingSeconds, limits }
+    enum Keys: String, CodingKey { case tenant, storedBytes, media, jobs, processingSeconds, expired, limits }
+    enum Expired: String, CodingKey { case media, jobs, bytes }
     enum Limit: String, CodingKey { case used, limit }
     enum Limits: String, CodingKey { case runningJobs, queuedJobs, uploadBytes }
     enum Stored: String, CodingKey { case uploads, uploadsByKind, outputs, imageCache, total }
@@ -90,6 +91,11 @@ struct UsageResource: Encodable {
         for status in JobStatus.allCases where jobs[status.rawValue] == nil { jobs[status.rawValue] = 0 }
         try c.encode(jobs, forKey: .jobs)
         try c.encode((usage.processingSeconds * 1000).rounded() / 1000, forKey: .processingSeconds)
+        // Removed at their expiry (`expiresIn`): no longer stored, counted while their tombstones last.
+        var expired = c.nestedContainer(keyedBy: Expired.self, forKey: .expired)
+        try expired.encode(usage.expired.media, forKey: .media)
+        try expired.encode(usage.expired.jobs, forKey: .jobs)
+        try expired.encode(usage.expired.bytes, forKey: .bytes)
         // Each limit beside what is used of it (null: no limit).
         var limited = c.nestedContainer(keyedBy: Limits.self, forKey: .limits)
         for (key, used, limit) in [(Limits.runningJobs, running, self.limits.maxRunning), (.queuedJobs, usage.jobsByStatus["queued"] ?? 0, self.limits.maxQueued),

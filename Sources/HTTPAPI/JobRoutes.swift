@@ -67,9 +67,8 @@ struct JobRoutes {
     private func job(_ context: KilnRequestContext) async throws -> Job {
         let tenant = try context.requireTenant()
         let id = try context.parameters.require("id")
-        guard Identifier.isValid(id, prefix: "job"), let job = try await environment.store.job(id: id, tenant: tenant) else {
-            throw APIError.notFound("Job")
-        }
+        guard Identifier.isValid(id, prefix: "job") else { throw APIError.notFound("Job") }
+        guard let job = try await environment.store.job(id: id, tenant: tenant) else { throw await environment.absence("Job", id: id, tenant: tenant) }
         return job
     }
 
@@ -105,7 +104,9 @@ struct JobRoutes {
         case .conflict:
             throw APIError(.conflict, code: "idempotency_conflict", message: "This Idempotency-Key was used with a different body")
         case .inputGone:
-            throw ValidationError(code: "invalid_request", pointer: JSONPointer(["input"]), message: "No media \(media.id)")
+            let expired = await environment.absence("Media", id: media.id, tenant: tenant).code == "expired"
+            throw ValidationError(code: expired ? "input_expired" : "invalid_request", pointer: JSONPointer(["input"]),
+                                  message: expired ? "Media \(media.id) expired" : "No media \(media.id)")
         }
     }
 
@@ -193,7 +194,9 @@ struct JobRoutes {
             let parsed = try JobRequest.parse(body, pipelines: environment.pipelines)
             guard Identifier.isValid(parsed.input, prefix: "med"),
                   let media = try await environment.media(id: parsed.input, tenant: tenant) else {
-                throw ValidationError(code: "invalid_request", pointer: JSONPointer(["input"]), message: "No media \(parsed.input)")
+                let expired = await environment.absence("Media", id: parsed.input, tenant: tenant).code == "expired"
+                throw ValidationError(code: expired ? "input_expired" : "invalid_request", pointer: JSONPointer(["input"]),
+                                      message: expired ? "Media \(parsed.input) expired" : "No media \(parsed.input)")
             }
             return (parsed, media, try JobPlan(outputs: parsed.outputs, input: media.kind, registry: environment.registry))
         } catch let error as ValidationError {

@@ -17,9 +17,8 @@ struct LinkRoutes {
         group.post("media/:id/links") { request, context in
             let tenant = try context.requireTenant()
             let id = try context.parameters.require("id")
-            guard Identifier.isValid(id, prefix: "med"), try await environment.media(id: id, tenant: tenant) != nil else {
-                throw APIError.notFound("Media")
-            }
+            guard Identifier.isValid(id, prefix: "med") else { throw APIError.notFound("Media") }
+            guard try await environment.media(id: id, tenant: tenant) != nil else { throw await environment.absence("Media", id: id, tenant: tenant) }
             let (token, expires) = try await sign(tenant: tenant, subject: id, request: request, context: context)
             await Audit.record(environment, context, "media.link", id, detail: ["expiresAt": .string(Self.timestamp(expires))])
             return JSONResponse.make(JSONValue.object(["url": .string(environment.publicURL + "/links/" + token), "expiresAt": .string(Self.timestamp(expires))]),
@@ -28,9 +27,8 @@ struct LinkRoutes {
         group.post("jobs/:id/links") { request, context in
             let tenant = try context.requireTenant()
             let id = try context.parameters.require("id")
-            guard Identifier.isValid(id, prefix: "job"), let job = try await environment.store.job(id: id, tenant: tenant) else {
-                throw APIError.notFound("Job")
-            }
+            guard Identifier.isValid(id, prefix: "job") else { throw APIError.notFound("Job") }
+            guard let job = try await environment.store.job(id: id, tenant: tenant) else { throw await environment.absence("Job", id: id, tenant: tenant) }
             let (token, expires) = try await sign(tenant: tenant, subject: id, request: request, context: context)
             let base = environment.publicURL + "/play/" + token
             await Audit.record(environment, context, "job.link", id, detail: ["expiresAt": .string(Self.timestamp(expires))])
@@ -44,7 +42,9 @@ struct LinkRoutes {
             guard let grant = environment.playback.verify(try context.parameters.require("token")), grant.subject.hasPrefix("med_") else {
                 throw APIError(.forbidden, code: "invalid_token", message: "The link is invalid or expired")
             }
-            guard let media = try await environment.media(id: grant.subject, tenant: grant.tenant) else { throw APIError.notFound("Media") }
+            guard let media = try await environment.media(id: grant.subject, tenant: grant.tenant) else {
+                throw await environment.absence("Media", id: grant.subject, tenant: grant.tenant)
+            }
             // An upload never changes, but no cache may keep it past the link's life.
             var headers = OutputDelivery.cors
             headers[.cacheControl] = "public, max-age=\(OutputDelivery.maxAge(until: grant.expires)), immutable"

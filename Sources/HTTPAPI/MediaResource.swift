@@ -5,7 +5,7 @@ import JobStore
 struct MediaResource: Encodable {
     let record: MediaRecord
 
-    enum Keys: String, CodingKey { case id, kind, contentType, size, sha256, width, height, duration, createdAt }
+    enum Keys: String, CodingKey { case id, kind, contentType, size, sha256, width, height, duration, createdAt, expiresAt }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Keys.self)
@@ -18,5 +18,6 @@ struct MediaResource: Encodable {
         try c.encode(record.height, forKey: .height)
         try c.encode(record.duration, forKey: .duration)
         try c.encode(record.createdAt, forKey: .createdAt)
+        try c.encode(record.expiresAt, forKey: .expiresAt)
     }
 }

@@ -40,9 +40,8 @@ struct MediaRoutes {
     private func record(_ context: KilnRequestContext) async throws -> MediaRecord {
         let tenant = try context.requireTenant()
         let id = try context.parameters.require("id")
-        guard Identifier.isValid(id, prefix: "med"), let media = try await environment.media(id: id, tenant: tenant) else {
-            throw APIError.notFound("Media")
-        }
+        guard Identifier.isValid(id, prefix: "med") else { throw APIError.notFound("Media") }
+        guard let media = try await environment.media(id: id, tenant: tenant) else { throw await environment.absence("Media", id: id, tenant: tenant) }
         return media
     }
 }

@@ -14,7 +14,9 @@ struct PlaybackRoutes {
             guard let grant = environment.playback.verify(try context.parameters.require("token")), grant.subject.hasPrefix("job_") else {
                 throw APIError(.forbidden, code: "invalid_token", message: "The playback token is invalid or expired")
             }
-            guard let job = try await environment.store.job(id: grant.subject, tenant: grant.tenant) else { throw APIError.notFound("Job") }
+            guard let job = try await environment.store.job(id: grant.subject, tenant: grant.tenant) else {
+                throw await environment.absence("Job", id: grant.subject, tenant: grant.tenant)
+            }
             let path = context.parameters.getCatchAll().joined(separator: "/")
             return try await OutputDelivery.serve(job, path: path, request: request, blobs: environment.blobs, audience: .public,
                                              until: grant.expires)

@@ -3,6 +3,7 @@ import Hummingbird
 import JobStore
 import Logging
 import Metrics
+import PipelineEngine
 
 /// `POST /v1/uploads`: the body is the file, or a multipart form with a `file`
 /// part. Streamed to staging, sniffed, inspected from headers, then published.
@@ -15,8 +16,21 @@ struct UploadRoutes {
         group.post("uploads") { request, context in try await upload(request, context: context) }
     }
 
+    /// The longest `expiresIn`: ten years.
+    static let longestLife: Double = 10 * 365 * 86_400
+
+    /// `?expiresIn=SECONDS`: when the upload and everything made from it go (a story's 86400); nil keeps it.
+    static func expiresIn(_ request: Request) throws -> Double? {
+        guard let raw = request.uri.queryParameters["expiresIn"] else { return nil }
+        guard let seconds = Double(String(raw)), seconds >= 1, seconds <= longestLife, seconds.isFinite else {
+            throw APIError(.badRequest, code: "invalid_query", message: "expiresIn must be a number of seconds from 1 to \(Int(longestLife))")
+        }
+        return seconds
+    }
+
     func upload(_ request: Request, context: KilnRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
+        let lifetime = try Self.expiresIn(request)
         if let length = request.headers[.contentLength].flatMap(Int.init), length > environment.uploadLimits.largest {
             throw UploadSpooler.tooLarge("upload", environment.uploadLimits.largest)
         }
@@ -32,9 +46,11 @@ struct UploadRoutes {
         } else {
             spooled = try await spooler.spool(request.body)
         }
-        let record = try await Self.publish(spooled, tenant: tenant, environment: environment, logger: context.logger)
-        await Audit.record(environment, context, "media.upload", record.id,
-                           detail: ["kind": .string(record.kind.rawValue), "size": .number(Double(record.size)), "via": "post"])
+        let record = try await Self.publish(spooled, tenant: tenant, environment: environment, logger: context.logger,
+                                            expiresAt: lifetime.map { Date().addingTimeInterval($0) })
+        var detail: [String: JSONValue] = ["kind": .string(record.kind.rawValue), "size": .number(Double(record.size)), "via": "post"]
+        if let lifetime { detail["expiresIn"] = .number(lifetime) }
+        await Audit.record(environment, context, "media.upload", record.id, detail: .object(detail))
         return JSONResponse.make(MediaResource(record: record), status: .created, headers: [.location: "/v1/media/\(record.id)"])
     }
 
@@ -50,7 +66,8 @@ struct UploadRoutes {
 
     /// Inspects a spooled upload, stores it and records it as a media record of
     /// `tenant` (the way both plain and tus uploads end). Removes the spooled file.
-    static func publish(_ spooled: UploadSpooler.Spooled, tenant: String, environment: APIEnvironment, logger: Logger) async throws -> MediaRecord {
+    static func publish(_ spooled: UploadSpooler.Spooled, tenant: String, environment: APIEnvironment, logger: Logger,
+                        expiresAt: Date? = nil) async throws -> MediaRecord {
         let id = Identifier.make(prefix: "med")
         let key = "media/\(tenant)/\(id)"
         do {
@@ -58,7 +75,7 @@ struct UploadRoutes {
             let facts = await environment.inspector.inspect(path: spooled.path, kind: spooled.sniffed.kind)
             let record = MediaRecord(id: id, tenant: tenant, kind: spooled.sniffed.kind, contentType: spooled.sniffed.contentType,
                                      size: spooled.size, sha256: spooled.sha256, width: facts.width, height: facts.height,
-                                     duration: facts.duration, storageKey: key)
+                                     duration: facts.duration, storageKey: key, expiresAt: expiresAt)
             try await environment.blobs.put(key: key, file: spooled.path)
             try await environment.store.insertMedia(record)
             Counter(label: "kiln_upload_bytes_total", dimensions: [("kind", spooled.sniffed.kind.rawValue)]).increment(by: spooled.size)

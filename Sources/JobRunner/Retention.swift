@@ -2,8 +2,9 @@ import JobStore
 import Storage
 
 /// One pass of retention: finished jobs past `jobRetentionSeconds` (their rows,
-/// events and files) and uploads past `uploadRetentionSeconds` that no queued
-/// or running job reads. Rows go first, then their files.
+/// events and files), uploads past `uploadRetentionSeconds` that no queued
+/// or running job reads, and media past their own expiry with every job made
+/// from them. Rows go first, then their files.
 public struct Retention: Sendable {
     let store: JobStore
     let blobs: any BlobStore
@@ -15,9 +16,19 @@ public struct Retention: Sendable {
         self.configuration = configuration
     }
 
-    /// Returns how many jobs and uploads were deleted.
+    /// Returns how many jobs and uploads were deleted (by retention periods and expiry).
     public func pruneOnce() async throws -> (jobs: Int, uploads: Int) {
         var jobs = 0, uploads = 0
+        // Expiry comes first: its jobs leave tombstones, where retention's would not.
+        while true {
+            let deletions = try await store.pruneExpiredMedia()
+            await Self.carryOut(deletions, store: store, blobs: blobs)
+            let jobPrefixes = deletions.filter { $0.prefix.hasPrefix("jobs/") }.count
+            jobs += jobPrefixes
+            uploads += deletions.count - jobPrefixes
+            if deletions.count < 200 { break }
+        }
+        try await store.forgetTombstones(olderThan: configuration.tombstoneSeconds)
         if let age = configuration.jobRetentionSeconds {
             while true {
                 let deletions = try await store.pruneFinishedJobs(olderThan: age)

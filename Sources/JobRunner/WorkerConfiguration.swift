@@ -38,6 +38,8 @@ public struct WorkerConfiguration: Sendable {
     public var uploadRetentionSeconds: Double? = 30 * 86_400
     /// How often a worker looks for what is past its retention.
     public var pruneSeconds: Double = 600
+    /// How long reads of expired media and jobs answer 410 Gone (and usage counts them); 404 after.
+    public var tombstoneSeconds: Double = 30 * 86_400
 
     public init(
         concurrency: Int = WorkerConfiguration.defaultConcurrency,

@@ -37,6 +37,8 @@ public struct TenantUsage: Sendable, Equatable {
     public var processingSeconds: Double
     /// Bytes of image URL renderings kept in the result cache.
     public var imageCacheBytes = 0
+    /// Media past their `expiresIn` and the jobs made from them, removed (over the tombstones kept).
+    public var expired = JobStore.ExpiredTotals(media: 0, jobs: 0, bytes: 0)
 }
 
 extension JobStore {
@@ -85,6 +87,7 @@ extension JobStore {
             usage.outputBytes = Int(bytes)
         }
         usage.imageCacheBytes = try await imageCacheBytes(tenant: tenant).tenant
+        usage.expired = try await expiredTotals(tenant: tenant)
         return usage
     }
 }

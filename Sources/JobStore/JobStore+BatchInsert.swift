@@ -43,7 +43,8 @@ extension JobStore {
                     outputs text, max_attempts int, webhook text, metadata text, idempotency_key text, request_hash text, reuse boolean)
             ), held AS (
                 -- As for one job (Prepared.InsertJob): the inputs stay until their jobs are rows.
-                SELECT id FROM media WHERE tenant = \(tenant) AND id IN (SELECT media_id FROM batch) FOR SHARE
+                SELECT id FROM media WHERE tenant = \(tenant) AND id IN (SELECT media_id FROM batch)
+                  AND (expires_at IS NULL OR expires_at > now()) FOR SHARE
             ), inserted AS (
                 INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs,
                                   max_attempts, webhook, metadata, idempotency_key, request_hash, work_key, reuse)

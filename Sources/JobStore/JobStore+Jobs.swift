@@ -28,7 +28,9 @@ extension JobStore {
                                                                outputsJSON: encodeJSON(outputs), audit: audit, channel: channel),
                                             logger: logger)
         if let row = rows.first { return .created(try Self.decodeJob(row)) }
-        let input = try await client.query("SELECT 1 FROM media WHERE id = \(job.input.id) AND tenant = \(job.tenant)", logger: logger)
+        let input = try await client.query("""
+            SELECT 1 FROM media WHERE id = \(job.input.id) AND tenant = \(job.tenant) AND (expires_at IS NULL OR expires_at > now())
+            """, logger: logger)
         var present = false
         for try await _ in input { present = true }
         guard present else { return .inputGone }

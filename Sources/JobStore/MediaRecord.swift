@@ -14,9 +14,11 @@ public struct MediaRecord: Sendable, Equatable {
     public var duration: Double?
     public var storageKey: String
     public var createdAt: Date
+    /// When it and everything made from it go (an upload's `expiresIn`); nil keeps it.
+    public var expiresAt: Date?
 
     public init(id: String, tenant: String, kind: MediaKind, contentType: String, size: Int, sha256: String,
-                width: Int?, height: Int?, duration: Double?, storageKey: String, createdAt: Date = Date()) {
+                width: Int?, height: Int?, duration: Double?, storageKey: String, createdAt: Date = Date(), expiresAt: Date? = nil) {
         self.id = id
         self.tenant = tenant
         self.kind = kind
@@ -28,5 +30,9 @@ public struct MediaRecord: Sendable, Equatable {
         self.duration = duration
         self.storageKey = storageKey
         self.createdAt = createdAt
+        self.expiresAt = expiresAt
     }
+
+    /// Past its expiry: read as gone even before retention removes it.
+    public var hasExpired: Bool { expiresAt.map { $0 <= Date() } ?? false }
 }

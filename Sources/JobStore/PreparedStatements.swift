@@ -18,7 +18,7 @@ enum Prepared {
     struct Media: ByID {
         static let name = "kiln_media_by_id"
         static let sql = """
-            SELECT id, tenant, kind, content_type, size, sha256, width, height, duration, storage_key, created_at
+            SELECT id, tenant, kind, content_type, size, sha256, width, height, duration, storage_key, created_at, expires_at
             FROM media WHERE id = $1
             """
         var id: String
@@ -131,7 +131,7 @@ enum Prepared {
             WITH held AS (
                 -- The input stays until this job is a row: retention's prune skips a media row
                 -- locked here (FOR UPDATE SKIP LOCKED), and a row it is deleting is not inserted against.
-                SELECT id FROM media WHERE id = $3 AND tenant = $2 FOR SHARE
+                SELECT id FROM media WHERE id = $3 AND tenant = $2 AND (expires_at IS NULL OR expires_at > now()) FOR SHARE
             ), inserted AS (
                 INSERT INTO jobs (id, tenant, status, input_media_id, input_kind, input_key, input_content_type, plan, outputs,
                                   max_attempts, webhook, metadata, idempotency_key, request_hash, work_key, reuse)

@@ -187,6 +187,7 @@ public struct KilnConfiguration: Sendable {
         worker.limits.maxImagePixels = try int("KILN_MAX_IMAGE_PIXELS", worker.limits.maxImagePixels)
         worker.limits.maxOutputPixels = try int("KILN_MAX_OUTPUT_PIXELS", worker.limits.maxOutputPixels)
         worker.limits.maxOutputDimension = try int("KILN_MAX_OUTPUT_DIMENSION", worker.limits.maxOutputDimension)
+        worker.pruneSeconds = try double("KILN_PRUNE_SECONDS", worker.pruneSeconds)
         worker.limits.maxAnimationFrames = try int("KILN_MAX_ANIMATION_FRAMES", worker.limits.maxAnimationFrames)
         worker.limits.maxAnimationPixels = try int("KILN_MAX_ANIMATION_PIXELS", worker.limits.maxAnimationPixels)
         worker.limits.turboJPEG = try count("KILN_TURBOJPEG", 1) != 0
