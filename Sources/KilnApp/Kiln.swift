@@ -50,10 +50,13 @@ public struct Kiln: Sendable {
         store = JobStore(client: client, logger: logger, channel: channel, schema: configuration.databaseSchema)
         if let blobs {
             self.blobs = blobs
-        } else if let s3 = configuration.s3 {
-            self.blobs = try S3BlobStore(location: s3, stagingDirectory: configuration.storageRoot)
         } else {
-            self.blobs = try LocalBlobStore(root: configuration.storageRoot)
+            let primary: any BlobStore = if let s3 = configuration.s3 {
+                try S3BlobStore(location: s3, stagingDirectory: configuration.storageRoot)
+            } else {
+                try LocalBlobStore(root: configuration.storageRoot)
+            }
+            self.blobs = try Self.withReplica(primary, configuration.replica, logger: logger)
         }
         // libvips' warnings repeat the errors a job already reports ("error in
         // tile …" for every tile of a truncated file): debug level, not stderr.
@@ -64,6 +67,24 @@ public struct Kiln: Sendable {
         images.scratchDirectory = configuration.worker.scratchDirectory + "/images"
         imageCache = ImageResultCache(configuration: images, store: store, blobs: self.blobs, logger: logger)
         try Vips.setThreadsPerOperation(configuration.worker.vipsThreadsPerOperation)
+    }
+
+    /// The store, reading from `replica` what it lacks or cannot serve; every
+    /// such read is counted (`kiln_blob_replica_reads_total`) and logged.
+    static func withReplica(_ primary: any BlobStore, _ replica: KilnConfiguration.Replica?, logger: Logger) throws -> any BlobStore {
+        guard let replica else { return primary }
+        let mirror: any BlobStore = switch replica {
+        case let .s3(location): try S3BlobStore(location: location, stagingDirectory: primary.stagingDirectory + "/replica")
+        case let .directory(path): try LocalBlobStore(root: path)
+        }
+        return ReplicatedBlobStore(primary: primary, replica: mirror) { key, error in
+            Counter(label: "kiln_blob_replica_reads_total", dimensions: [("reason", error == nil ? "missing" : "failed")]).increment()
+            if let error {
+                logger.warning("the store failed a read; the replica answered", metadata: ["key": .string(key), "error": "\(error)"])
+            } else {
+                logger.debug("the store lacks an object; the replica had it", metadata: ["key": .string(key)])
+            }
+        }
     }
 
     /// libvips and FFmpeg log process-wide: routed once, to a logger of their own.

@@ -17,6 +17,14 @@ public struct KilnConfiguration: Sendable {
     public var storageRoot: String
     /// Outputs and uploads in an S3-compatible bucket (`KILN_STORAGE=s3://bucket/prefix`), shared by every host.
     public var s3: S3Location?
+    /// Where outputs and uploads are read from when the store lacks them or fails
+    /// (`KILN_REPLICA_STORAGE`: a mirror of the bucket, or a directory); nil: none.
+    public var replica: Replica?
+
+    public enum Replica: Sendable, Equatable {
+        case s3(S3Location)
+        case directory(String)
+    }
     public var apiKeys: String
     /// Signs playback tokens; nil: one is made once and kept in PostgreSQL, shared by every process.
     public var signingSecret: String?
@@ -221,6 +229,22 @@ public struct KilnConfiguration: Sendable {
         configuration.webhookRotationOverlapSeconds = try double("KILN_WEBHOOK_ROTATION_HOURS", 24) * 3600
         configuration.metricsToken = env["KILN_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.s3 = s3
+        if let replica = env["KILN_REPLICA_STORAGE"], !replica.isEmpty {
+            if replica.hasPrefix("s3://") {
+                // Its own endpoint and credentials as KILN_REPLICA_S3_ENDPOINT, KILN_REPLICA_AWS_ACCESS_KEY_ID, ...; the primary's otherwise.
+                var replicaEnvironment = env
+                for (name, value) in env where name.hasPrefix("KILN_REPLICA_") && name != "KILN_REPLICA_STORAGE" {
+                    replicaEnvironment[String(name.dropFirst("KILN_REPLICA_".count))] = value
+                }
+                do {
+                    configuration.replica = .s3(try S3Location.parse(replica, environment: replicaEnvironment))
+                } catch let S3Location.ConfigurationError.invalid(name, why) {
+                    throw ConfigurationError.invalid(name == "KILN_STORAGE" ? "KILN_REPLICA_STORAGE" : "KILN_REPLICA_" + name, why)
+                }
+            } else {
+                configuration.replica = .directory(replica.hasPrefix("file://") ? String(replica.dropFirst(7)) : replica)
+            }
+        }
         if let raw = env["KILN_RATE_LIMIT"], !raw.isEmpty {
             guard let rate = Double(raw), rate >= 0 else { throw ConfigurationError.invalid("KILN_RATE_LIMIT", "expected requests per second (0: no limit), got \(raw)") }
             configuration.rateLimit = rate
