@@ -5,7 +5,9 @@ import VipsBindings
 
 /// `watermark`: an image (an upload of the tenant's, or a file under the
 /// pipelines directory) or a line of text, placed by gravity with a margin,
-/// at an opacity, scaled relative to the base image, or tiled across it.
+/// at an opacity, scaled relative to the base image, or tiled across it. With
+/// `gravity: "face"` an image goes on every detected face instead, scaled to
+/// it (sunglasses, a mask, a sticker): the simple kind of face filter.
 public struct Watermark: FrameWiseStage {
     public static let fonts = ["DejaVu Sans", "DejaVu Sans Bold", "DejaVu Serif", "DejaVu Serif Bold", "DejaVu Sans Mono"]
 
@@ -20,10 +22,14 @@ public struct Watermark: FrameWiseStage {
             ParameterSpec("font", .choice(fonts), default: "DejaVu Sans Bold", summary: "Font of a text mark"),
             ParameterSpec("fontSize", .integer(min: 4, max: 2000), summary: "Text height in pixels; default 5% of the base image's shorter side"),
             ParameterSpec("colour", .colour, default: "#ffffff", summary: "Text colour"),
-            ParameterSpec("gravity", .choice(Compass.allCases.map(\.rawValue)), default: "southeast", summary: "Where the mark sits"),
+            ParameterSpec("gravity", .choice(Compass.allCases.map(\.rawValue) + ["face"]), default: "southeast",
+                          summary: "Where the mark sits; face: an image mark on every detected face, scaled to it"),
+            ParameterSpec("faceAnchor", .choice(FaceAnchor.allCases.map(\.rawValue)), default: "centre",
+                          summary: "With gravity face, what of the face the mark's centre goes on: centre, eyes, mouth; top puts the mark on the head (a hat)"),
             ParameterSpec("margin", .integer(min: 0, max: 10000), default: 16, summary: "Pixels between the mark and the edges it touches (and between tiles)"),
             ParameterSpec("opacity", .number(min: 0, max: 1), default: 0.8, summary: "0 invisible, 1 opaque"),
-            ParameterSpec("scale", .number(min: 0.01, max: 1), summary: "Mark width as a fraction of the base width (image marks default 0.25)"),
+            ParameterSpec("scale", .number(min: 0.01, max: 4),
+                          summary: "Mark width as a fraction of the base width (at most 1; image marks default 0.25), or with gravity face of each face's width (default 1)"),
             ParameterSpec("tile", .boolean, default: false, summary: "Repeat the mark across the whole image"),
             SourceParameters.autoRotate,
         ]
@@ -34,8 +40,25 @@ public struct Watermark: FrameWiseStage {
         case text(String, font: String, size: Int?, colour: Colour)
     }
 
+    /// What of a face the mark is centred on, as fractions of its box.
+    enum FaceAnchor: String, CaseIterable {
+        case centre, eyes, mouth, top
+
+        /// Where the mark's centre goes, down the face box, and whether the mark sits on top of it.
+        var height: Double {
+            switch self {
+            case .centre: 0.5
+            case .eyes: 0.4
+            case .mouth: 0.78
+            case .top: 0
+            }
+        }
+    }
+
     let mark: Mark
     let gravity: Compass
+    /// Set for `gravity: "face"`: the mark goes on each face instead.
+    let faceAnchor: FaceAnchor?
     let margin: Int
     let opacity: Double
     let scale: Double?
@@ -63,6 +86,21 @@ public struct Watermark: FrameWiseStage {
         opacity = parameters.double("opacity") ?? 0.8
         scale = parameters.double("scale")
         tile = parameters.bool("tile") ?? false
+        if parameters.string("gravity") == "face" {
+            guard case .image = mark else {
+                throw ValidationError(pointer: pointer.appending("gravity"), message: "face places an image mark; a text mark goes by a compass point")
+            }
+            guard !tile else { throw ValidationError(pointer: pointer.appending("tile"), message: "a mark on each face is not tiled") }
+            faceAnchor = FaceAnchor(rawValue: parameters.string("faceAnchor") ?? "centre") ?? .centre
+        } else {
+            if parameters["faceAnchor"] != nil, parameters.values["faceAnchor"] != "centre" {
+                throw ValidationError(pointer: pointer.appending("faceAnchor"), message: "faceAnchor applies with gravity face")
+            }
+            if let scale, scale > 1 {
+                throw ValidationError(pointer: pointer.appending("scale"), message: "a mark is at most as wide as the image (scale 1); larger scales are for gravity face")
+            }
+            faceAnchor = nil
+        }
         autoRotate = parameters.bool("autoRotate") ?? true
     }
 
@@ -73,6 +111,7 @@ public struct Watermark: FrameWiseStage {
 
     public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         let decoded = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
+        if let faceAnchor { return .image(try onFaces(decoded, anchor: faceAnchor, context: context)) }
         let overlay = try markImage(for: decoded, context: context)
         return try withVips("watermark") {
             let base = try decoded.inSRGB()
@@ -93,18 +132,48 @@ public struct Watermark: FrameWiseStage {
         }
     }
 
+    /// The image mark on every face found in `decoded`, each scaled to its face's
+    /// width; a picture without faces comes back as it was.
+    func onFaces(_ decoded: VipsImage, anchor: FaceAnchor, context: StageContext) throws(StageError) -> VipsImage {
+        let base = try withVips("watermark") { try decoded.inSRGB().materialized() }
+        let faces = try FaceDetector.faces(in: base)
+        guard !faces.isEmpty else { return base }
+        let mark = try markSource(context: context)
+        return try withVips("watermark") {
+            var result = base
+            for face in faces {
+                let width = max(1, Int((Double(face.width) * (scale ?? 1)).rounded()))
+                let factor = Double(width) / Double(mark.width)
+                let sized = try faded(try mark.resized(xScale: factor, yScale: factor))
+                let centreX = face.x + face.width / 2
+                let y = anchor == .top
+                    ? face.y - sized.height
+                    : face.y + Int(Double(face.height) * anchor.height) - sized.height / 2
+                result = try result.composited(sized, x: centreX - sized.width / 2, y: y)
+            }
+            if !base.hasAlpha { result = try result.splitAlpha().colour.inSRGB() }
+            return result
+        }
+    }
+
+    /// The image mark as loaded, in sRGB with alpha, at its own size.
+    func markSource(context: StageContext) throws(StageError) -> VipsImage {
+        guard case let .image(reference) = mark, let path = context.assets[reference] else {
+            throw StageError(code: "asset_not_found", message: "watermark image \(assetReferences.first ?? "") is not available")
+        }
+        let file = SourceFile(path: path, kind: .image, contentType: "image/x")
+        let loaded = try StageValue.source(file).vipsImage(limits: context.limits)
+        return try withVips("watermark") { try loaded.inSRGB().addingAlpha() }
+    }
+
     /// The mark as an sRGB image with alpha, sized for `base`, opacity applied.
     func markImage(for base: VipsImage, context: StageContext) throws(StageError) -> VipsImage {
         let shorter = min(base.width, base.height)
         switch mark {
-        case let .image(reference):
-            guard let path = context.assets[reference] else {
-                throw StageError(code: "asset_not_found", message: "watermark image \(reference) is not available")
-            }
-            let file = SourceFile(path: path, kind: .image, contentType: "image/x")
-            let loaded = try StageValue.source(file).vipsImage(limits: context.limits)
+        case .image:
+            let loaded = try markSource(context: context)
             return try withVips("watermark") {
-                var image = try loaded.inSRGB().addingAlpha()
+                var image = loaded
                 let width = max(1, Int((Double(base.width) * (scale ?? 0.25)).rounded()))
                 let factor = Double(width) / Double(image.width)
                 image = try image.resized(xScale: factor, yScale: factor)

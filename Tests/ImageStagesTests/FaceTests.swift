@@ -69,4 +69,63 @@ import VipsBindings
         }
         #expect(try oracleFaces(path).isEmpty, "the oracle finds no face after \(method)")
     }
+    /// Where an overlay changed the picture: the changed pixels' bounding box and mean row.
+    func changes(_ plain: VipsImage, _ marked: VipsImage) throws -> (box: Region, meanY: Double, count: Int) {
+        let a = try plain.rgbBytes(), b = try marked.rgbBytes()
+        var (minX, minY, maxX, maxY, sumY, count) = (Int.max, Int.max, -1, -1, 0, 0)
+        for y in 0..<plain.height {
+            for x in 0..<plain.width {
+                let i = (y * plain.width + x) * 3
+                guard abs(Int(a[i]) - Int(b[i])) + abs(Int(a[i + 1]) - Int(b[i + 1])) + abs(Int(a[i + 2]) - Int(b[i + 2])) > 6 else { continue }
+                (minX, minY, maxX, maxY) = (min(minX, x), min(minY, y), max(maxX, x), max(maxY, y))
+                sumY += y
+                count += 1
+            }
+        }
+        return (Region(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1), count > 0 ? Double(sumY) / Double(count) : -1, count)
+    }
+
+    /// `watermark` with `gravity: "face"`: the mark lands on the face the oracle finds, as wide as it,
+    /// centred where `faceAnchor` says, and nothing else of the picture changes.
+    @Test func aMarkGoesOnTheFace() async throws {
+        let truth = try #require(try oracleFaces(Fixture.path("astronaut.jpg")).first)
+        let plain = try decoded(try await runOperations("astronaut.jpg", [["op": "encode", "format": "png"]]))
+        func marked(_ anchor: String) async throws -> (box: Region, meanY: Double, count: Int) {
+            let path = try await runOperations("astronaut.jpg", [
+                ["op": "watermark", "image": "assets/kiln-logo.png", "gravity": "face", "faceAnchor": .string(anchor), "opacity": 1],
+                ["op": "encode", "format": "png"],
+            ])
+            return try changes(plain, try decoded(path))
+        }
+        // What of the logo is drawn (its alpha's extent), as fractions of its width and height.
+        let logo = try decoded(Fixture.repositoryRoot + "/Pipelines/assets/kiln-logo.png")
+        var (left, right, upper, lower) = (logo.width, 0, logo.height, 0)
+        for y in 0..<logo.height {
+            for x in 0..<logo.width where try logo.pixel(x: x, y: y)[3] > 10 {
+                (left, right, upper, lower) = (min(left, x), max(right, x + 1), min(upper, y), max(lower, y + 1))
+            }
+        }
+        let drawnWidth = Double(right - left) / Double(logo.width)
+        let centreX = (Double(left + right) / 2) / Double(logo.width), centreY = (Double(upper + lower) / 2) / Double(logo.height)
+        let centre = try await marked("centre")
+        #expect(centre.count > 500, "\(centre.count) pixels changed")
+        // As wide as the face, centred on it (the detector's box against the oracle's: some slack).
+        let slack = truth.width / 8
+        let markWidth = Double(truth.width), markHeight = markWidth * Double(logo.height) / Double(logo.width)
+        #expect(abs(Double(centre.box.width) - markWidth * drawnWidth) <= Double(slack), "mark \(centre.box) on face \(truth)")
+        let markX = Double(truth.x) + Double(truth.width) / 2 - markWidth / 2, markY = Double(truth.y) + Double(truth.height) / 2 - markHeight / 2
+        #expect(abs(Double(centre.box.x + centre.box.width / 2) - (markX + markWidth * centreX)) <= Double(slack))
+        #expect(abs(Double(centre.box.y + centre.box.height / 2) - (markY + markHeight * centreY)) <= Double(slack))
+        #expect(centre.box.x >= truth.x - slack && centre.box.x + centre.box.width <= truth.x + truth.width + slack, "nothing beside the face changed")
+        let eyes = try await marked("eyes"), top = try await marked("top")
+        #expect(eyes.meanY < centre.meanY - Double(truth.height) * 0.05, "eyes sits higher: \(eyes.meanY) against \(centre.meanY)")
+        #expect(top.box.y + top.box.height <= truth.y + slack, "a hat sits above the face: \(top.box) over \(truth)")
+    }
+
+    @Test func aFaceMarkIsAnImage() async throws {
+        let text = await stageFailure("astronaut.jpg", [["op": "watermark", "text": "hi", "gravity": "face"]])
+        #expect(text?.message.contains("/operations/0/gravity") == true, "\(String(describing: text))")
+        let large = await stageFailure("astronaut.jpg", [["op": "watermark", "image": "assets/kiln-logo.png", "scale": 2]])
+        #expect(large?.message.contains("/operations/0/scale") == true, "\(String(describing: large))")
+    }
 }
