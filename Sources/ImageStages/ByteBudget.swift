@@ -48,17 +48,14 @@ struct ByteBudget {
         var kept = 0
         func size(_ image: VipsImage, _ quality: Int) throws(StageError) -> Int {
             attempts += 1
-            let trial = path + ".q\(quality)"
+            let trial = EncodeTrial.path(for: path, quality: quality)
             try write(image, quality, trial)
             let bytes = fileSize(atPath: trial) ?? Int.max
             if bytes <= maxBytes {
                 kept = bytes
-                try? FileManager.default.removeItem(atPath: path)
-                do { try FileManager.default.moveItem(atPath: trial, toPath: path) } catch {
-                    throw StageError(code: "storage_unavailable", message: "keeping the encoded file: \(error)", retryable: true)
-                }
+                try EncodeTrial.keep(trial, as: path)
             } else {
-                try? FileManager.default.removeItem(atPath: trial)
+                EncodeTrial.discard(trial)
             }
             return bytes
         }

@@ -31,23 +31,20 @@ struct QualityTarget {
         var kept: (quality: Int, score: Double, bytes: Int)?
         func score(_ quality: Int) throws(StageError) -> Double {
             attempts += 1
-            let trial = path + ".q\(quality)"
+            let trial = EncodeTrial.path(for: path, quality: quality)
             try write(image, quality, trial)
             let score: Double
             do {
                 score = try withVips("encode") { try image.structuralSimilarity(to: try VipsImage.open(path: trial)) }
             } catch {
-                try? FileManager.default.removeItem(atPath: trial)
+                EncodeTrial.discard(trial)
                 throw error
             }
             if score >= target || quality == 100 {
                 kept = (quality, score, fileSize(atPath: trial) ?? 0)
-                try? FileManager.default.removeItem(atPath: path)
-                do { try FileManager.default.moveItem(atPath: trial, toPath: path) } catch {
-                    throw StageError(code: "storage_unavailable", message: "keeping the encoded file: \(error)", retryable: true)
-                }
+                try EncodeTrial.keep(trial, as: path)
             } else {
-                try? FileManager.default.removeItem(atPath: trial)
+                EncodeTrial.discard(trial)
             }
             return score
         }
