@@ -49,6 +49,20 @@ extension MatrixVariants {
                 let image = try VipsImage.open(path: sprite)
                 try require(tiles.contains("\(image.width)x\(image.height)"), "sprite \(image.width)x\(image.height), expected one of \(tiles.sorted())")
             },
+            // Two seconds at 5 frames a second, as an animated WebP: every frame, upright, at the picture's aspect.
+            Variant(label: "clip→webp", operations: [["op": "clip", "duration": 2, "fps": 5, "width": 160], ["op": "encode", "format": "webp"]],
+                    kinds: [.video], only: nil) { file, output in
+                let path = try onlyFile(output)
+                let stacked = try VipsImage.openAllPages(path: path, loader: "webpload")
+                let expected = Int((min(2, duration(file)) * 5).rounded(.up))
+                try require(stacked.pageCount == expected, "\(stacked.pageCount) frames, expected \(expected)")
+                try require(Set(stacked.frameDelays) == [200], "delays \(stacked.frameDelays)")
+                let sizes = Set([file.displayed, file.middle].map { size in
+                    let width = min(160, size.width)
+                    return "\(width)x\(rounded(Double(width) * Double(size.height) / Double(size.width)))"
+                })
+                try require(sizes.contains("\(stacked.width)x\(stacked.pageHeight)"), "frames \(stacked.width)x\(stacked.pageHeight), expected one of \(sizes.sorted())")
+            },
             Variant(label: "waveform", operations: [["op": "waveform"]], kinds: [.video, .audio], only: { $0.hasAudio }) { _, output in
                 let data = output.results["waveform"]?.objectValue?["data"]?.arrayValue ?? []
                 try require(data.count >= 2 * 700, "\(data.count) waveform values, expected about 1,600")
