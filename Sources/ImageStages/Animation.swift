@@ -24,6 +24,13 @@ struct Animation: ImageValue {
     /// Browsers show a frame with no delay, or one under 20 ms, for 100 ms; so does Kiln.
     static func playable(_ delay: Int) -> Int { delay < 20 ? 100 : delay }
 
+    /// How long each frame of an animation's header shows, as it plays (one per
+    /// frame; a frame the header gives no delay shows 100 ms).
+    static func playingDelays(of header: VipsImage) -> [Int] {
+        let delays = header.frameDelays
+        return (0..<header.pageCount).map { playable($0 < delays.count ? delays[$0] : 100) }
+    }
+
     /// The input as an animation, or nil when it is a still (one frame, or a
     /// format that cannot animate). The frame count, the pixels over every
     /// frame and the playing time are checked against the limits from the
@@ -35,9 +42,7 @@ struct Animation: ImageValue {
         guard header.pageCount > 1, let format = animatedFormat(loader: header.loader) else { return nil }
         let stacked = try withVips("decode") { try VipsImage.openAllPages(path: file.path, loader: format.loader) }
         let frames = try withVips("decode") { try stacked.pages() }
-        let delays = stacked.frameDelays
-        return Animation(frames: frames, delays: frames.indices.map { Self.playable($0 < delays.count ? delays[$0] : 100) },
-                         loop: stacked.loopCount, sourceFormat: format.format)
+        return Animation(frames: frames, delays: playingDelays(of: stacked), loop: stacked.loopCount, sourceFormat: format.format)
     }
 
     /// Frame `index` of the input as a still (a still's own picture for 0).
@@ -91,7 +96,7 @@ struct Animation: ImageValue {
             throw StageError.inputTooLarge(
                 "the animation's \(count) frames of \(header.width)x\(header.height) hold \(pixels) pixels; the limit is \(limits.maxAnimationPixels)")
         }
-        let seconds = Double(header.frameDelays.map(playable).reduce(0, +)) / 1000
+        let seconds = Double(playingDelays(of: header).reduce(0, +)) / 1000
         if seconds > limits.maxDurationSeconds {
             throw StageError.inputTooLarge("the animation plays for \(Int(seconds)) s; the limit is \(Int(limits.maxDurationSeconds)) s")
         }

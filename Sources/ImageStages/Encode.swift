@@ -144,30 +144,26 @@ public struct Encode: Stage {
             guard let slots = EncodeSlots.slots(for: chosen, pixels: image.width * image.height) else { return try body() }
             return try slots.withSlot(stop: stop, body)
         }
+        // The searches (targetQuality, maxBytes) encode trial after trial of the same pixels:
+        // the pipeline before this step is rendered once, and each trial written at its quality.
+        let searched = parameters["targetQuality"] != nil || parameters["maxBytes"] != nil
+        let pixels = searched ? try withVips("encode") { () throws(VipsError) -> VipsImage in try image.materialized() } : image
+        let write = { (trial: VipsImage, quality: Int, trialPath: String) throws(StageError) in
+            try stop.check()
+            try save(trial, encoding(for: chosen, quality: quality), to: trialPath)
+        }
         if let target = parameters.double("targetQuality") {
-            // Every trial encodes, and is scored against, the same pixels.
-            let pixels = try withVips("encode") { () throws(VipsError) -> VipsImage in try image.materialized() }
-            let fit = try saving { () throws(StageError) in
-                try QualityTarget(target: target).fit(pixels, path: path) { (trial, quality, trialPath) throws(StageError) in
-                    try stop.check()
-                    try save(trial, encoding(for: chosen, quality: quality), to: trialPath)
-                }
-            }
+            let fit = try saving { () throws(StageError) in try QualityTarget(target: target).fit(pixels, path: path, write: write) }
             return .product(OutputProduct(files: [
-                ProducedFile(name: name, contentType: chosen.contentType, size: fit.bytes, width: pixels.width, height: pixels.height),
+                ProducedFile(name: name, contentType: chosen.contentType, size: fit.bytes, width: animated?.width ?? pixels.width,
+                             height: animated?.height ?? pixels.height, duration: animated?.duration),
             ], results: [
                 "quality": .number(Double(fit.quality)), "ssim": .number((fit.score * 10_000).rounded() / 10_000),
                 "targetQuality": .number(target), "targetMet": .bool(fit.met), "encodings": .number(Double(fit.attempts)),
-            ]))
+            ].merging(animated?.results ?? [:]) { first, _ in first }))
         }
         if let maxBytes = parameters.int("maxBytes") {
-            // Every trial encodes the same pixels: the pipeline before this step runs once.
-            let pixels = try withVips("encode") { () throws(VipsError) -> VipsImage in try image.materialized() }
             let budget = ByteBudget(maxBytes: maxBytes, topQuality: parameters.int("quality") ?? chosen.defaultQuality)
-            let write = { (trial: VipsImage, quality: Int, trialPath: String) throws(StageError) in
-                try stop.check()
-                try save(trial, encoding(for: chosen, quality: quality), to: trialPath)
-            }
             let fit = try saving { () throws(StageError) in
                 guard let animated else { return try budget.fit(pixels, path: path, write: write) }
                 // Smaller frames, all alike: each is scaled, and the animation stacked again.

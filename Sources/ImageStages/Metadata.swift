@@ -46,7 +46,7 @@ public struct Metadata: Stage {
             result.merge(animation.results) { _, new in new }
         } else if image.pageCount > 1, Animation.animatedFormat(loader: image.loader) != nil {
             // From the header: how long each frame shows, no frame decoded.
-            let delays = image.frameDelays.map(Animation.playable)
+            let delays = Animation.playingDelays(of: image)
             result["frames"] = .number(Double(image.pageCount))
             result["duration"] = .number(Double(delays.reduce(0, +)) / 1000)
             result["loop"] = .number(Double(image.loopCount))
