@@ -58,7 +58,7 @@ let package = Package(
         // What both stage targets share (error adapters, frame-to-image bridge, bounds, geometry), so neither imports the other.
         .target(name: "StageSupport", dependencies: ["PipelineEngine", "VipsBindings", "FFmpegBindings"]),
         .target(name: "ImageStages", dependencies: ["PipelineEngine", "StageSupport", "VipsBindings", "FFmpegBindings", "CFaceDetect"]),
-        .target(name: "VideoStages", dependencies: ["PipelineEngine", "StageSupport", "FFmpegBindings", "VipsBindings"]),
+        .target(name: "VideoStages", dependencies: ["PipelineEngine", "StageSupport", "FFmpegBindings", "VipsBindings", "ImageStages"]),
         // S3: SigV4 (swift-crypto) over async-http-client.
         .target(name: "Storage", dependencies: [
             .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -96,7 +96,7 @@ public final class SourcePass {
     private func sharedRung(for settings: VideoSettings, rotation: Int) -> LadderEncoding.Rung? {
         // An MP4 keeps the display matrix while a ladder's rungs are turned upright: only an unturned source matches.
         guard settings.container == .mp4, settings.codec == .h264, settings.start == 0, settings.duration == nil, settings.fps == nil,
-              rotation == 0 else { return nil }
+              settings.edits == nil, settings.speed == 1, rotation == 0 else { return nil }
         for ladder in ladders {
             for (index, rung) in ladder.settings.rungs.enumerated()
             where rung.width == settings.width && rung.height == settings.height && ladder.settings.preset == settings.preset

@@ -112,7 +112,7 @@ public struct Watermark: FrameWiseStage {
     public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         let decoded = try input.vipsImage(limits: context.limits, autoRotate: autoRotate)
         if let faceAnchor { return .image(try onFaces(decoded, anchor: faceAnchor, context: context)) }
-        let overlay = try markImage(for: decoded, context: context)
+        let overlay = try markImage(width: decoded.width, height: decoded.height, context: context)
         return try withVips("watermark") {
             let base = try decoded.inSRGB()
             var result: VipsImage
@@ -166,8 +166,19 @@ public struct Watermark: FrameWiseStage {
         return try withVips("watermark") { try loaded.inSRGB().addingAlpha() }
     }
 
-    /// The mark as an sRGB image with alpha, sized for `base`, opacity applied.
-    func markImage(for base: VipsImage, context: StageContext) throws(StageError) -> VipsImage {
+    /// The mark, sized for a picture of `width` x `height` and placed on it by
+    /// gravity and margin, as straight-alpha RGBA bytes (a video's overlay).
+    public func placedMark(width: Int, height: Int, context: StageContext) throws(StageError)
+        -> (rgba: [UInt8], width: Int, height: Int, x: Int, y: Int) {
+        let mark = try markImage(width: width, height: height, context: context)
+        let origin = gravity.origin(width: mark.width, height: mark.height, in: width, height, margin: margin)
+        let bytes = try withVips("watermark") { try mark.rgbaBytes() }
+        return (bytes, mark.width, mark.height, origin.x, origin.y)
+    }
+
+    /// The mark as an sRGB image with alpha, sized for a base of `width` x `height`, opacity applied.
+    func markImage(width baseWidth: Int, height baseHeight: Int, context: StageContext) throws(StageError) -> VipsImage {
+        let base = (width: baseWidth, height: baseHeight)
         let shorter = min(base.width, base.height)
         switch mark {
         case .image:

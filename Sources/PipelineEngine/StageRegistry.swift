@@ -126,6 +126,7 @@ extension ValueKind {
         switch self {
         case let .source(kind): "the \(kind) input"
         case .image: "an image"
+        case .video: "an edited video"
         case .product: "a finished output"
         }
     }

@@ -4,6 +4,12 @@ public protocol ImageValue: Sendable {
     var height: Int { get }
 }
 
+/// A video with edits still to apply; VideoStages supplies the type.
+public protocol VideoValue: Sendable {
+    /// The file the edits apply to.
+    var source: SourceFile { get }
+}
+
 /// The job's input as fetched into the worker's scratch space.
 public struct SourceFile: Sendable {
     public var path: String
@@ -75,12 +81,14 @@ public struct OutputProduct: Sendable {
 public enum StageValue: Sendable {
     case source(SourceFile)
     case image(any ImageValue)
+    case video(any VideoValue)
     case product(OutputProduct)
 
     public var kind: ValueKind {
         switch self {
         case let .source(file): .source(file.kind)
         case .image: .image
+        case .video: .video
         case .product: .product
         }
     }

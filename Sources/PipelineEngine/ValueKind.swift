@@ -10,6 +10,9 @@ public enum ValueKind: Hashable, Sendable, CustomStringConvertible {
     case source(MediaKind)
     /// A decoded image (pixels in libvips).
     case image
+    /// The video input with edits (crop, turn, overlays, trim, speed) that
+    /// the step which encodes it applies as it decodes.
+    case video
     /// Finished files and results: nothing further can follow.
     case product
 
@@ -17,6 +20,7 @@ public enum ValueKind: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case let .source(kind): "\(kind) input"
         case .image: "image"
+        case .video: "edited video"
         case .product: "finished output"
         }
     }

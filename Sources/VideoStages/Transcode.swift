@@ -6,14 +6,16 @@ import PipelineEngine
 /// `transcode`: video to MP4 (H.264, HEVC or AV1 with AAC, faststart) or WebM
 /// (VP9 or AV1 with Opus), scaled to fit a box (keeping the aspect ratio, even
 /// sides, never enlarged), by CRF or bit rate, trimmed or muted. Rotation
-/// stays metadata, as in the source. Decoded and encoded in-process.
+/// stays metadata, as in the source, unless edits (`videoCrop`, `speed`, ...)
+/// come first: they are applied here, as the video is decoded, and the
+/// pixels are turned upright. Decoded and encoded in-process.
 public struct Transcode: Stage {
     static let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 
     public static let descriptor = StageDescriptor(
         name: "transcode",
         summary: "Transcode video to mp4 (h264, hevc, av1 + aac) or webm (vp9, av1 + opus): size, crf or bit rate, preset, trim, mute",
-        accepts: [.source(.video)],
+        accepts: [.source(.video), .video],
         produces: .product,
         parameters: [
             ParameterSpec("format", .choice(["mp4", "webm"]), default: "mp4", summary: "Container"),
@@ -71,8 +73,9 @@ public struct Transcode: Stage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         if let shared = try sharedValue(input, context: context) { return shared }
-        guard case let .source(file) = input else { throw StageError(code: "internal", message: "transcode needs the input file") }
-        let (settings, path) = try settings(for: file.path, context: context)
+        let video = try input.editedVideo("transcode")
+        let (settings, path) = try settings(for: video.source.path, edits: video.edits, context: context)
+        let file = video.source
         try withFFmpeg("transcode", stop: context.stop) { interrupt in
             try VideoTranscode.run(input: file.path, output: path, settings: settings, maxSeconds: context.limits.maxDurationSeconds,
                                    interrupt: interrupt, progress: context.reportProgress)
@@ -81,7 +84,7 @@ public struct Transcode: Stage {
     }
 
     /// What to write for `path`'s video, and where.
-    func settings(for input: String, context: StageContext) throws(StageError) -> (VideoSettings, String) {
+    func settings(for input: String, edits: [any VideoEdit] = [], context: StageContext) throws(StageError) -> (VideoSettings, String) {
         let path = context.scratchDirectory + "/" + "\(context.outputName).\(container.rawValue)"
         return try withFFmpeg("transcode", stop: context.stop) { interrupt in
             // The job's input already passed `SourceMedia.inspect` (format, duration, pixels).
@@ -91,12 +94,27 @@ public struct Transcode: Stage {
             }
             let size = Self.size(sourceWidth: sourceWidth, sourceHeight: sourceHeight, rotation: video.rotation ?? 0, box: (width, height))
             let kilobits = { (name: String) in parameters.int(name).map { $0 * 1000 } }
-            let settings = VideoSettings(
+            var settings = VideoSettings(
                 container: container, codec: codec, width: size.width, height: size.height, crf: kilobits("bitRate") == nil ? crf : 0,
                 bitRate: kilobits("bitRate"), maxRate: kilobits("maxRate"), bufferSize: kilobits("bufferSize"),
                 preset: parameters.string("preset") ?? "veryfast", fps: parameters.double("fps"), mute: parameters.bool("mute") ?? false,
                 audioBitRate: kilobits("audioBitRate") ?? (container == .webm ? 96_000 : 128_000),
                 start: parameters.double("start") ?? 0, duration: parameters.double("duration"))
+            if !edits.isEmpty {
+                // This step's own trim comes after the edits, in the seconds they play.
+                let own = Trim(start: settings.start, duration: settings.duration)
+                let plan = try EditPlan(edits: edits + [own], stored: PictureSize(width: sourceWidth, height: sourceHeight),
+                                        rotation: video.rotation ?? 0, box: (width, height), context: context)
+                if let length = probe.duration, plan.timing.start >= length {
+                    throw StageError(code: "trim_outside_video", message: "the edits start at \(plan.timing.start) s of a \(length) s video")
+                }
+                settings.edits = plan.pictures
+                settings.width = plan.pictures.outputWidth
+                settings.height = plan.pictures.outputHeight
+                settings.start = plan.timing.start
+                settings.duration = plan.timing.duration
+                settings.speed = plan.timing.speed
+            }
             return (settings, path)
         }
     }

@@ -10,5 +10,6 @@ public enum VideoStages {
     /// One decode of a video for every output that can share it (a ladder, a fallback, posters, a storyboard).
     public static let sharedDecoder: any SharedDecoder = VideoSharedDecoder()
 
-    public static let all: [any Stage.Type] = [Probe.self, Frame.self, Storyboard.self, Waveform.self, Audio.self, Loudnorm.self, Transcode.self, HLS.self]
+    public static let all: [any Stage.Type] = [Probe.self, Frame.self, Storyboard.self, Waveform.self, Audio.self, Loudnorm.self, Transcode.self, HLS.self,
+                                                  VideoCrop.self, VideoRotate.self, VideoWatermark.self, Trim.self, Speed.self]
 }

@@ -17,6 +17,13 @@ extension VipsImage {
         try inSRGB().splitAlpha().colour.bytes()
     }
 
+    /// The image's 8-bit sRGB values with alpha (opaque where it had none),
+    /// row by row, four bytes a pixel.
+    public func rgbaBytes() throws(VipsError) -> [UInt8] {
+        let srgb = try inSRGB()
+        return try (srgb.hasAlpha ? srgb : srgb.addingAlpha()).bytes()
+    }
+
     /// The image's 8-bit grey values, row by row, one byte a pixel (alpha dropped).
     public func greyBytes() throws(VipsError) -> [UInt8] {
         try inGrey().splitAlpha().colour.bytes()

@@ -63,6 +63,32 @@ extension MatrixVariants {
                 })
                 try require(sizes.contains("\(stacked.width)x\(stacked.pageHeight)"), "frames \(stacked.width)x\(stacked.pageHeight), expected one of \(sizes.sorted())")
             },
+            // A round video note: the upright centre square in a circle, the sound kept, no display matrix.
+            Variant(label: "video note", operations: [["op": "videoCrop", "shape": "circle"], ["op": "transcode", "width": 240, "preset": "ultrafast"]],
+                    kinds: [.video], only: nil) { file, output in
+                let path = try onlyFile(output)
+                let probed = try Probed(path)
+                guard let video = probed.video else { throw CheckFailure("no video stream") }
+                let side = min(240, min(file.displayed.width, file.displayed.height) / 2 * 2)
+                try require(video.width == side && video.height == side && video.rotation == 0, "\(video.width)x\(video.height) turned \(video.rotation)")
+                try require(abs(probed.duration - duration(file)) <= 0.1, "duration \(probed.duration), expected \(duration(file))")
+                try require(probed.audio.count == min(1, file.audioStreams ?? 0), "\(probed.audio.count) audio streams")
+                // The middle of the circle against ffmpeg's centre square of the source, both at 64x64.
+                let crop = "crop=min(iw\\,ih):min(iw\\,ih),scale=64:64"
+                let ours = Array(try runTool("ffmpeg", ["-v", "error", "-ss", "0.5", "-i", path, "-frames:v", "1", "-vf", "scale=64:64",
+                                                        "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]))
+                let theirs = Array(try runTool("ffmpeg", ["-v", "error", "-ss", "0.5", "-i", file.path, "-frames:v", "1", "-vf", crop,
+                                                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]))
+                try require(ours.count == 64 * 64 * 3 && theirs.count == ours.count, "no frame at 0.5 s")
+                var total = 0, count = 0
+                for y in 20..<44 {
+                    for x in 20..<44 {
+                        for c in 0..<3 { total += abs(Int(ours[(y * 64 + x) * 3 + c]) - Int(theirs[(y * 64 + x) * 3 + c])); count += 1 }
+                    }
+                }
+                try require(Double(total) / Double(count) < 24, "the middle differs from the source's by \(total / count) per byte")
+                try require(ours[0..<3].allSatisfy { $0 < 24 }, "the corner is not the black outside the circle: \(Array(ours[0..<3]))")
+            },
             Variant(label: "waveform", operations: [["op": "waveform"]], kinds: [.video, .audio], only: { $0.hasAudio }) { _, output in
                 let data = output.results["waveform"]?.objectValue?["data"]?.arrayValue ?? []
                 try require(data.count >= 2 * 700, "\(data.count) waveform values, expected about 1,600")

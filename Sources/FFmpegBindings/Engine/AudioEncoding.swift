@@ -2,12 +2,16 @@ import CFFmpeg
 
 /// Sound of one stream encoded into one muxer stream: resampled to what the
 /// encoder takes (mixed to `channels`, multiplied by a gain), gathered into
-/// the encoder's frame size, trimmed to the window to the sample.
+/// the encoder's frame size, trimmed to the window to the sample, and played
+/// at a tempo (its pitch kept) where asked.
 final class AudioEncoding: FrameConsumer {
     let encoder: Encoder
     private let muxer: Muxer
     private let stream: Int32
     private let resampler: Resampler
+    private let tempo: Tempo?
+    /// 2 plays twice as fast; the window is in the source's seconds.
+    private let speed: Double
     private let fifo: AudioFIFO
     private let inputBase: AVRational
     private let frameSize: Int
@@ -23,7 +27,7 @@ final class AudioEncoding: FrameConsumer {
     ///   - sampleRate: nil keeps the source's (the nearest the encoder takes).
     ///   - channels: nil keeps the source's count, at most 2 (a mono voice note stays mono).
     init(decoder: Decoder, muxer: Muxer, encoder name: String, bitRate: Int, sampleRate: Int?, channels: Int?,
-         window: (start: Double, duration: Double?), gain: Double = 1) throws(FFmpegError) {
+         window: (start: Double, duration: Double?), gain: Double = 1, tempo speed: Double = 1) throws(FFmpegError) {
         let source = decoder.context.pointee
         let count = channels ?? min(2, max(1, Int(source.ch_layout.nb_channels)))
         encoder = try Encoder(audio: .init(encoder: name, sampleRate: sampleRate ?? Int(source.sample_rate), channels: count, bitRate: bitRate),
@@ -33,8 +37,12 @@ final class AudioEncoding: FrameConsumer {
         resampler = try Resampler(channels: count, format: encoder.context.pointee.sample_fmt, rate: encoder.sampleRate, gain: gain)
         frameSize = encoder.frameSize > 0 ? encoder.frameSize : 1024
         fifo = try AudioFIFO(format: encoder.context.pointee.sample_fmt, channels: count, capacity: frameSize)
+        self.speed = speed
+        tempo = speed == 1 ? nil : try Tempo(factor: speed, format: encoder.context.pointee.sample_fmt, rate: encoder.sampleRate,
+                                              layout: encoder.context.pointee.ch_layout)
         inputBase = decoder.timeBase
-        let rate = Double(encoder.sampleRate)
+        // Samples as played: at twice the speed a source second is half a second out.
+        let rate = Double(encoder.sampleRate) / speed
         let first = Int64((window.start * rate).rounded())
         start = first
         end = window.duration.map { first + Int64(($0 * rate).rounded()) }
@@ -50,10 +58,19 @@ final class AudioEncoding: FrameConsumer {
 
     func consume(_ frame: MediaFrame) throws(FFmpegError) {
         if head == nil, let time = frame.time {
-            head = max(0, av_rescale_q(time, inputBase, AVRational(num: 1, den: Int32(encoder.sampleRate))))
+            head = max(0, Int64((Double(av_rescale_q(time, inputBase, AVRational(num: 1, den: Int32(encoder.sampleRate)))) / speed).rounded()))
         }
-        try resampler.convert(frame) { (converted) throws(FFmpegError) in try gather(converted) }
+        try resampler.convert(frame) { (converted) throws(FFmpegError) in try played(converted) }
         try encodeGathered(final: false)
+    }
+
+    /// Converted samples at the tempo asked for, into the FIFO.
+    private func played(_ converted: MediaFrame?) throws(FFmpegError) {
+        guard let tempo else {
+            if let converted { try gather(converted) }
+            return
+        }
+        try tempo.convert(converted) { (faster) throws(FFmpegError) in try gather(faster) }
     }
 
     /// Converted samples into the FIFO; those before the trim start are dropped as they arrive.
@@ -96,7 +113,8 @@ final class AudioEncoding: FrameConsumer {
     }
 
     func finish() throws(FFmpegError) {
-        try resampler.convert(nil) { (converted) throws(FFmpegError) in try gather(converted) }
+        try resampler.convert(nil) { (converted) throws(FFmpegError) in try played(converted) }
+        if tempo != nil { try played(nil) }
         try encodeGathered(final: true)
         try encode(nil)
     }

@@ -61,3 +61,17 @@ extension FFmpegError {
         .failed(operation: operation, code: kiln_averror(ENOMEM), message: "out of memory")
     }
 }
+
+extension MediaFrame {
+    /// An RGBA picture holding `picture`'s pixels.
+    convenience init(rgba picture: OverlayPicture) throws(FFmpegError) {
+        try self.init(width: picture.width, height: picture.height, format: AV_PIX_FMT_RGBA)
+        let stride = Int(pointer.pointee.linesize.0)
+        guard let base = pointer.pointee.data.0 else { throw .outOfMemory("overlay frame") }
+        picture.rgba.withUnsafeBufferPointer { bytes in
+            for row in 0..<picture.height {
+                (base + row * stride).update(from: bytes.baseAddress! + row * picture.width * 4, count: picture.width * 4)
+            }
+        }
+    }
+}

@@ -3,7 +3,8 @@ import CFFmpeg
 /// Pictures of one stream encoded into one muxer stream: the trim window kept,
 /// at most `fps` frames a second (frames dropped, never invented), scaled to
 /// the stored size and, for containers without a display matrix, turned
-/// upright. Timestamps start at 0.
+/// upright; or, with edits, scaled, turned, cropped and overlaid through one
+/// filter graph. Timestamps start at 0.
 final class VideoEncoding: FrameConsumer {
     let encoder: Encoder
     private let muxer: Muxer
@@ -12,6 +13,9 @@ final class VideoEncoding: FrameConsumer {
     private let stored: MediaFrame
     private let turner: FilterGraph?
     private let turned: MediaFrame
+    private let editor: FilterGraph?
+    private let overlays: [MediaFrame]
+    /// The time base in which a frame's time since the window's start plays (the source's, divided by the speed).
     private let inputBase: AVRational
     private let start: Int64
     private let end: Int64?
@@ -25,18 +29,38 @@ final class VideoEncoding: FrameConsumer {
     ///   - rotation: clockwise degrees to turn the pixels (0 when the container keeps the matrix).
     ///   - window: seconds from the stream's start: the first kept and how many.
     init(decoder: Decoder, stream source: UnsafeMutablePointer<AVStream>, muxer: Muxer, settings: Encoder.Video, rotation: Int,
-         window: (start: Double, duration: Double?), capsFrameRate: Bool) throws(FFmpegError) {
+         window: (start: Double, duration: Double?), capsFrameRate: Bool, edits: PictureEdits? = nil,
+         playingBase: AVRational? = nil) throws(FFmpegError) {
         let quarter = rotation % 180 != 0
         var settings = settings
-        let storedWidth = settings.width, storedHeight = settings.height
-        if quarter { swap(&settings.width, &settings.height) }
+        var storedWidth = settings.width, storedHeight = settings.height
+        if let edits {
+            storedWidth = edits.scaledWidth
+            storedHeight = edits.scaledHeight
+            settings.width = edits.outputWidth
+            settings.height = edits.outputHeight
+        } else if quarter {
+            swap(&settings.width, &settings.height)
+        }
         encoder = try Encoder(video: settings, globalHeader: muxer.wantsGlobalHeader)
         self.muxer = muxer
         stream = try muxer.addStream(for: encoder, frameRate: settings.frameRate)
         stored = try MediaFrame(width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
-        turner = rotation == 0 ? nil : try FilterGraph.turning(rotation, width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
+        turner = rotation == 0 || edits != nil ? nil : try FilterGraph.turning(rotation, width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
         turned = try MediaFrame()
-        inputBase = decoder.timeBase
+        inputBase = playingBase ?? decoder.timeBase
+        if let edits {
+            let pictures = edits.overlays
+            var inputs: [FilterGraph.Input] = [.pictures("in", width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P, timeBase: encoder.timeBase)]
+            for (index, picture) in pictures.enumerated() {
+                inputs.append(.pictures("ov\(index)", width: picture.width, height: picture.height, format: AV_PIX_FMT_RGBA, timeBase: encoder.timeBase))
+            }
+            editor = try FilterGraph(edits.graphDescription, inputs: inputs)
+            overlays = try pictures.map { picture throws(FFmpegError) in try MediaFrame(rgba: picture) }
+        } else {
+            editor = nil
+            overlays = []
+        }
         let origin = source.pointee.start_time == kiln_av_nopts_value() ? 0 : source.pointee.start_time
         let base = decoder.timeBase
         let first = origin + av_rescale_q(Int64(window.start * Double(AV_TIME_BASE)), kiln_av_time_base_q(), base)
@@ -62,6 +86,10 @@ final class VideoEncoding: FrameConsumer {
         guard outTime > lastTime else { return }
         try stored.makeWritable()
         try scaler.scale(frame, into: stored)
+        if let editor {
+            try edit(stored, at: outTime, through: editor)
+            return
+        }
         var picture = stored
         if let turner {
             try turner.filter(stored, into: turned)
@@ -73,6 +101,30 @@ final class VideoEncoding: FrameConsumer {
         try encode(picture)
     }
 
+    /// `picture` through the edit graph and what comes out to the encoder. The
+    /// overlays go in once, before the first picture and at its time, and their
+    /// inputs end there: the graph keeps showing them.
+    private func edit(_ picture: MediaFrame, at time: Int64, through editor: FilterGraph) throws(FFmpegError) {
+        if lastTime < 0 {
+            for (index, overlay) in overlays.enumerated() {
+                overlay.pointer.pointee.pts = time
+                try editor.push(overlay, into: index + 1)
+                try editor.push(nil, into: index + 1)
+            }
+        }
+        lastTime = time
+        picture.pointer.pointee.pts = time
+        try editor.push(picture)
+        try drain(editor)
+    }
+
+    private func drain(_ editor: FilterGraph) throws(FFmpegError) {
+        while try editor.pull(into: turned) {
+            turned.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+            try encode(turned)
+        }
+    }
+
     private func encode(_ picture: MediaFrame?) throws(FFmpegError) {
         try encoder.encode(picture) { (packet) throws(FFmpegError) in try muxer.write(packet, stream: stream, from: encoder.timeBase) }
     }
@@ -80,6 +132,10 @@ final class VideoEncoding: FrameConsumer {
     func finish() throws(FFmpegError) {
         // Not one picture decoded (or none in the trim window): an empty video is not a success.
         guard lastTime >= 0 else { throw .invalidData(message: "no picture could be decoded") }
+        if let editor {
+            try editor.push(nil)
+            try drain(editor)
+        }
         try encode(nil)
     }
 }
