@@ -317,6 +317,11 @@ class Corpus:
         ffmpeg("-f", "lavfi", "-i", "testsrc2=size=480x270:rate=10:duration=3.2", "-vf", timing, "-fps_mode", "passthrough",
                "-c:v", "libwebp", "-loop", "0", self.path("animated.webp"))
         self.add("animated.webp", "image", format="webp", width=480, height=270, markers=False, frames=32)
+        # An APNG (libvips reads only its first frame), half see-through in one corner so alpha shows.
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=480x270:rate=10:duration=3.2",
+               "-vf", "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,120)*lt(Y,68),128,255)'," + timing, "-fps_mode", "passthrough",
+               "-plays", "0", "-f", "apng", self.path("animated.png"))
+        self.add("animated.png", "image", format="png", width=480, height=270, markers=False, frames=32)
 
     def reference_markers(self, name):
         """The marker colours libvips' own sRGB conversion of a file gives, through its embedded

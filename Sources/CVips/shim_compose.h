@@ -25,6 +25,11 @@ static inline int kiln_vips_constant_like(VipsImage *like, VipsImage **out, cons
     return status;
 }
 
+// The same pixels, read as sRGB (an image made from memory has only a guess).
+static inline int kiln_vips_as_srgb(VipsImage *in, VipsImage **out) {
+    return vips_copy(in, out, "interpretation", VIPS_INTERPRETATION_sRGB, NULL);
+}
+
 static inline int kiln_vips_composite_over(VipsImage *base, VipsImage *overlay, VipsImage **out, int x, int y) {
     return vips_composite2(base, overlay, out, VIPS_BLEND_MODE_OVER, "x", x, "y", y, NULL);
 }

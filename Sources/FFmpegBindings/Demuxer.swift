@@ -10,7 +10,8 @@ public final class Demuxer {
     /// The job's stop request; what reads this source waits no longer than it.
     let interrupt: InterruptFlag
 
-    public init(path: String, interrupt: InterruptFlag = InterruptFlag()) throws(FFmpegError) {
+    /// - Parameter formats: the demuxers allowed for this file; by default the media ones.
+    public init(path: String, formats: [String] = FFmpeg.mediaDemuxers, interrupt: InterruptFlag = InterruptFlag()) throws(FFmpegError) {
         FFmpeg.start()
         guard var context = avformat_alloc_context() else {
             throw .failed(operation: "avformat_alloc_context", code: kiln_averror(ENOMEM), message: "out of memory")
@@ -18,7 +19,7 @@ public final class Demuxer {
         // Only the file protocol and real media demuxers: no URL, playlist or
         // concat file inside an upload can make FFmpeg read anything else. A
         // null from av_strdup would mean no allow-list at all: refuse instead.
-        guard let protocols = av_strdup("file"), let formats = av_strdup(FFmpeg.mediaDemuxers.joined(separator: ",")) else {
+        guard let protocols = av_strdup("file"), let formats = av_strdup(formats.joined(separator: ",")) else {
             var doomed: UnsafeMutablePointer<AVFormatContext>? = context
             avformat_close_input(&doomed)
             throw .failed(operation: "av_strdup", code: kiln_averror(ENOMEM), message: "out of memory")

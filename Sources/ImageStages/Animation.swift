@@ -1,9 +1,10 @@
+import FFmpegBindings
 import Foundation
 import PipelineEngine
 import StageSupport
 import VipsBindings
 
-/// An animated GIF or WebP on its way through a pipeline: its frames, each a
+/// An animated GIF, WebP or PNG on its way through a pipeline: its frames, each a
 /// (lazy) libvips image of one size, with how long each shows and how often
 /// the whole plays. Frame-wise steps (`FrameWiseStage`) map every frame;
 /// `encode` writes it back as an animation, or takes its first frame for a
@@ -27,45 +28,115 @@ struct Animation: ImageValue {
     /// How long each frame of an animation's header shows, as it plays (one per
     /// frame; a frame the header gives no delay shows 100 ms).
     static func playingDelays(of header: VipsImage) -> [Int] {
-        let delays = header.frameDelays
-        return (0..<header.pageCount).map { playable($0 < delays.count ? delays[$0] : 100) }
+        playingDelays(header.frameDelays, count: header.pageCount)
+    }
+
+    static func playingDelays(_ delays: [Int], count: Int) -> [Int] {
+        (0..<count).map { playable($0 < delays.count ? delays[$0] : 100) }
+    }
+
+    /// What an animated input's header says, no frame decoded.
+    struct Header {
+        enum Reader {
+            /// libvips reads every frame (GIF, WebP).
+            case vips(loader: String)
+            /// libvips reads only the first frame of an APNG; FFmpeg's decoder reads them all.
+            case apng
+        }
+
+        var reader: Reader
+        var frames: Int
+        var width: Int
+        var height: Int
+        /// Playing milliseconds per frame.
+        var delays: [Int]
+        var loop: Int
+        var format: Encode.Format
+
+        var duration: Double { Double(delays.reduce(0, +)) / 1000 }
+    }
+
+    /// The header of `file` as an animation (`image` is its libvips header), or nil for a still.
+    static func header(of file: SourceFile, image: VipsImage) throws(StageError) -> Header? {
+        if image.pageCount > 1, let format = animatedFormat(loader: image.loader) {
+            return Header(reader: .vips(loader: format.loader), frames: image.pageCount, width: image.width, height: image.pageHeight,
+                          delays: playingDelays(of: image), loop: image.loopCount, format: format.format)
+        }
+        guard image.loader.map(SourceImage.baseLoader) == "pngload", let apng = try APNGHeader.read(path: file.path) else { return nil }
+        // No APNG writer here: an APNG is written on as an animated WebP, which every browser plays.
+        return Header(reader: .apng, frames: apng.frames, width: apng.width, height: apng.height,
+                      delays: playingDelays(apng.delays, count: apng.frames), loop: apng.plays, format: .webp)
     }
 
     /// The input as an animation, or nil when it is a still (one frame, or a
     /// format that cannot animate). The frame count, the pixels over every
     /// frame and the playing time are checked against the limits from the
-    /// header, before any frame is decoded.
-    static func load(_ file: SourceFile, limits: ProcessingLimits) throws(StageError) -> Animation? {
-        // Only GIF and WebP animate; a JPEG's first step need not open its header twice.
+    /// header (in `SourceImage.header`), before any frame is decoded.
+    static func load(_ file: SourceFile, limits: ProcessingLimits, stop: StopToken = StopToken()) throws(StageError) -> Animation? {
+        // Only GIF, WebP and PNG animate; a JPEG's first step need not open its header twice.
         guard !stillTypes.contains(file.contentType) else { return nil }
-        let header = try SourceImage.header(file, limits: limits)
-        guard header.pageCount > 1, let format = animatedFormat(loader: header.loader) else { return nil }
-        let stacked = try withVips("decode") { try VipsImage.openAllPages(path: file.path, loader: format.loader) }
-        let frames = try withVips("decode") { try stacked.pages() }
-        return Animation(frames: frames, delays: playingDelays(of: stacked), loop: stacked.loopCount, sourceFormat: format.format)
+        let image = try SourceImage.header(file, limits: limits)
+        guard let header = try header(of: file, image: image) else { return nil }
+        let frames = try decodeFrames(file, header: header, limits: limits, stop: stop)
+        return Animation(frames: frames, delays: playingDelays(header.delays, count: frames.count), loop: header.loop, sourceFormat: header.format)
+    }
+
+    /// Every frame of an animated input, decoded.
+    static func decodeFrames(_ file: SourceFile, header: Header, limits: ProcessingLimits, stop: StopToken) throws(StageError) -> [VipsImage] {
+        switch header.reader {
+        case let .vips(loader):
+            let stacked = try withVips("decode") { try VipsImage.openAllPages(path: file.path, loader: loader) }
+            return try withVips("decode") { try stacked.pages() }
+        case .apng:
+            var frames: [VipsImage] = []
+            try withFFmpeg("decode", stop: stop) { interrupt in
+                try AnimatedPNG.frames(path: file.path, maxFrames: limits.maxAnimationFrames, maxPixels: limits.maxImagePixels,
+                                       interrupt: interrupt) { (frame) throws(FFmpegError) in
+                    do {
+                        frames.append(try VipsImage.fromRGBA(frame.bytes, width: frame.width, height: frame.height))
+                    } catch let error as VipsError {
+                        throw .invalidData(message: "an APNG frame: \(error.message)")
+                    } catch {
+                        throw .invalidData(message: "an APNG frame: \(error)")
+                    }
+                }
+            }
+            guard frames.allSatisfy({ $0.width == header.width && $0.height == header.height }) else {
+                throw StageError.invalidInput("the APNG's frames are not all its canvas's size")
+            }
+            return frames
+        }
     }
 
     /// Frame `index` of the input as a still (a still's own picture for 0).
-    static func still(_ index: Int, of file: SourceFile, limits: ProcessingLimits) throws(StageError) -> VipsImage {
-        let header = try SourceImage.header(file, limits: limits)
-        guard index < header.pageCount else {
-            throw StageError(code: "frame_out_of_range", message: "frame \(index) asked of an image with \(header.pageCount) frame(s); the first is 0")
+    static func still(_ index: Int, of file: SourceFile, limits: ProcessingLimits, stop: StopToken = StopToken()) throws(StageError) -> VipsImage {
+        let image = try SourceImage.header(file, limits: limits)
+        let header = try header(of: file, image: image)
+        let count = header?.frames ?? image.pageCount
+        guard index < count else {
+            throw StageError(code: "frame_out_of_range", message: "frame \(index) asked of an image with \(count) frame(s); the first is 0")
         }
-        guard index > 0, let format = animatedFormat(loader: header.loader) else {
-            return try StageValue.source(file).vipsImage(limits: limits)
+        guard index > 0, let header else { return try StageValue.source(file).vipsImage(limits: limits) }
+        switch header.reader {
+        case let .vips(loader): return try withVips("decode") { try VipsImage.openPage(path: file.path, loader: loader, page: index) }
+        case .apng:
+            let frames = try decodeFrames(file, header: header, limits: limits, stop: stop)
+            guard index < frames.count else {
+                throw StageError(code: "frame_out_of_range", message: "frame \(index) asked of an APNG with \(frames.count) frame(s)")
+            }
+            return frames[index]
         }
-        return try withVips("decode") { try VipsImage.openPage(path: file.path, loader: format.loader, page: index) }
     }
 
     /// Types the upload sniffer reports that never hold an animation Kiln reads.
-    static let stillTypes: Set<String> = ["image/jpeg", "image/png", "image/heic", "image/heif", "image/avif"]
+    static let stillTypes: Set<String> = ["image/jpeg", "image/heic", "image/heif", "image/avif"]
 
     /// The animation a step is given: one already decoded, or the input file's
     /// when it animates; nil for a still.
-    static func of(_ input: StageValue, limits: ProcessingLimits) throws(StageError) -> Animation? {
+    static func of(_ input: StageValue, limits: ProcessingLimits, stop: StopToken = StopToken()) throws(StageError) -> Animation? {
         switch input {
         case let .image(animation as Animation): animation
-        case let .source(file) where file.kind == .image: try load(file, limits: limits)
+        case let .source(file) where file.kind == .image: try load(file, limits: limits, stop: stop)
         default: nil
         }
     }
@@ -85,20 +156,18 @@ struct Animation: ImageValue {
     }
 
     /// Refuses an animation too long or too large to process, from its header.
-    static func checkLimits(_ header: VipsImage, limits: ProcessingLimits) throws(StageError) {
-        let count = header.pageCount
-        guard count > 1, animatedFormat(loader: header.loader) != nil else { return }
+    static func checkLimits(_ header: Header, limits: ProcessingLimits) throws(StageError) {
+        let count = header.frames
         if count > limits.maxAnimationFrames {
             throw StageError.inputTooLarge("the animation has \(count) frames; the limit is \(limits.maxAnimationFrames)")
         }
-        let pixels = header.width * header.height * count
-        if pixels > limits.maxAnimationPixels {
+        let (pixels, overflow) = (header.width * header.height).multipliedReportingOverflow(by: count)
+        if overflow || pixels > limits.maxAnimationPixels {
             throw StageError.inputTooLarge(
                 "the animation's \(count) frames of \(header.width)x\(header.height) hold \(pixels) pixels; the limit is \(limits.maxAnimationPixels)")
         }
-        let seconds = Double(playingDelays(of: header).reduce(0, +)) / 1000
-        if seconds > limits.maxDurationSeconds {
-            throw StageError.inputTooLarge("the animation plays for \(Int(seconds)) s; the limit is \(Int(limits.maxDurationSeconds)) s")
+        if header.duration > limits.maxDurationSeconds {
+            throw StageError.inputTooLarge("the animation plays for \(Int(header.duration)) s; the limit is \(Int(limits.maxDurationSeconds)) s")
         }
     }
 

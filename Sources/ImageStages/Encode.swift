@@ -104,7 +104,7 @@ public struct Encode: Stage {
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
-        let animation = try Animation.of(input, limits: context.limits)
+        let animation = try Animation.of(input, limits: context.limits, stop: context.stop)
         if let video {
             guard let animation else {
                 throw StageError(code: "not_animated", message: "\(video.rawValue) is made of an animated GIF or WebP; this image has one frame")

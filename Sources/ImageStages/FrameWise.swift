@@ -24,7 +24,7 @@ extension FrameWiseStage {
         case let .image(value as Animation):
             animation = value
         case let .source(file) where file.kind == .image:
-            guard let loaded = try Animation.load(file, limits: context.limits) else {
+            guard let loaded = try Animation.load(file, limits: context.limits, stop: context.stop) else {
                 return try runFrame(input, context: context, anchor: nil)
             }
             animation = loaded

@@ -22,7 +22,7 @@ struct ImageSharedDecoder: SharedDecoder {
         guard sharing.count > 1 else { return nil }
         let header = try SourceImage.header(source, limits: limits)
         // Each output of an animation decodes its frames for itself.
-        guard header.pageCount == 1 || Animation.animatedFormat(loader: header.loader) == nil else { return nil }
+        guard try Animation.header(of: source, image: header) == nil else { return nil }
         let turned = header.orientation >= 5
         let width = turned ? header.height : header.width, height = turned ? header.width : header.height
         let scale = min(1, sharing.map { ($0.steps[0].stage as? SourceScaling)?.sourceScale(width: width, height: height) ?? 1 }.max() ?? 1)

@@ -44,12 +44,11 @@ public struct Metadata: Stage {
         result["pages"] = .number(Double(image.intField("n-pages") ?? 1))
         if case let .image(animation as Animation) = input {
             result.merge(animation.results) { _, new in new }
-        } else if image.pageCount > 1, Animation.animatedFormat(loader: image.loader) != nil {
+        } else if case let .source(file) = input, let animation = try Animation.header(of: file, image: image) {
             // From the header: how long each frame shows, no frame decoded.
-            let delays = Animation.playingDelays(of: image)
-            result["frames"] = .number(Double(image.pageCount))
-            result["duration"] = .number(Double(delays.reduce(0, +)) / 1000)
-            result["loop"] = .number(Double(image.loopCount))
+            result["frames"] = .number(Double(animation.frames))
+            result["duration"] = .number(animation.duration)
+            result["loop"] = .number(Double(animation.loop))
         }
         result["iccProfile"] = image.iccProfile.flatMap(ICCProfileName.read).map(JSONValue.string) ?? .null
         var exif: [String: JSONValue] = [:]

@@ -78,7 +78,7 @@ public struct Thumbnail: FrameWiseStage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         if let frame, case let .source(file) = input, file.kind == .image {
-            return try runFrame(.image(try Animation.still(frame, of: file, limits: context.limits)), context: context, anchor: nil)
+            return try runFrame(.image(try Animation.still(frame, of: file, limits: context.limits, stop: context.stop)), context: context, anchor: nil)
         }
         return try runEachFrame(input, context: context)
     }

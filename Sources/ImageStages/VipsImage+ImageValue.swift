@@ -84,7 +84,7 @@ enum SourceImage {
             throw StageError(code: "unsupported_format", message: "libvips reads this file with \(loader), which Kiln does not accept")
         }
         try ImageLimits.check(width: image.width, height: image.height, limits: limits)
-        try Animation.checkLimits(image, limits: limits)
+        if let animation = try Animation.header(of: file, image: image) { try Animation.checkLimits(animation, limits: limits) }
         return image
     }
 

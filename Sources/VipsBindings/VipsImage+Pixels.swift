@@ -11,6 +11,17 @@ extension VipsImage {
         return VipsImage(owning: image)
     }
 
+    /// An sRGB image with alpha made from straight-alpha RGBA bytes (`width * height * 4`), copied.
+    public static func fromRGBA(_ bytes: [UInt8], width: Int, height: Int) throws(VipsError) -> VipsImage {
+        try Vips.start()
+        guard bytes.count == width * height * 4 else { throw VipsError(operation: "new_from_memory", message: "expected \(width * height * 4) bytes") }
+        guard let image = bytes.withUnsafeBytes({ vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), 4, VIPS_FORMAT_UCHAR) }) else {
+            throw VipsError.fromBuffer(operation: "new_from_memory")
+        }
+        let made = VipsImage(owning: image)
+        return try produce("copy") { kiln_vips_as_srgb(made.pointer, $0) }
+    }
+
     /// The image's 8-bit sRGB colour values, row by row, three bytes a pixel
     /// (alpha dropped). Renders the whole image: meant for small ones.
     public func rgbBytes() throws(VipsError) -> [UInt8] {
