@@ -36,15 +36,25 @@ public enum AnimatedPNG {
                 try each(RGBAFrame(width: width, height: height, bytes: bytes))
             }
         }
-        while try demuxer.read(into: packet) {
-            if interrupt.isStopped { throw .interrupted }
-            defer { packet.unref() }
-            guard packet.streamIndex == decoder.streamIndex else { continue }
-            try decoder.send(packet)
-            try take()
+        // A damaged frame (its zlib data, its chunk order) ends the read with which frame it was.
+        func damaged(_ error: FFmpegError) -> FFmpegError {
+            if case .interrupted = error { return error }
+            return .invalidData(message: "frame \(count + 1) of the APNG cannot be decoded (\(error))")
         }
-        try decoder.send(nil)
-        try take()
+        do throws(FFmpegError) {
+            while try demuxer.read(into: packet) {
+                if interrupt.isStopped { throw .interrupted }
+                defer { packet.unref() }
+                guard packet.streamIndex == decoder.streamIndex else { continue }
+                try decoder.send(packet)
+                try take()
+            }
+            try decoder.send(nil)
+            try take()
+        } catch {
+            if case .tooLarge = error { throw error }
+            throw damaged(error)
+        }
         guard count > 0 else { throw .invalidData(message: "no frame could be decoded") }
     }
 }

@@ -88,4 +88,31 @@ import VipsBindings
         let still = try await runOperations("corpus/png-interlaced.png", [["op": "thumbnail", "width": 64], ["op": "encode", "format": "png"]])
         #expect(try VipsImage.open(path: still).pageCount == 1)
     }
+
+    /// Seeded byte mutations of the corpus APNG (its chunk headers and frame
+    /// controls among them): every one ends with output or a failure with a code.
+    @Test(arguments: 0..<16)
+    func aDamagedAPNGEndsWithOutputOrACode(_ seed: Int) async throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixture.path(Self.apng))))
+        var state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        // Past the signature and IHDR; the first kilobyte (acTL, the first fcTL) takes half the hits.
+        for hit in 0..<(1 + seed * 4) {
+            let range = hit % 2 == 0 ? 41..<1024 : 41..<bytes.count
+            bytes[range.lowerBound + next() % range.count] = UInt8(next() & 0xFF)
+        }
+        let path = NSTemporaryDirectory() + "kiln-apng-mutant-\(seed)-\(UUID().uuidString).png"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for operations: JSONValue in [[["op": "resize", "width": 120], ["op": "encode", "format": "webp"]], [["op": "metadata"]],
+                                      [["op": "thumbnail", "width": 64, "frame": 3]]] {
+            if let failure = await stageFailure(path, operations) {
+                #expect(["invalid_input", "unsupported_format", "input_too_large", "frame_out_of_range"].contains(failure.code),
+                        "seed \(seed), \(operations): \(failure.code): \(failure.message)")
+            }
+        }
+    }
 }
