@@ -35,6 +35,13 @@ public struct HLSSettings: Sendable {
     public var preset: String?
     /// Bits a second of the AAC audio rendition; nil leaves the sound out.
     public var audioBitRate: Int?
+    /// Edits of the picture; the top rung's size is what they yield (`outputWidth` x `outputHeight`).
+    public var edits: PictureEdits?
+    /// Seconds of the source kept: from `start`, `duration` long (nil: to the end).
+    public var start: Double = 0
+    public var duration: Double?
+    /// Playback speed (2: twice as fast, the sound at its pitch).
+    public var speed: Double = 1
 
     public static let audioName = "audio"
     public static let playlistName = "index.m3u8"
@@ -129,6 +136,11 @@ public enum HLSLadder {
             self.settings = settings
             var rate = av_guess_frame_rate(pass.demuxer.context, source, nil)
             if rate.num <= 0 || rate.den <= 0 { rate = AVRational(num: 25, den: 1) }
+            // Faster playback shows the same frames sooner: the rate and the time base scale together.
+            let sped = av_d2q(settings.speed, 1 << 16)
+            if settings.speed != 1 { rate = av_mul_q(rate, sped) }
+            let playingBase = settings.speed == 1 ? decoder.timeBase : av_div_q(decoder.timeBase, sped)
+            let windowed = settings.start > 0 || settings.duration != nil
             func muxer(_ rendition: String) throws(FFmpegError) -> Muxer {
                 try Muxer(hlsPlaylist: settings.directory + "/" + rendition + "/" + Self.windowName)
             }
@@ -147,22 +159,25 @@ public enum HLSLadder {
                 if let preset = settings.preset { options.append(("preset", preset)) }
                 if rung.bitRate == nil { options.append(("crf", "\(rung.crf)")) }
                 options += [("forced-idr", "1"), ("x264-params", "scenecut=0:open-gop=0")]
-                let encoder = try Encoder(video: .init(encoder: "libx264", width: rung.width, height: rung.height, timeBase: decoder.timeBase, frameRate: rate,
+                let encoder = try Encoder(video: .init(encoder: "libx264", width: rung.width, height: rung.height, timeBase: playingBase, frameRate: rate,
                                                        gopSize: 2 * (framesPerSegment > 0 ? framesPerSegment : 50) + 1, bitRate: rung.bitRate,
                                                        maxRate: rung.maxRate, bufferSize: rung.bufferSize, options: options, threads: threads),
                                           globalHeader: output.wantsGlobalHeader)
                 rungs.append((encoder, output))
             }
-            video = try LadderEncoding(rungs: rungs, decoder: decoder, frameRate: rate, segmentEnd: settings.segmentEnd, interrupt: pass.demuxer.interrupt)
+            video = try LadderEncoding(rungs: rungs, decoder: decoder, stream: source, frameRate: rate, segmentEnd: settings.segmentEnd,
+                                       interrupt: pass.demuxer.interrupt, edits: settings.edits,
+                                       window: windowed ? (settings.start, settings.duration) : nil, playingBase: playingBase)
             pass.addVideo(video)
             var muxers = rungs.map(\.1)
             if let bitRate = settings.audioBitRate, let sound = try pass.audioDecoder() {
                 let output = try muxer(HLSSettings.audioName)
                 // The sound ends with the picture, so no rendition has segments the others lack.
                 let seconds = source.pointee.duration != kiln_av_nopts_value() && source.pointee.duration > 0
-                    ? Double(source.pointee.duration) * av_q2d(source.pointee.time_base) : nil
+                    ? Double(source.pointee.duration) * av_q2d(source.pointee.time_base) - settings.start : nil
+                let kept = [seconds, settings.duration].compactMap { $0 }.min()
                 let encoding = try AudioEncoding(decoder: sound, muxer: output, encoder: "aac", bitRate: bitRate, sampleRate: nil, channels: 2,
-                                                 window: (0, seconds))
+                                                 window: (settings.start, kept), tempo: settings.speed)
                 pass.addAudio(encoding)
                 audio = encoding
                 muxers.append(output)

@@ -97,7 +97,7 @@ public final class SourcePass {
         // An MP4 keeps the display matrix while a ladder's rungs are turned upright: only an unturned source matches.
         guard settings.container == .mp4, settings.codec == .h264, settings.start == 0, settings.duration == nil, settings.fps == nil,
               settings.edits == nil, settings.speed == 1, rotation == 0 else { return nil }
-        for ladder in ladders {
+        for ladder in ladders where ladder.settings.edits == nil && ladder.settings.speed == 1 && ladder.settings.start == 0 && ladder.settings.duration == nil {
             for (index, rung) in ladder.settings.rungs.enumerated()
             where rung.width == settings.width && rung.height == settings.height && ladder.settings.preset == settings.preset
                 && (rung.bitRate == nil ? settings.bitRate == nil && rung.crf == settings.crf : rung.bitRate == settings.bitRate)

@@ -8,11 +8,13 @@ import PipelineEngine
 /// above it and encoded with H.264, keyframes forced at the same frames in
 /// every rung so segment cuts line up; one AAC audio rendition is shared by
 /// every rung. Kiln writes the master playlist from the measured segments.
+/// Video edits before it (`videoCrop`, `trim`, `speed`, ...) apply to the top
+/// rung's picture and to the sound, and the rungs are sized for what they leave.
 public struct HLS: Stage {
     public static let descriptor = StageDescriptor(
         name: "hls",
         summary: "An HLS ladder: H.264 renditions by height, MPEG-TS or fMP4 segments, a shared AAC audio rendition and a master playlist",
-        accepts: [.source(.video)],
+        accepts: [.source(.video), .video],
         produces: .product,
         parameters: [
             ParameterSpec("renditions", .array(of: .object([
@@ -93,24 +95,35 @@ public struct HLS: Stage {
     }
 
     /// The ladder for `path`, written into `context`'s directory.
-    func settings(for path: String, context: StageContext, interrupt: InterruptFlag) throws -> HLSSettings {
+    func settings(for path: String, edits: [any VideoEdit] = [], context: StageContext, interrupt: InterruptFlag) throws -> HLSSettings {
         let probe = try MediaProbe(path: path, interrupt: interrupt)
         guard let video = probe.video, let storedWidth = video.width, let storedHeight = video.height else {
             throw StageError.invalidInput("hls: the input has no video stream")
         }
-        let turned = (video.rotation ?? 0) % 180 != 0
-        return HLSSettings(
-            directory: context.scratchDirectory,
-            rungs: rungs(shownWidth: turned ? storedHeight : storedWidth, shownHeight: turned ? storedWidth : storedHeight),
+        let stored = PictureSize(width: storedWidth, height: storedHeight), rotation = video.rotation ?? 0
+        // The rungs are sized for the picture as shown: turned upright, and as the edits leave it.
+        let shown = try EditPlan.editedSize(edits, stored: stored, rotation: rotation)
+        var settings = HLSSettings(
+            directory: context.scratchDirectory, rungs: rungs(shownWidth: shown.width, shownHeight: shown.height),
             segmentSeconds: segmentSeconds, segmentType: segmentType, preset: preset,
             audioBitRate: audio && probe.audio != nil ? audioBitRate : nil)
+        guard !edits.isEmpty, let top = settings.rungs.first else { return settings }
+        let plan = try EditPlan(edits: edits, stored: stored, rotation: rotation, output: PictureSize(width: top.width, height: top.height),
+                                context: context)
+        try plan.checkWithin(probe)
+        settings.edits = plan.pictures
+        settings.start = plan.timing.start
+        settings.duration = plan.timing.duration
+        settings.speed = plan.timing.speed
+        return settings
     }
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         if let shared = try sharedValue(input, context: context) { return shared }
-        guard case let .source(file) = input else { throw StageError(code: "internal", message: "hls needs the input file") }
+        let video = try input.editedVideo("hls")
+        let file = video.source
         return try withFFmpeg("hls", stop: context.stop) { interrupt in
-            let settings = try settings(for: file.path, context: context, interrupt: interrupt)
+            let settings = try settings(for: file.path, edits: video.edits, context: context, interrupt: interrupt)
             let writer = HLSOutputWriter(settings: settings, outputName: context.outputName, publisher: context.publisher, logger: context.logger)
             let facts = try HLSLadder.run(input: file.path, settings: settings, maxSeconds: context.limits.maxDurationSeconds, interrupt: interrupt, progress: context.reportProgress,
                                           segmentsFinished: { writer.segmentsFinished($0, $1) })

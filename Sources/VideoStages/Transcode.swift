@@ -103,11 +103,12 @@ public struct Transcode: Stage {
             if !edits.isEmpty {
                 // This step's own trim comes after the edits, in the seconds they play.
                 let own = Trim(start: settings.start, duration: settings.duration)
-                let plan = try EditPlan(edits: edits + [own], stored: PictureSize(width: sourceWidth, height: sourceHeight),
-                                        rotation: video.rotation ?? 0, box: (width, height), context: context)
-                if let length = probe.duration, plan.timing.start >= length {
-                    throw StageError(code: "trim_outside_video", message: "the edits start at \(plan.timing.start) s of a \(length) s video")
-                }
+                let stored = PictureSize(width: sourceWidth, height: sourceHeight), rotation = video.rotation ?? 0
+                let edited = try EditPlan.editedSize(edits, stored: stored, rotation: rotation)
+                let output = Self.size(sourceWidth: edited.width, sourceHeight: edited.height, rotation: 0, box: (width, height))
+                let plan = try EditPlan(edits: edits + [own], stored: stored, rotation: rotation,
+                                        output: PictureSize(width: output.width, height: output.height), context: context)
+                try plan.checkWithin(probe)
                 settings.edits = plan.pictures
                 settings.width = plan.pictures.outputWidth
                 settings.height = plan.pictures.outputHeight

@@ -152,6 +152,40 @@ import VipsBindings
         #expect(middle < 6, "the middle: \(middle)")
     }
 
+    /// A story: cropped to 9:16 and twice as fast, streamed. The rungs are sized
+    /// for the cropped picture, every rendition lasts the faster 2 s, and the sound keeps its pitch.
+    @Test func editsApplyToAnHLSLadder() async throws {
+        let tone = try await Self.toneVideo()
+        defer { try? FileManager.default.removeItem(atPath: tone) }
+        let outputs = try await runLocally(tone, ["outputs": ["story": [
+            ["op": "videoCrop", "aspect": "9:16"], ["op": "speed", "factor": 2],
+            ["op": "hls", "renditions": [["height": 360], ["height": 180]], "segmentSeconds": 1, "preset": "ultrafast"],
+        ]]])
+        let master = try #require(outputs["story"]?.files.first { $0.file.name == "master.m3u8" })
+        let directory = (master.path as NSString).deletingLastPathComponent
+        let (variants, audio) = try HLSStageTests.variants(master: master.path)
+        #expect(variants.map { $0.attributes["RESOLUTION"] } == ["202x360", "102x180"], "\(variants.map(\.attributes))")
+        for playlist in variants.map(\.uri) + [try #require(audio?["URI"])] {
+            let media = try HLSStageTests.Media(directory + "/" + playlist)
+            let seconds = media.segments.reduce(0) { $0 + $1.duration }
+            #expect(media.ended && abs(seconds - 2) < 0.05, "\(playlist): \(seconds) s in \(media.segments.count) segments")
+            let base = ((directory + "/" + playlist) as NSString).deletingLastPathComponent
+            for segment in media.segments where playlist != audio?["URI"] {
+                let first = try HLSStageTests.firstVideoPacket(base + "/" + segment.uri, init: nil)
+                #expect(first.keyframe, "\(playlist) \(segment.uri) starts with a keyframe")
+            }
+        }
+        // The top rung's picture half a second in is the source's centre at 1 s.
+        let top = directory + "/" + variants[0].uri
+        let ours = try await Self.frame(top, at: 0.5)
+        let expected = try await Self.frame(tone, at: 1, filter: "crop=202:360:218:0")
+        let early = try await Self.frame(tone, at: 0.5, filter: "crop=202:360:218:0")
+        let near = try Self.difference(ours, expected), far = try Self.difference(ours, early)
+        #expect(ours.width == 202 && ours.height == 360 && near < 8 && near < far / 2, "\(near) from the source's 1 s, \(far) from 0.5 s")
+        let pitch = try await Self.pitch(directory + "/" + (audio?["URI"] ?? ""))
+        #expect(abs(pitch - 440) < 10, "the stream's sound: \(pitch) Hz")
+    }
+
     @Test func theVideoNotePipeline() async throws {
         let outputs = try await runLocally(Self.phoneVideo, ["pipeline": "video-note"])
         for name in ["note", "round"] {

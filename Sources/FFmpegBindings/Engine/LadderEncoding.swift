@@ -4,7 +4,9 @@ import CFFmpeg
 /// from the rung above it (a smaller, cheaper picture than the source) and is
 /// encoded with an IDR forced at every segment boundary, the same frame in
 /// every rung, so every rendition cuts at the same moments. Each rung writes
-/// through its own `hls` muxer.
+/// through its own `hls` muxer. With edits, the top rung's picture comes out
+/// of them (scaled, turned, cropped, overlaid), and the ladder keeps a window
+/// of the source, played at a speed.
 final class LadderEncoding: FrameConsumer {
     final class Rung {
         /// Where the rung's packets go; used on the rung's encoder thread.
@@ -61,7 +63,13 @@ final class LadderEncoding: FrameConsumer {
     }
 
     let rungs: [Rung]
+    /// The time base in which a frame's time since the first plays (the source's, divided by the speed).
     private let inputBase: AVRational
+    private let editor: PictureEditor?
+    /// The window kept, in the source's time base: from `start` (nil: the first picture) to `end`.
+    private let start: Int64?
+    private let end: Int64?
+    private var pastEnd = false
     private let frameRate: AVRational
     /// Where each segment ends (seconds from the first picture), by index.
     private let segmentEnd: (Int) -> Double
@@ -77,16 +85,34 @@ final class LadderEncoding: FrameConsumer {
     private var videoEnd: Int64 = 0
 
     /// `rungs` are tallest first, each (encoder, muxer) made for the picture as shown.
-    init(rungs: [(Encoder, Muxer)], decoder: Decoder, frameRate: AVRational, segmentEnd: @escaping (Int) -> Double,
-         interrupt: InterruptFlag) throws(FFmpegError) {
+    /// - Parameters:
+    ///   - window: seconds of the source kept (its start and length); nil keeps all of it.
+    ///   - playingBase: the encoders' time base (the source's divided by the speed).
+    init(rungs: [(Encoder, Muxer)], decoder: Decoder, stream source: UnsafeMutablePointer<AVStream>, frameRate: AVRational,
+         segmentEnd: @escaping (Int) -> Double, interrupt: InterruptFlag, edits: PictureEdits? = nil,
+         window: (start: Double, duration: Double?)? = nil, playingBase: AVRational? = nil) throws(FFmpegError) {
         var made: [Rung] = []
         for (encoder, muxer) in rungs { made.append(try Rung(encoder: encoder, muxer: muxer, frameRate: frameRate, interrupt: interrupt)) }
         self.rungs = made
-        inputBase = decoder.timeBase
+        inputBase = playingBase ?? decoder.timeBase
         self.frameRate = frameRate
         self.segmentEnd = segmentEnd
+        if let window {
+            let origin = source.pointee.start_time == kiln_av_nopts_value() ? 0 : source.pointee.start_time
+            let first = origin + av_rescale_q(Int64(window.start * Double(AV_TIME_BASE)), kiln_av_time_base_q(), decoder.timeBase)
+            start = first
+            end = window.duration.map { first + av_rescale_q(Int64($0 * Double(AV_TIME_BASE)), kiln_av_time_base_q(), decoder.timeBase) }
+        } else {
+            start = nil
+            end = nil
+        }
+        let playing = inputBase
+        editor = try edits.map { edits throws(FFmpegError) in try PictureEditor(edits, timeBase: playing) }
         let rotation = decoder.rotation
-        if rotation != 0, let top = made.first {
+        if let edits {
+            stored = try MediaFrame(width: edits.scaledWidth, height: edits.scaledHeight, format: AV_PIX_FMT_YUV420P)
+            turner = nil
+        } else if rotation != 0, let top = made.first {
             let width = Int(top.encoder.context.pointee.width), height = Int(top.encoder.context.pointee.height)
             let quarter = rotation % 180 != 0
             let storedWidth = quarter ? height : width, storedHeight = quarter ? width : height
@@ -99,7 +125,7 @@ final class LadderEncoding: FrameConsumer {
         turned = try MediaFrame()
     }
 
-    var wantsMore: Bool { true }
+    var wantsMore: Bool { !pastEnd }
 
     /// Seconds of video encoded so far.
     var position: Double {
@@ -115,7 +141,13 @@ final class LadderEncoding: FrameConsumer {
 
     func consume(_ frame: MediaFrame) throws(FFmpegError) {
         guard let time = frame.time, lastTime.map({ time > $0 }) ?? true else { return }
-        let first = firstTime ?? time
+        if let start, time < start { return }
+        if let end, time >= end {
+            pastEnd = true
+            return
+        }
+        // Times count from the window's start, as the sound's do, or from the first picture.
+        let first = firstTime ?? start ?? time
         firstTime = first
         lastTime = time
         let nominal = av_rescale_q(1, av_inv_q(frameRate), inputBase)
@@ -135,7 +167,22 @@ final class LadderEncoding: FrameConsumer {
         for (index, rung) in rungs.enumerated() {
             let picture = try rung.thread.take()
             let width = Int(rung.encoder.context.pointee.width), height = Int(rung.encoder.context.pointee.height)
-            if index == 0, turner == nil, source.width == width, source.height == height, source.format == AV_PIX_FMT_YUV420P.rawValue {
+            if index == 0, let editor, let stored {
+                try stored.makeWritable()
+                try rung.scaler.scale(source, into: stored)
+                stored.pointer.pointee.pts = outTime
+                var made = false
+                try editor.edit(stored) { (edited) throws(FFmpegError) in
+                    guard !made, edited.width == width, edited.height == height else {
+                        throw .failed(operation: "edit", code: kiln_averror(EINVAL), message: "the edits gave a picture other than the top rung's")
+                    }
+                    made = true
+                    // The graph's picture itself, by reference: its buffer returns to the graph's pool once encoded.
+                    picture.unref()
+                    av_frame_move_ref(picture.pointer, edited.pointer)
+                }
+                guard made else { throw .failed(operation: "edit", code: kiln_averror(EAGAIN), message: "the edits kept a picture back") }
+            } else if index == 0, turner == nil, source.width == width, source.height == height, source.format == AV_PIX_FMT_YUV420P.rawValue {
                 // The top rung at the source's size: the decoded picture itself, by reference.
                 picture.unref()
                 try check(av_frame_ref(picture.pointer, source.pointer), "av_frame_ref")

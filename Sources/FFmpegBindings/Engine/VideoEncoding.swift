@@ -13,8 +13,7 @@ final class VideoEncoding: FrameConsumer {
     private let stored: MediaFrame
     private let turner: FilterGraph?
     private let turned: MediaFrame
-    private let editor: FilterGraph?
-    private let overlays: [MediaFrame]
+    private let editor: PictureEditor?
     /// The time base in which a frame's time since the window's start plays (the source's, divided by the speed).
     private let inputBase: AVRational
     private let start: Int64
@@ -49,18 +48,8 @@ final class VideoEncoding: FrameConsumer {
         turner = rotation == 0 || edits != nil ? nil : try FilterGraph.turning(rotation, width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
         turned = try MediaFrame()
         inputBase = playingBase ?? decoder.timeBase
-        if let edits {
-            let pictures = edits.overlays
-            var inputs: [FilterGraph.Input] = [.pictures("in", width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P, timeBase: encoder.timeBase)]
-            for (index, picture) in pictures.enumerated() {
-                inputs.append(.pictures("ov\(index)", width: picture.width, height: picture.height, format: AV_PIX_FMT_RGBA, timeBase: encoder.timeBase))
-            }
-            editor = try FilterGraph(edits.graphDescription, inputs: inputs)
-            overlays = try pictures.map { picture throws(FFmpegError) in try MediaFrame(rgba: picture) }
-        } else {
-            editor = nil
-            overlays = []
-        }
+        let encoderBase = encoder.timeBase
+        editor = try edits.map { edits throws(FFmpegError) in try PictureEditor(edits, timeBase: encoderBase) }
         let origin = source.pointee.start_time == kiln_av_nopts_value() ? 0 : source.pointee.start_time
         let base = decoder.timeBase
         let first = origin + av_rescale_q(Int64(window.start * Double(AV_TIME_BASE)), kiln_av_time_base_q(), base)
@@ -87,7 +76,9 @@ final class VideoEncoding: FrameConsumer {
         try stored.makeWritable()
         try scaler.scale(frame, into: stored)
         if let editor {
-            try edit(stored, at: outTime, through: editor)
+            lastTime = outTime
+            stored.pointer.pointee.pts = outTime
+            try editor.edit(stored) { (edited) throws(FFmpegError) in try encodeEdited(edited) }
             return
         }
         var picture = stored
@@ -101,28 +92,9 @@ final class VideoEncoding: FrameConsumer {
         try encode(picture)
     }
 
-    /// `picture` through the edit graph and what comes out to the encoder. The
-    /// overlays go in once, before the first picture and at its time, and their
-    /// inputs end there: the graph keeps showing them.
-    private func edit(_ picture: MediaFrame, at time: Int64, through editor: FilterGraph) throws(FFmpegError) {
-        if lastTime < 0 {
-            for (index, overlay) in overlays.enumerated() {
-                overlay.pointer.pointee.pts = time
-                try editor.push(overlay, into: index + 1)
-                try editor.push(nil, into: index + 1)
-            }
-        }
-        lastTime = time
-        picture.pointer.pointee.pts = time
-        try editor.push(picture)
-        try drain(editor)
-    }
-
-    private func drain(_ editor: FilterGraph) throws(FFmpegError) {
-        while try editor.pull(into: turned) {
-            turned.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
-            try encode(turned)
-        }
+    private func encodeEdited(_ picture: MediaFrame) throws(FFmpegError) {
+        picture.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        try encode(picture)
     }
 
     private func encode(_ picture: MediaFrame?) throws(FFmpegError) {
@@ -132,10 +104,7 @@ final class VideoEncoding: FrameConsumer {
     func finish() throws(FFmpegError) {
         // Not one picture decoded (or none in the trim window): an empty video is not a success.
         guard lastTime >= 0 else { throw .invalidData(message: "no picture could be decoded") }
-        if let editor {
-            try editor.push(nil)
-            try drain(editor)
-        }
+        try editor?.finish { (edited) throws(FFmpegError) in try encodeEdited(edited) }
         try encode(nil)
     }
 }

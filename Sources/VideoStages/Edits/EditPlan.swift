@@ -9,21 +9,24 @@ struct EditPlan {
     var pictures: PictureEdits
     var timing: EditTiming
 
-    /// - Parameters:
-    ///   - stored: the source's picture as stored; `rotation` turns it upright (clockwise degrees).
-    ///   - box: the output's bounding box (either side may be open); never enlarged.
-    init(edits: [any VideoEdit], stored: PictureSize, rotation: Int, box: (Int?, Int?), context: StageContext) throws(StageError) {
-        let turned = rotation % 180 != 0
-        let upright = turned ? PictureSize(width: stored.height, height: stored.width) : stored
-        // First at the source's scale, for the edited picture's own size ...
-        var size = upright
+    /// The picture the edits leave, at the source's scale, as shown.
+    static func editedSize(_ edits: [any VideoEdit], stored: PictureSize, rotation: Int) throws(StageError) -> PictureSize {
+        var size = rotation % 180 != 0 ? PictureSize(width: stored.height, height: stored.width) : stored
         for edit in edits { size = edit.size(after: size, scale: 1) }
         guard size.width >= 2, size.height >= 2 else {
             throw StageError.invalidInput("the edits leave a picture of \(size.width)x\(size.height)")
         }
-        let output = Transcode.size(sourceWidth: size.width, sourceHeight: size.height, rotation: 0, box: box)
-        // ... then again at the output's: decoded pictures are scaled once, by
-        // the factor that makes the edited picture the output's size.
+        return size
+    }
+
+    /// - Parameters:
+    ///   - stored: the source's picture as stored; `rotation` turns it upright (clockwise degrees).
+    ///   - output: the size to encode, of the edited picture's aspect (from `editedSize`); never larger.
+    init(edits: [any VideoEdit], stored: PictureSize, rotation: Int, output: PictureSize, context: StageContext) throws(StageError) {
+        let turned = rotation % 180 != 0
+        var size = try Self.editedSize(edits, stored: stored, rotation: rotation)
+        // Decoded pictures are scaled once, by the factor that makes the edited
+        // picture the output's size, and the edits worked out again at that scale.
         let scale = min(1, Double(output.width) / Double(size.width))
         let even = { (side: Int) in max(2, Int((Double(side) * scale / 2).rounded()) * 2) }
         let scaledStored = PictureSize(width: even(stored.width), height: even(stored.height))
@@ -45,5 +48,12 @@ struct EditPlan {
         pictures = PictureEdits(scaledWidth: scaledStored.width, scaledHeight: scaledStored.height, steps: steps,
                                 outputWidth: output.width, outputHeight: output.height)
         self.timing = timing
+    }
+
+    /// Refuses edits that start past the end of the source.
+    func checkWithin(_ probe: MediaProbe) throws(StageError) {
+        if let length = probe.duration, timing.start >= length {
+            throw StageError(code: "trim_outside_video", message: "the edits start at \(timing.start) s of a \(length) s video")
+        }
     }
 }
