@@ -97,6 +97,32 @@ import VipsBindings
         }
     }
 
+    /// Video edits and an APNG through a worker: a round note with a caption at twice the speed, and
+    /// an animated PNG, whose frames FFmpeg decodes, thumbnailed as an animation.
+    @Test func aRoundVideoNoteAndAnAnimatedPNG() async throws {
+        try await Harness.run { h in
+            let video = try await h.upload(try Fixture.corpus("phone-hevc-rot90.mov"))
+            let note = try await h.submit(["input": try #require(video["id"]), "outputs": ["note": [
+                ["op": "videoCrop", "shape": "circle"], ["op": "videoWatermark", "text": "Kiln", "gravity": "south"],
+                ["op": "speed", "factor": 2], ["op": "transcode", "width": 240, "preset": "ultrafast"],
+            ]]])
+            let apng = try await h.upload(try Fixture.corpus("animated.png"))
+            #expect(apng["kind"] == "image", "\(apng)")
+            let animated = try await h.submit(["input": try #require(apng["id"]), "outputs": [
+                "thumb": [["op": "thumbnail", "width": 120]], "meta": [["op": "metadata"]],
+            ]])
+            let noteJob = try await h.waitForJob(try #require(try h.json(note)["id"]?.stringValue), timeout: .seconds(120))
+            #expect(noteJob["status"] == "succeeded", "\(noteJob)")
+            let file = try #require(noteJob["outputs"]?["note"]?["files"]?.arrayValue?.first)
+            #expect(file["width"] == 240 && file["height"] == 240 && abs((file["duration"]?.doubleValue ?? 0) - 1) < 0.05, "\(file)")
+            let animatedJob = try await h.waitForJob(try #require(try h.json(animated)["id"]?.stringValue), timeout: .seconds(120))
+            #expect(animatedJob["status"] == "succeeded", "\(animatedJob)")
+            let thumb = try #require(animatedJob["outputs"]?["thumb"]?["files"]?.arrayValue?.first)
+            #expect(thumb["contentType"] == "image/webp" && thumb["width"] == 120, "\(thumb)")
+            #expect(animatedJob["outputs"]?["meta"]?["results"]?["metadata"]?["frames"] == 32)
+        }
+    }
+
     /// The byte-mutated clip that aborted libswscale inside `kiln serve`: as a job it fails with a
     /// code on its first attempt, the API answers throughout, and the next job runs.
     @Test func theClipThatTookTheServerDownFailsWithACode() async throws {
