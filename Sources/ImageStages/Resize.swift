@@ -3,7 +3,8 @@ import PipelineEngine
 import VipsBindings
 
 /// `resize`: scales to a box with sharp's five fits. From the input file it
-/// decodes with shrink-on-load; no side grows unless `enlarge` is set.
+/// decodes with shrink-on-load (a JPEG through TurboJPEG, as `thumbnail`);
+/// no side grows unless `enlarge` is set.
 public struct Resize: FrameWiseStage {
     public static let descriptor = StageDescriptor(
         name: "resize",
@@ -57,9 +58,24 @@ public struct Resize: FrameWiseStage {
         let geometry = ResizeGeometry(sourceWidth: source.width, sourceHeight: source.height, width: width, height: height, fit: fit, enlarge: enlarge)
         try OutputBounds.check(width: geometry.scaledWidth, height: geometry.scaledHeight, limits: context.limits, operation: "resize")
         try OutputBounds.check(width: geometry.finalWidth, height: geometry.finalHeight, limits: context.limits, operation: "resize")
+        // A JPEG shrunk to at most half decodes at 1/2, 1/4 or 1/8 through TurboJPEG and
+        // resamples as `thumbnail` does. A stretch (`fill`) keeps libvips' path.
+        var jpeg: (header: VipsImage, shrink: Int)?
+        if case let .source(file) = input, kernel == .lanczos3, fit != .fill {
+            let header = try SourceImage.header(file, limits: context.limits)
+            if header.loader == "jpegload",
+               let shrink = Thumbnail.jpegShrink(width: source.width, height: source.height, covering: geometry.scaledWidth, geometry.scaledHeight) {
+                jpeg = (header, shrink)
+            }
+        }
         return try withVips("resize") {
             var image: VipsImage
-            if case let .source(file) = input, kernel == .lanczos3 {
+            if let jpeg, case let .source(file) = input {
+                image = try VipsImage.thumbnailJPEG(
+                    path: file.path, header: jpeg.header, turbo: context.limits.turboJPEG, shrink: jpeg.shrink,
+                    scaledWidth: geometry.scaledWidth, scaledHeight: geometry.scaledHeight,
+                    finalWidth: geometry.scaledWidth, finalHeight: geometry.scaledHeight, fit: .inside, autoRotate: autoRotate)
+            } else if case let .source(file) = input, kernel == .lanczos3 {
                 // Shrink-on-load: a 4K JPEG decodes at 1/2, 1/4 or 1/8 scale, then resamples.
                 image = try VipsImage.load(path: file.path, resizedTo: geometry.scaledWidth, geometry.scaledHeight, autoRotate: autoRotate)
             } else {

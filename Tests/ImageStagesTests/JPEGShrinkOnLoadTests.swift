@@ -53,4 +53,32 @@ import VipsBindings
         #expect(turbo.width == libvips.width && turbo.height == libvips.height)
         #expect(try turbo.rgbBytes() == libvips.rgbBytes(), "\(width)x\(height) at \(box)")
     }
+
+    /// `resize` to half or less decodes a JPEG through TurboJPEG at the largest shrink that still
+    /// covers its size, as `thumbnail` does (and as thumbor's and imgproxy's draft decodes do), and
+    /// gives what libvips' resize of the whole decoded picture gives, within the same margin as
+    /// `matchesVipsThumbnail`; TurboJPEG's decode and libvips' own give the very same pixels.
+    @Test(arguments: [("inside", 333, 333), ("cover", 300, 300), ("contain", 300, 200), ("outside", 250, 250), ("fill", 300, 300)])
+    func aResizeToHalfOrLessDecodesThroughTurboJPEG(_ fit: String, _ width: Int, _ height: Int) async throws {
+        let source = NSTemporaryDirectory() + "shrink-\(UUID().uuidString).jpg"
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        try runVipsTool(["resize", Fixture.path("astronaut.jpg"), source + "[Q=92]", "\(2999.0 / 512)", "--vscale", "\(2001.0 / 512)"])
+        let operations: JSONValue = [["op": "resize", "width": .number(Double(width)), "height": .number(Double(height)), "fit": .string(fit)],
+                                     ["op": "encode", "format": "png"]]
+        let decodes = VipsImage.turboJPEGDecodes
+        let produced = try VipsImage.open(path: try await runOperations(source, operations)).materialized()
+        if fit != "fill" { #expect(VipsImage.turboJPEGDecodes > decodes, "TurboJPEG decoded the file") }
+        // The same step on a decoded image (not the file) resizes the whole picture with libvips.
+        let reference = try VipsImage.open(path: try await runOperations(
+            source, .array([["op": "rotate", "angle": 0]] + (operations.arrayValue ?? [])))).materialized()
+        #expect(produced.width == reference.width && produced.height == reference.height,
+                "\(produced.width)x\(produced.height) against \(reference.width)x\(reference.height)")
+        let a = try produced.rgbBytes(), b = try reference.rgbBytes()
+        let difference = zip(a, b).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(max(1, a.count))
+        #expect(difference < 4, "\(fit): mean difference \(difference) per byte from libvips' resize of the whole picture")
+        var viaLibvips = ProcessingLimits()
+        viaLibvips.turboJPEG = false
+        let libvips = try VipsImage.open(path: try await runOperations(source, operations, limits: viaLibvips))
+        #expect(try produced.rgbBytes() == libvips.rgbBytes(), "\(fit): TurboJPEG's decode and libvips' give the same pixels")
+    }
 }
