@@ -24,16 +24,8 @@ public enum AnimatedPNG {
             while try decoder.receive(into: frame) {
                 count += 1
                 guard count <= maxFrames else { throw .tooLarge(message: "more than \(maxFrames) frames") }
-                let width = frame.width, height = frame.height
-                let target = try MediaFrame(width: width, height: height, format: AV_PIX_FMT_RGBA)
-                try scaler.scale(frame, into: target)
-                let stride = Int(target.pointer.pointee.linesize.0)
-                guard let base = target.pointer.pointee.data.0 else { throw .outOfMemory("rgba frame") }
-                var bytes = [UInt8](repeating: 0, count: width * height * 4)
-                bytes.withUnsafeMutableBufferPointer { out in
-                    for row in 0..<height { (out.baseAddress! + row * width * 4).update(from: base + row * stride, count: width * 4) }
-                }
-                try each(RGBAFrame(width: width, height: height, bytes: bytes))
+                let bytes = try scaler.rgba(of: frame)
+                try each(RGBAFrame(width: frame.width, height: frame.height, bytes: bytes))
             }
         }
         // A damaged frame (its zlib data, its chunk order) ends the read with which frame it was.

@@ -45,6 +45,14 @@ public struct PictureEdits: Sendable {
         self.outputHeight = outputHeight
     }
 
+    /// Only turning a picture stored `width` x `height` upright: what a
+    /// container without a display matrix (WebM, HLS) needs of a phone video.
+    static func turning(_ degrees: Int, width: Int, height: Int) -> PictureEdits {
+        let quarter = degrees % 180 != 0
+        return PictureEdits(scaledWidth: width, scaledHeight: height, steps: [.turn(degrees)],
+                            outputWidth: quarter ? height : width, outputHeight: quarter ? width : height)
+    }
+
     var overlays: [OverlayPicture] {
         steps.compactMap { step in
             if case let .overlay(picture) = step { return picture }
@@ -74,6 +82,7 @@ public struct PictureEdits: Sendable {
                 overlay += 1
             }
         }
+        // A no-op (libavfilter passes the frame through) when the steps already give this size.
         chain.append("scale=\(outputWidth):\(outputHeight):flags=bicubic")
         chain.append("format=yuv420p")
         flush(into: "out")

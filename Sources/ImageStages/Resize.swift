@@ -54,19 +54,25 @@ public struct Resize: FrameWiseStage {
     }
 
     public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
-        let source = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
+        // From the file, its header is opened once: for the size as shown and for the JPEG decode below.
+        var header: VipsImage?
+        let source: (width: Int, height: Int)
+        if case let .source(file) = input, file.kind == .image {
+            let oriented = try SourceImage.orientedHeader(file, limits: context.limits, autoRotate: autoRotate)
+            header = oriented.header
+            source = (oriented.width, oriented.height)
+        } else {
+            source = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
+        }
         let geometry = ResizeGeometry(sourceWidth: source.width, sourceHeight: source.height, width: width, height: height, fit: fit, enlarge: enlarge)
         try OutputBounds.check(width: geometry.scaledWidth, height: geometry.scaledHeight, limits: context.limits, operation: "resize")
         try OutputBounds.check(width: geometry.finalWidth, height: geometry.finalHeight, limits: context.limits, operation: "resize")
         // A JPEG shrunk to at most half decodes at 1/2, 1/4 or 1/8 through TurboJPEG and
         // resamples as `thumbnail` does. A stretch (`fill`) keeps libvips' path.
         var jpeg: (header: VipsImage, shrink: Int)?
-        if case let .source(file) = input, kernel == .lanczos3, fit != .fill {
-            let header = try SourceImage.header(file, limits: context.limits)
-            if header.loader == "jpegload",
-               let shrink = Thumbnail.jpegShrink(width: source.width, height: source.height, covering: geometry.scaledWidth, geometry.scaledHeight) {
-                jpeg = (header, shrink)
-            }
+        if let header, header.loader == "jpegload", kernel == .lanczos3, fit != .fill,
+           let shrink = Thumbnail.jpegShrink(width: source.width, height: source.height, covering: geometry.scaledWidth, geometry.scaledHeight) {
+            jpeg = (header, shrink)
         }
         return try withVips("resize") {
             var image: VipsImage

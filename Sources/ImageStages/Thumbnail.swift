@@ -91,9 +91,9 @@ public struct Thumbnail: FrameWiseStage {
         var header: VipsImage?
         let source: (Int, Int)
         if case let .source(file) = input {
-            let opened = try SourceImage.header(file, limits: context.limits)
-            header = opened
-            source = autoRotate && opened.orientation >= 5 ? (opened.height, opened.width) : (opened.width, opened.height)
+            let oriented = try SourceImage.orientedHeader(file, limits: context.limits, autoRotate: autoRotate)
+            header = oriented.header
+            source = (oriented.width, oriented.height)
         } else {
             let size = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
             source = (size.width, size.height)

@@ -37,8 +37,8 @@ extension StageValue {
     func orientedSize(limits: ProcessingLimits, autoRotate: Bool) throws(StageError) -> (width: Int, height: Int) {
         switch self {
         case let .source(file) where file.kind == .image:
-            let header = try SourceImage.header(file, limits: limits)
-            return autoRotate && header.orientation >= 5 ? (header.height, header.width) : (header.width, header.height)
+            let oriented = try SourceImage.orientedHeader(file, limits: limits, autoRotate: autoRotate)
+            return (oriented.width, oriented.height)
         default:
             let image = try vipsImage(limits: limits)
             return (image.width, image.height)
@@ -60,6 +60,14 @@ enum SourceImage {
 
     /// Opens the input's header and refuses unaccepted formats and decompression
     /// bombs before any pixel is decoded.
+    /// The file's header and its size as shown (EXIF orientation applied unless `autoRotate` is false).
+    static func orientedHeader(_ file: SourceFile, limits: ProcessingLimits, autoRotate: Bool) throws(StageError)
+        -> (header: VipsImage, width: Int, height: Int) {
+        let header = try header(file, limits: limits)
+        let turned = autoRotate && header.orientation >= 5
+        return (header, turned ? header.height : header.width, turned ? header.width : header.height)
+    }
+
     static func header(_ file: SourceFile, limits: ProcessingLimits) throws(StageError) -> VipsImage {
         let image: VipsImage
         do {

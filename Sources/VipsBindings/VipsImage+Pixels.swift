@@ -3,19 +3,24 @@ import CVips
 extension VipsImage {
     /// An sRGB image made from packed 8-bit RGB bytes (`width * height * 3`), copied.
     public static func fromRGB(_ bytes: [UInt8], width: Int, height: Int) throws(VipsError) -> VipsImage {
-        try Vips.start()
-        guard bytes.count == width * height * 3 else { throw VipsError(operation: "new_from_memory", message: "expected \(width * height * 3) bytes") }
-        guard let image = bytes.withUnsafeBytes({ vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), 3, VIPS_FORMAT_UCHAR) }) else {
-            throw VipsError.fromBuffer(operation: "new_from_memory")
-        }
-        return VipsImage(owning: image)
+        try fromPacked(bytes, width: width, height: height, bands: 3)
     }
 
     /// An sRGB image with alpha made from straight-alpha RGBA bytes (`width * height * 4`), copied.
     public static func fromRGBA(_ bytes: [UInt8], width: Int, height: Int) throws(VipsError) -> VipsImage {
+        try fromPacked(bytes, width: width, height: height, bands: 4)
+    }
+
+    /// Tagged sRGB: an image made from memory has only libvips' guess, which for
+    /// four bands is not sRGB (and broke the conversions that follow).
+    private static func fromPacked(_ bytes: [UInt8], width: Int, height: Int, bands: Int) throws(VipsError) -> VipsImage {
         try Vips.start()
-        guard bytes.count == width * height * 4 else { throw VipsError(operation: "new_from_memory", message: "expected \(width * height * 4) bytes") }
-        guard let image = bytes.withUnsafeBytes({ vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), 4, VIPS_FORMAT_UCHAR) }) else {
+        guard bytes.count == width * height * bands else {
+            throw VipsError(operation: "new_from_memory", message: "expected \(width * height * bands) bytes")
+        }
+        guard let image = bytes.withUnsafeBytes({
+            vips_image_new_from_memory_copy($0.baseAddress, $0.count, Int32(width), Int32(height), Int32(bands), VIPS_FORMAT_UCHAR)
+        }) else {
             throw VipsError.fromBuffer(operation: "new_from_memory")
         }
         let made = VipsImage(owning: image)

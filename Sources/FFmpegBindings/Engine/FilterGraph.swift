@@ -62,14 +62,6 @@ final class FilterGraph {
         try check(avfilter_graph_config(graph, nil), "configure filter graph")
     }
 
-    /// A graph of one picture input: `chain` (without labels) for frames of
-    /// this size and format, which come out in the same format.
-    convenience init(_ chain: String, width: Int, height: Int, format: AVPixelFormat) throws(FFmpegError) {
-        let formatName = String(cString: av_get_pix_fmt_name(format))
-        try self.init("[in]\(chain),format=\(formatName)[out]",
-                      inputs: [.pictures("in", width: width, height: height, format: format, timeBase: AVRational(num: 1, den: 1000))])
-    }
-
     deinit { avfilter_graph_free(&graph) }
 
     /// Hands `frame` to input `index` (its reference kept by the caller); nil ends that input.
@@ -85,17 +77,6 @@ final class FilterGraph {
         if status == kiln_averror(EAGAIN) || status == kiln_averror_eof() { return false }
         try check(status, "buffersink")
         return true
-    }
-
-    /// Runs `frame` through the graph into `result`, one frame out for one in.
-    func filter(_ frame: MediaFrame, into result: MediaFrame) throws(FFmpegError) {
-        try push(frame)
-        guard try pull(into: result) else { throw .failed(operation: "buffersink", code: kiln_averror(EAGAIN), message: "the filter kept the frame") }
-    }
-
-    /// A graph that turns a picture clockwise by `degrees` (90, 180 or 270).
-    static func turning(_ degrees: Int, width: Int, height: Int, format: AVPixelFormat) throws(FFmpegError) -> FilterGraph {
-        try FilterGraph(turn(degrees), width: width, height: height, format: format)
     }
 
     /// libavfilter's chain for a clockwise turn of `degrees` (90, 180 or 270).

@@ -75,10 +75,8 @@ final class LadderEncoding: FrameConsumer {
     private let segmentEnd: (Int) -> Double
     private var segmentsStarted = 0
     private var nextBoundary: Int64 = 0
-    /// The top rung's picture before it is turned upright (HLS players ignore a display matrix).
+    /// The top rung's picture before its edits: turned upright (HLS players ignore a display matrix), cropped, overlaid.
     private let stored: MediaFrame?
-    private let turner: FilterGraph?
-    private let turned: MediaFrame
     private(set) var firstTime: Int64?
     private(set) var lastTime: Int64?
     /// The last picture's end (its time plus its duration), input time base.
@@ -106,23 +104,19 @@ final class LadderEncoding: FrameConsumer {
             start = nil
             end = nil
         }
-        let playing = inputBase
-        editor = try edits.map { edits throws(FFmpegError) in try PictureEditor(edits, timeBase: playing) }
+        // Turning upright is an edit of one step: the top rung's size, as stored.
         let rotation = decoder.rotation
-        if let edits {
-            stored = try MediaFrame(width: edits.scaledWidth, height: edits.scaledHeight, format: AV_PIX_FMT_YUV420P)
-            turner = nil
-        } else if rotation != 0, let top = made.first {
+        var edits = edits
+        if edits == nil, rotation != 0, let top = made.first {
             let width = Int(top.encoder.context.pointee.width), height = Int(top.encoder.context.pointee.height)
             let quarter = rotation % 180 != 0
-            let storedWidth = quarter ? height : width, storedHeight = quarter ? width : height
-            stored = try MediaFrame(width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
-            turner = try FilterGraph.turning(rotation, width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
-        } else {
-            stored = nil
-            turner = nil
+            edits = .turning(rotation, width: quarter ? height : width, height: quarter ? width : height)
         }
-        turned = try MediaFrame()
+        let playing = inputBase
+        editor = try edits.map { edits throws(FFmpegError) in try PictureEditor(edits, timeBase: playing) }
+        stored = try edits.map { edits throws(FFmpegError) in
+            try MediaFrame(width: edits.scaledWidth, height: edits.scaledHeight, format: AV_PIX_FMT_YUV420P)
+        }
     }
 
     var wantsMore: Bool { !pastEnd }
@@ -182,17 +176,10 @@ final class LadderEncoding: FrameConsumer {
                     av_frame_move_ref(picture.pointer, edited.pointer)
                 }
                 guard made else { throw .failed(operation: "edit", code: kiln_averror(EAGAIN), message: "the edits kept a picture back") }
-            } else if index == 0, turner == nil, source.width == width, source.height == height, source.format == AV_PIX_FMT_YUV420P.rawValue {
+            } else if index == 0, source.width == width, source.height == height, source.format == AV_PIX_FMT_YUV420P.rawValue {
                 // The top rung at the source's size: the decoded picture itself, by reference.
                 picture.unref()
                 try check(av_frame_ref(picture.pointer, source.pointer), "av_frame_ref")
-            } else if index == 0, let stored, let turner {
-                try stored.makeWritable()
-                try rung.scaler.scale(source, into: stored)
-                try turner.filter(stored, into: turned)
-                // The filter's picture itself, by reference: its buffer returns to the graph's pool once encoded.
-                picture.unref()
-                av_frame_move_ref(picture.pointer, turned.pointer)
             } else {
                 try picture.makeBlank(width: width, height: height, format: AV_PIX_FMT_YUV420P)
                 try rung.scaler.scale(source, into: picture)

@@ -55,17 +55,22 @@ extension Scaler {
     static func forStills() -> Scaler { Scaler(flags: SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT) }
 
     /// Packed 8-bit RGB of `frame`, `width * 3` bytes a row, at its own size.
-    func rgb(of frame: MediaFrame) throws(FFmpegError) -> [UInt8] {
+    func rgb(of frame: MediaFrame) throws(FFmpegError) -> [UInt8] { try packed(frame, as: AV_PIX_FMT_RGB24, bytesPerPixel: 3) }
+
+    /// Packed 8-bit RGBA (straight alpha) of `frame`, `width * 4` bytes a row, at its own size.
+    func rgba(of frame: MediaFrame) throws(FFmpegError) -> [UInt8] { try packed(frame, as: AV_PIX_FMT_RGBA, bytesPerPixel: 4) }
+
+    private func packed(_ frame: MediaFrame, as format: AVPixelFormat, bytesPerPixel: Int) throws(FFmpegError) -> [UInt8] {
         let width = frame.width, height = frame.height
         guard width > 0, height > 0 else { throw .invalidData(message: "an empty frame") }
-        let target = try MediaFrame(width: width, height: height, format: AV_PIX_FMT_RGB24)
+        let target = try MediaFrame(width: width, height: height, format: format)
         try scale(frame, into: target)
-        let stride = Int(target.pointer.pointee.linesize.0)
-        guard let base = target.pointer.pointee.data.0 else { throw .outOfMemory("rgb frame") }
-        var bytes = [UInt8](repeating: 0, count: width * height * 3)
+        let stride = Int(target.pointer.pointee.linesize.0), row = width * bytesPerPixel
+        guard let base = target.pointer.pointee.data.0 else { throw .outOfMemory("packed frame") }
+        var bytes = [UInt8](repeating: 0, count: row * height)
         bytes.withUnsafeMutableBufferPointer { out in
-            for row in 0..<height {
-                (out.baseAddress! + row * width * 3).update(from: base + row * stride, count: width * 3)
+            for y in 0..<height {
+                (out.baseAddress! + y * row).update(from: base + y * stride, count: row)
             }
         }
         return bytes

@@ -3,16 +3,14 @@ import CFFmpeg
 /// Pictures of one stream encoded into one muxer stream: the trim window kept,
 /// at most `fps` frames a second (frames dropped, never invented), scaled to
 /// the stored size and, for containers without a display matrix, turned
-/// upright; or, with edits, scaled, turned, cropped and overlaid through one
-/// filter graph. Timestamps start at 0.
+/// upright; or, with edits, scaled, turned, cropped and overlaid. Turning and
+/// edits both go through one `PictureEditor`. Timestamps start at 0.
 final class VideoEncoding: FrameConsumer {
     let encoder: Encoder
     private let muxer: Muxer
     private let stream: Int32
     private let scaler = Scaler()
     private let stored: MediaFrame
-    private let turner: FilterGraph?
-    private let turned: MediaFrame
     private let editor: PictureEditor?
     /// The time base in which a frame's time since the window's start plays (the source's, divided by the speed).
     private let inputBase: AVRational
@@ -30,23 +28,20 @@ final class VideoEncoding: FrameConsumer {
     init(decoder: Decoder, stream source: UnsafeMutablePointer<AVStream>, muxer: Muxer, settings: Encoder.Video, rotation: Int,
          window: (start: Double, duration: Double?), capsFrameRate: Bool, edits: PictureEdits? = nil,
          playingBase: AVRational? = nil) throws(FFmpegError) {
-        let quarter = rotation % 180 != 0
         var settings = settings
+        // Turning upright is an edit of one step.
+        let edits = edits ?? (rotation == 0 ? nil : PictureEdits.turning(rotation, width: settings.width, height: settings.height))
         var storedWidth = settings.width, storedHeight = settings.height
         if let edits {
             storedWidth = edits.scaledWidth
             storedHeight = edits.scaledHeight
             settings.width = edits.outputWidth
             settings.height = edits.outputHeight
-        } else if quarter {
-            swap(&settings.width, &settings.height)
         }
         encoder = try Encoder(video: settings, globalHeader: muxer.wantsGlobalHeader)
         self.muxer = muxer
         stream = try muxer.addStream(for: encoder, frameRate: settings.frameRate)
         stored = try MediaFrame(width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
-        turner = rotation == 0 || edits != nil ? nil : try FilterGraph.turning(rotation, width: storedWidth, height: storedHeight, format: AV_PIX_FMT_YUV420P)
-        turned = try MediaFrame()
         inputBase = playingBase ?? decoder.timeBase
         let encoderBase = encoder.timeBase
         editor = try edits.map { edits throws(FFmpegError) in try PictureEditor(edits, timeBase: encoderBase) }
@@ -75,24 +70,13 @@ final class VideoEncoding: FrameConsumer {
         guard outTime > lastTime else { return }
         try stored.makeWritable()
         try scaler.scale(frame, into: stored)
-        if let editor {
-            lastTime = outTime
-            stored.pointer.pointee.pts = outTime
-            try editor.edit(stored) { (edited) throws(FFmpegError) in try encodeEdited(edited) }
-            return
-        }
-        var picture = stored
-        if let turner {
-            try turner.filter(stored, into: turned)
-            picture = turned
-        }
         lastTime = outTime
-        picture.pointer.pointee.pts = outTime
-        picture.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
-        try encode(picture)
+        stored.pointer.pointee.pts = outTime
+        guard let editor else { return try encodePicture(stored) }
+        try editor.edit(stored) { (edited) throws(FFmpegError) in try encodePicture(edited) }
     }
 
-    private func encodeEdited(_ picture: MediaFrame) throws(FFmpegError) {
+    private func encodePicture(_ picture: MediaFrame) throws(FFmpegError) {
         picture.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
         try encode(picture)
     }
@@ -104,7 +88,7 @@ final class VideoEncoding: FrameConsumer {
     func finish() throws(FFmpegError) {
         // Not one picture decoded (or none in the trim window): an empty video is not a success.
         guard lastTime >= 0 else { throw .invalidData(message: "no picture could be decoded") }
-        try editor?.finish { (edited) throws(FFmpegError) in try encodeEdited(edited) }
+        try editor?.finish { (edited) throws(FFmpegError) in try encodePicture(edited) }
         try encode(nil)
     }
 }

@@ -28,14 +28,12 @@ struct VideoWatermark: Stage, VideoEdit {
     )
 
     let mark: Watermark
-    let reference: String?
 
     init(parameters: Parameters, at pointer: JSONPointer) throws(ValidationError) {
         mark = try Watermark(parameters: parameters, at: pointer)
-        reference = parameters.string("image")
     }
 
-    var assetReferences: [String] { reference.map { [$0] } ?? [] }
+    var assetReferences: [String] { mark.assetReferences }
 
     func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         try input.adding(self, "videoWatermark")
