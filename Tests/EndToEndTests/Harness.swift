@@ -22,11 +22,21 @@ struct Harness: Sendable {
                     _ body: @Sendable @escaping (Harness) async throws -> Void) async throws {
         let kiln = try Kiln(configuration: try configuration ?? TestEnvironment.configuration(), logger: TestEnvironment.logger(), blobs: blobs)
         let app = try kiln.makeApplication(withWorkers: withWorkers)
-        try await app.test(.live) { client in
-            let harness = Harness(client: client, kiln: kiln)
-            try await harness.waitUntilReady()
-            try await body(harness)
+        try await onOwnThreads {
+            try await app.test(.live) { client in
+                let harness = Harness(client: client, kiln: kiln)
+                try await harness.waitUntilReady()
+                try await body(harness)
+            }
         }
+    }
+
+    /// Runs the Kiln (its server, workers and this test's body) on two threads of its
+    /// own, as `kiln serve` has its process's pool to itself: see `DedicatedExecutor`.
+    static func onOwnThreads(_ body: () async throws -> Void) async throws {
+        let executor = DedicatedExecutor(threads: 2, name: "kiln-test-server")
+        defer { executor.shutdown() }
+        try await withTaskExecutorPreference(executor, operation: body)
     }
 
     /// The server listens before migrations finish; wait for readiness.
@@ -41,8 +51,11 @@ struct Harness: Sendable {
     /// Runs Kiln without waiting for readiness (for tests of start-up itself).
     static func runUnready(configuration: KilnConfiguration, _ body: @Sendable @escaping (Harness) async throws -> Void) async throws {
         let kiln = try Kiln(configuration: configuration, logger: TestEnvironment.logger())
-        try await kiln.makeApplication(withWorkers: true).test(.live) { client in
-            try await body(Harness(client: client, kiln: kiln))
+        let app = try kiln.makeApplication(withWorkers: true)
+        try await onOwnThreads {
+            try await app.test(.live) { client in
+                try await body(Harness(client: client, kiln: kiln))
+            }
         }
     }
 
