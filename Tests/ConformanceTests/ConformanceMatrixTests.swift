@@ -11,7 +11,7 @@ import VipsBindings
 /// corner markers where they belong, duration and frames), or fail with one of
 /// the codes documented for it below. The matrix is printed, so a regression
 /// shows where it is.
-@Suite struct ConformanceMatrixTests {
+@Suite(.ownThreads) struct ConformanceMatrixTests {
     struct Cell: Sendable {
         var variant: Variant
         var file: CorpusFile

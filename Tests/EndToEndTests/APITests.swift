@@ -10,7 +10,7 @@ import PipelineEngine
 import Testing
 
 /// The HTTP contract: auth, error shapes, uploads, ranges, paging, docs, metrics.
-@Suite struct APITests {
+@Suite(.ownThreads) struct APITests {
     @Test func healthReportsTheDatabase() async throws {
         try await Harness.run(withWorkers: false) { h in
             let response = try await h.client.executeRequest(uri: "/healthz", method: .get, headers: [:], body: nil)
@@ -392,7 +392,7 @@ import Testing
     }
 }
 
-@Suite struct JobControlTests {
+@Suite(.ownThreads) struct JobControlTests {
     @Test func aQueuedJobCancelsAtOnce() async throws {
         try await Harness.run(withWorkers: false) { h in
             let id = try #require(try await h.upload("alpha.png")["id"]?.stringValue)

@@ -10,7 +10,7 @@ import PipelineEngine
 import Testing
 
 /// The audit log, per-tenant usage and per-key rate limits, over real HTTP.
-@Suite struct AuditUsageTests {
+@Suite(.ownThreads) struct AuditUsageTests {
     static func keyID(_ key: String) -> String {
         "key_" + SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined().prefix(12)
     }

@@ -7,7 +7,7 @@ import PipelineEngine
 import Testing
 
 /// `POST /v1/jobs/batch`: many jobs in one request, each with its own idempotency key.
-@Suite struct BatchSubmissionTests {
+@Suite(.ownThreads) struct BatchSubmissionTests {
     func submitBatch(_ h: Harness, _ jobs: [JSONValue]) async throws -> TestResponse {
         try await h.request(.post, "/v1/jobs/batch", headers: [.contentType: "application/json"],
                             body: ByteBuffer(data: JSONValue.object(["jobs": .array(jobs)]).encoded()))

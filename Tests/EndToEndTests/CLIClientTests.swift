@@ -6,7 +6,7 @@ import PipelineEngine
 import Testing
 
 /// `kiln submit / status / watch`: the real binary against a running server.
-@Suite struct CLIClientTests {
+@Suite(.ownThreads) struct CLIClientTests {
     func kiln(_ h: Harness, _ arguments: [String]) async throws -> ToolRun {
         let port = try #require(h.client.port)
         return try await runProgramOffPool(KilnProcess.binary, arguments,

@@ -5,7 +5,7 @@ import PipelineEngine
 import Testing
 
 /// What a client that sends slowly, or not at all, can hold of the server.
-@Suite(.serialized)
+@Suite(.serialized, .ownThreads)
 struct ConnectionLimitsTests {
     /// A `kiln serve` process with short deadlines (the in-process test client keeps one connection,
     /// which a 1.5 s head timeout would close under it). Returns it and its port.
@@ -181,7 +181,7 @@ struct ConnectionLimitsTests {
 /// 2,000 uploads that ask to wait and then stall, against a real `kiln serve`:
 /// they are counted by admission like any upload (memory stays bounded), and
 /// each is closed at the body stall deadline, after which the server answers again.
-@Suite struct StalledUploadsTests {
+@Suite(.ownThreads) struct StalledUploadsTests {
     @Test func twoThousandStalledUploadsThatAskToWaitStayWithinTheMemoryBound() async throws {
         let configuration = try TestEnvironment.configuration()
         let port = try WebhookTests.freePort()

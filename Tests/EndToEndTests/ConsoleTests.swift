@@ -12,7 +12,7 @@ import Testing
 /// imports resolvable, a strict CSP, revalidation by ETag), and the tenant's
 /// event stream that keeps its job list live. The page itself is driven in
 /// Chromium by Tests/Browser/console_test.py (`make test` runs it).
-@Suite struct ConsoleTests {
+@Suite(.ownThreads) struct ConsoleTests {
     @Test func thePageAndEveryModuleItImportsAreServedUnderAStrictPolicy() async throws {
         try await Harness.run(withWorkers: false) { h in
             let page = try await h.client.executeRequest(uri: "/", method: .get, headers: [:], body: nil)

@@ -11,7 +11,7 @@ import Testing
 
 /// Real `kiln worker` processes killed with SIGKILL, paused with SIGSTOP and
 /// stopped with SIGTERM mid-job, beside an HTTP-only Kiln in the test.
-@Suite struct CrashSafetyTests {
+@Suite(.ownThreads) struct CrashSafetyTests {
     static func configuration(drainSeconds: Double = 25) throws -> KilnConfiguration {
         try TestEnvironment.configuration(worker: WorkerConfiguration(
             concurrency: 1, leaseSeconds: 3, heartbeatSeconds: 1, pollSeconds: 0.5, reapSeconds: 0.5, drainSeconds: drainSeconds))
@@ -100,7 +100,9 @@ import Testing
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 worker.signal(SIGKILL)
-                #expect(await worker.waitForExit(timeout: .seconds(5)) != nil)
+                // Killed mid-ladder, it gives back a decoder's and an encoder's memory and threads as it goes;
+                // on a loaded 2-core machine that once took over 5 s. That it ends is the point, not how fast.
+                #expect(await worker.waitForExit(timeout: .seconds(30)) != nil)
                 worker = try KilnProcess(configuration: configuration, name: "w\(round + 1)")
             }
             let job = try await h.waitForJob(id, timeout: .seconds(120))

@@ -11,7 +11,7 @@ import Testing
 /// HLS as players meet it: playlists and every segment over real HTTP, with
 /// the bearer key and through signed `/play/` URLs, CORS, caching, the stream
 /// served while the job still runs, and ffmpeg as the player.
-@Suite struct HLSJobTests {
+@Suite(.ownThreads) struct HLSJobTests {
     /// The URIs a playlist names (variants of a master, or segments and the init section of a media playlist).
     static func uris(_ playlist: String) -> [String] {
         playlist.split(whereSeparator: \.isNewline).map(String.init).flatMap { line -> [String] in
@@ -256,7 +256,7 @@ import Testing
 }
 
 /// The shipped video pipeline, end to end: every output present and its files readable.
-@Suite struct VideoFeedPipelineTests {
+@Suite(.ownThreads) struct VideoFeedPipelineTests {
     @Test func theVideoFeedPipelineMakesAStreamAPosterAStoryboardAndAFallback() async throws {
         try await Harness.run { h in
             let media = try #require(try await h.upload("clip.mp4")["id"])

@@ -9,7 +9,7 @@ import VipsBindings
 
 /// Hostile images over the real API: refused at upload where the bytes say so,
 /// else failed with an error code, and the worker keeps serving.
-@Suite struct HostileImageJobTests {
+@Suite(.ownThreads) struct HostileImageJobTests {
     func upload(_ h: Harness, path: String) async throws -> TestResponse {
         try await h.request(.post, "/v1/uploads", headers: [.contentType: "image/png"],
                             body: ByteBuffer(data: try Data(contentsOf: URL(fileURLWithPath: path))))

@@ -7,7 +7,7 @@ import Testing
 import VipsBindings
 
 /// Upload → job → poll → fetch, over real HTTP with a real worker.
-@Suite struct ImageJobTests {
+@Suite(.ownThreads) struct ImageJobTests {
     @Test func thumbnailAndEncodeProduceDecodableFiles() async throws {
         try await Harness.run { h in
             let media = try await h.upload("photo-exif6.jpg")

@@ -9,7 +9,7 @@ import Testing
 /// The result cache of image URLs on a real PostgreSQL and a real blob store.
 /// The render itself is the parameter under test here (a closure writing a
 /// real PNG), so these can hold a render open as long as they need.
-@Suite struct ImageResultCacheTests {
+@Suite(.ownThreads) struct ImageResultCacheTests {
     /// Writes a real image file of `bytes` size-ish into the render's directory.
     static func renderPNG(_ directory: String, padding: Int = 0) -> ImageRenderOutcome {
         let path = directory + "/out.png"

@@ -11,7 +11,7 @@ import Testing
 
 /// `GET /img/…`: images rendered on request from signed URLs, over real HTTP,
 /// real libvips and the real result cache (blob store and PostgreSQL).
-@Suite struct ImageURLTests {
+@Suite(.ownThreads) struct ImageURLTests {
     static func url(_ operations: String, _ media: String, key: String = "key-a", expires: Date? = nil) -> String {
         ImageURLSigner.sign(ImageURLSigner.rest(operations: operations, source: .media(media), expires: expires), apiKey: key)
     }

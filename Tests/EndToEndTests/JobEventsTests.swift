@@ -7,7 +7,7 @@ import PipelineEngine
 import Testing
 
 /// `GET /v1/jobs/{id}/events`: Server-Sent Events from the job's recorded history, resumable with Last-Event-ID.
-@Suite struct JobEventsTests {
+@Suite(.ownThreads) struct JobEventsTests {
     struct Frame {
         var id: Int64
         var event: String

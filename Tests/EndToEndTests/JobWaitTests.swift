@@ -8,7 +8,7 @@ import PipelineEngine
 import Testing
 
 /// Waiting without polling (`Prefer: wait`, `?wait=N`) and conditional reads (`ETag`).
-@Suite struct JobWaitTests {
+@Suite(.ownThreads) struct JobWaitTests {
     static let prefer = HTTPField.Name("Prefer")!
     static let applied = HTTPField.Name("Preference-Applied")!
 

@@ -8,7 +8,7 @@ import Testing
 /// A worker that claims a job and then stops heartbeating (crashed, paused,
 /// partitioned) loses nothing: the reaper requeues the job after its lease and
 /// a healthy worker finishes it.
-@Suite struct LeaseRecoveryTests {
+@Suite(.ownThreads) struct LeaseRecoveryTests {
     @Test func jobOfADeadWorkerRunsAgainAndSucceeds() async throws {
         let configuration = try TestEnvironment.configuration()
         // Set the scene with no live worker: a job, its input, and a claim by a worker that then "dies".

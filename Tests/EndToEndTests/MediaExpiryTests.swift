@@ -11,7 +11,7 @@ import Testing
 /// past it the media reads as gone, no job may be made from it, and retention
 /// removes it with every job made from it and their files; reads answer 410
 /// and `GET /v1/usage` counts what went. Media without one is untouched.
-@Suite struct MediaExpiryTests {
+@Suite(.ownThreads) struct MediaExpiryTests {
     @Test func aStoryGoesWithEverythingMadeFromIt() async throws {
         var configuration = try TestEnvironment.configuration()
         // The test runs the retention passes itself.

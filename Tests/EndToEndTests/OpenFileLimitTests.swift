@@ -3,7 +3,7 @@ import KilnApp
 import KilnTestSupport
 import Testing
 
-@Suite struct OpenFileLimitTests {
+@Suite(.ownThreads) struct OpenFileLimitTests {
     @Test func theSoftLimitIsRaisedToTheHardOne() throws {
         var limit = rlimit()
         try #require(getrlimit(OpenFileLimit.resource, &limit) == 0)

@@ -6,7 +6,7 @@ import PipelineEngine
 import Testing
 
 /// What other local users and shared caches can read of a tenant's files.
-struct ReadIsolationTests {
+@Suite(.ownThreads) struct ReadIsolationTests {
     /// Signed links are cached no longer than they live: a shared cache would
     /// otherwise go on serving a file after its link expired or its job was deleted.
     @Test func aSignedLinksMaxAgeNeverOutlivesItsToken() async throws {

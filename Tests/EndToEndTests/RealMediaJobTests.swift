@@ -10,7 +10,7 @@ import VipsBindings
 /// A few cells of the conformance matrix over the real API: full-size phone
 /// media uploaded, processed by a worker, fetched and decoded. The matrix itself
 /// (Tests/ConformanceTests) drives the engine in process.
-@Suite struct RealMediaJobTests {
+@Suite(.ownThreads) struct RealMediaJobTests {
     func outputImage(_ h: Harness, _ job: JSONValue, _ output: String) async throws -> VipsImage {
         let file = try #require(job["outputs"]?[output]?["files"]?.arrayValue?.first, "\(output): \(job)")
         let response = try await h.request(.get, "/v1/jobs/\(try #require(job["id"]?.stringValue))/files/\(try #require(file["path"]?.stringValue))")

@@ -8,7 +8,7 @@ import Testing
 
 /// `KILN_REPLICA_STORAGE`: uploads and outputs the store lost are still served,
 /// read from the deployment's mirror of it.
-@Suite struct ReplicaStoreTests {
+@Suite(.ownThreads) struct ReplicaStoreTests {
     @Test func whatTheStoreLostIsServedFromItsMirror() async throws {
         var configuration = try TestEnvironment.configuration()
         let mirror = NSTemporaryDirectory() + "kiln-mirror-" + UUID().uuidString

@@ -3,11 +3,12 @@ import HTTPTypes
 import NIOCore
 import NIOEmbedded
 import NIOHTTPTypes
+import KilnTestSupport
 import Testing
 
 /// Beyond the limit a request's head is held, unhandled, and its connection is
 /// not read, until a request ends; long polls and event streams are not counted.
-@Suite struct RequestAdmissionTests {
+@Suite(.ownThreads) struct RequestAdmissionTests {
     func connection(_ admission: RequestAdmission, on loop: EmbeddedEventLoop) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
         try channel.pipeline.syncOperations.addHandler(admission.handler())

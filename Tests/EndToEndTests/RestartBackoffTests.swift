@@ -1,8 +1,9 @@
 @testable import KilnApp
+import KilnTestSupport
 import Testing
 
 /// The wait between a supervised child's death and its replacement.
-@Suite struct RestartBackoffTests {
+@Suite(.ownThreads) struct RestartBackoffTests {
     @Test func childrenDyingYoungWaitLongerUpToACapAndAMinutesRunStartsOver() {
         var backoff = RestartBackoff()
         let young = (0..<10).map { _ in backoff.next(afterRunning: .seconds(1)) }

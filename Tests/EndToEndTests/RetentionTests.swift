@@ -8,7 +8,7 @@ import Testing
 
 /// Finished jobs and old uploads go after their retention, files and all; an
 /// upload a queued job still reads stays.
-@Suite struct RetentionTests {
+@Suite(.ownThreads) struct RetentionTests {
     @Test func finishedJobsAndOldUploadsArePrunedWithTheirFiles() async throws {
         var configuration = try TestEnvironment.configuration()
         // The worker's own pass runs once at start and then not again within the test, which runs the

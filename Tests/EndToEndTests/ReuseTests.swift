@@ -8,7 +8,7 @@ import Testing
 
 /// A job whose input bytes and operations match an earlier succeeded job takes
 /// copies of that job's files instead of running again.
-@Suite struct ReuseTests {
+@Suite(.ownThreads) struct ReuseTests {
     static let outputs: JSONValue = [
         "square": [["op": "thumbnail", "width": 90, "height": 90, "fit": "cover"], ["op": "encode", "format": "webp", "quality": 70]],
         "small": [["op": "thumbnail", "width": 64]],

@@ -9,7 +9,7 @@ import Testing
 
 /// Kiln with its uploads and outputs in an S3 bucket (the S3 server `make test`
 /// starts, signatures checked): what a multi-host deployment runs.
-@Suite struct S3StorageTests {
+@Suite(.ownThreads) struct S3StorageTests {
     @Test func imagesGoThroughTheBucketAndDeletionsReachIt() async throws {
         let configuration = try await TestEnvironment.s3Configuration()
         let bucket = try S3BlobStore(location: try #require(configuration.s3), stagingDirectory: configuration.storageRoot)

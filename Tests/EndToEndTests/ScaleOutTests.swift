@@ -7,7 +7,7 @@ import Testing
 
 /// `kiln serve --no-workers` and `kiln worker` as separate processes sharing one
 /// database and store: the HTTP process queues, the worker process runs.
-@Suite struct ScaleOutTests {
+@Suite(.ownThreads) struct ScaleOutTests {
     @Test func aWorkerOnlyProcessRunsJobsQueuedByAnHTTPOnlyProcess() async throws {
         var configuration = try TestEnvironment.configuration()
         // Polling every 60 s: a job finishing within the wait below was woken by NOTIFY.

@@ -14,7 +14,7 @@ import Testing
 /// processes it supervises. A job that crashes its worker (the test-only
 /// `crash` operation, a SIGSEGV or SIGABRT as a codec bug would raise) takes
 /// down that process and nothing else.
-@Suite(.serialized)
+@Suite(.serialized, .ownThreads)
 struct SupervisedWorkerTests {
     /// A `kiln serve` process on a port of its own, and an HTTP client for it.
     struct Served {

@@ -10,7 +10,7 @@ import PostgresNIO
 import Testing
 
 /// One tenant's backlog does not hold up another's work, and each limit answers with its code.
-@Suite(.serialized)
+@Suite(.serialized, .ownThreads)
 struct TenantFairnessTests {
     /// Tenant A has 1,000 jobs queued and its jobs fill both worker slots; tenant B's single job
     /// starts as soon as one slot frees: it waits one of A's jobs, not A's backlog.

@@ -10,7 +10,7 @@ import Testing
 /// Two tenants: neither can read, list, cancel, link or download the other's
 /// media, jobs, events or outputs (404, so ids do not leak), and signed links
 /// open exactly what they were made for until they expire.
-@Suite struct TenantIsolationTests {
+@Suite(.ownThreads) struct TenantIsolationTests {
     @Test func neitherTenantSeesTheOthersMediaJobsOrOutputs() async throws {
         try await Harness.run { h in
             let media = try #require(try await h.upload("alpha.png")["id"]?.stringValue)

@@ -10,7 +10,7 @@ import Testing
 
 /// tus 1.0 resumable uploads, driven by the reference Python client (tuspy)
 /// and by hand for the protocol's error cases.
-@Suite struct TusUploadTests {
+@Suite(.ownThreads) struct TusUploadTests {
     static let resumable: HTTPField.Name = .init("Tus-Resumable")!
     static let offset: HTTPField.Name = .init("Upload-Offset")!
     static let length: HTTPField.Name = .init("Upload-Length")!

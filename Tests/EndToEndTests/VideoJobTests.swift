@@ -3,7 +3,7 @@ import KilnTestSupport
 import PipelineEngine
 import Testing
 
-@Suite struct VideoJobTests {
+@Suite(.ownThreads) struct VideoJobTests {
     @Test func probeReportsDurationAndStreams() async throws {
         try await Harness.run { h in
             let id = try #require(try await h.upload("clip.mp4")["id"]?.stringValue)

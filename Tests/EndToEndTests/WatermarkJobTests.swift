@@ -7,7 +7,7 @@ import Testing
 import VipsBindings
 
 /// A watermark from the tenant's own upload, fetched by the worker beside the input.
-@Suite struct WatermarkJobTests {
+@Suite(.ownThreads) struct WatermarkJobTests {
     func uploadLogo(_ h: Harness, key: String? = nil) async throws -> String {
         let logo = try Data(contentsOf: URL(fileURLWithPath: Fixture.repositoryRoot + "/Pipelines/assets/kiln-logo.png"))
         let response = try await h.request(.post, "/v1/uploads", headers: [.contentType: "image/png"], body: ByteBuffer(data: logo), key: key)

@@ -9,7 +9,7 @@ import Testing
 /// Webhooks as a hostile tenant would use them (to reach the network behind
 /// Kiln) and as a careful receiver checks them (its own tenant's secret).
 /// Every receiver here listens on a loopback address: nothing is sent anywhere else.
-@Suite(.serialized)
+@Suite(.serialized, .ownThreads)
 struct WebhookSecurityTests {
     /// A receiver on `host:port`, run by Python: logs each request as a JSON line
     /// (path, when, which of `secrets` verify it with PyPI's standardwebhooks).

@@ -11,7 +11,7 @@ import Testing
 /// Webhooks end to end: an API server, a `kiln worker` process that sends
 /// them, and a receiver in Python that checks every signature with the
 /// `standardwebhooks` package (not Kiln's code) and is down at first.
-@Suite struct WebhookTests {
+@Suite(.ownThreads) struct WebhookTests {
     /// Receives on 127.0.0.1:PORT, logs one JSON line per request to LOG, and
     /// answers 500 to the first arrival of each message (so each is retried)
     /// and 204 after; `/moved` answers 302 to `/hooks`.

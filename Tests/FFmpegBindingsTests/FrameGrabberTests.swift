@@ -3,7 +3,7 @@ import Foundation
 import KilnTestSupport
 import Testing
 
-@Suite struct FrameGrabberTests {
+@Suite(.ownThreads) struct FrameGrabberTests {
     /// clip.mp4: 3.0 s of 320x240 testsrc at 25 fps.
     @Test(arguments: [(FramePosition.seconds(0), 0.0), (.seconds(1.5), 1.5), (.fraction(0.5), 1.5), (.seconds(2.0), 2.0)])
     func grabsTheFrameAtTheTimeAsked(_ position: FramePosition, _ expected: Double) throws {

@@ -3,7 +3,7 @@ import FFmpegBindings
 import KilnTestSupport
 import Testing
 
-@Suite struct MediaProbeTests {
+@Suite(.ownThreads) struct MediaProbeTests {
     @Test func probesDurationAndStreams() throws {
         let probe = try MediaProbe(path: Fixture.path("clip.mp4"))
         #expect(probe.format.contains("mp4"))
@@ -47,7 +47,7 @@ import Testing
 
 import Synchronization
 
-@Suite struct FFmpegLogTests {
+@Suite(.ownThreads) struct FFmpegLogTests {
     final class Lines: Sendable {
         let lines = Mutex<[String]>([])
     }

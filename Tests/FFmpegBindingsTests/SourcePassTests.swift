@@ -4,7 +4,7 @@ import KilnTestSupport
 import Testing
 
 /// One decode feeding a ladder, a fallback and frames.
-@Suite struct SourcePassTests {
+@Suite(.ownThreads) struct SourcePassTests {
     func scratch() throws -> String {
         let directory = NSTemporaryDirectory() + "kiln-pass-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

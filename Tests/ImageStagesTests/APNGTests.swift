@@ -8,7 +8,7 @@ import VipsBindings
 /// every frame through FFmpeg's apng decoder, and what comes out is checked
 /// frame by frame against the ffmpeg tool's own decode, with the delays
 /// ffprobe reads from the file.
-@Suite struct APNGTests {
+@Suite(.ownThreads) struct APNGTests {
     static let apng = "corpus/animated.png"
 
     /// Every frame as the ffmpeg tool decodes it (RGBA), and each frame's delay in milliseconds.

@@ -7,7 +7,7 @@ import VipsBindings
 /// Animated GIF and WebP through the image operations: every frame is
 /// processed, the frame delays and loop survive, and what comes out is checked
 /// frame by frame against libvips run on the source's own frames.
-@Suite struct AnimationTests {
+@Suite(.ownThreads) struct AnimationTests {
     static let gif = "corpus/animated.gif"
     static let webp = "corpus/animated.webp"
 

@@ -4,7 +4,7 @@ import KilnTestSupport
 import PipelineEngine
 import Testing
 
-@Suite struct BlurhashTests {
+@Suite(.ownThreads) struct BlurhashTests {
     /// Kiln's encoder and the reference agree character for character on the
     /// very pixels Kiln samples, and the stage reports that string.
     @Test(arguments: [("photo-exif6.jpg", 4, 3), ("gradient.webp", 4, 3), ("alpha.png", 4, 3),
@@ -35,7 +35,7 @@ import Testing
     }
 }
 
-@Suite struct MetadataStageTests {
+@Suite(.ownThreads) struct MetadataStageTests {
     @Test func describesTheInputFromItsHeaders() async throws {
         let outputs = try await runLocally("photo-exif6.jpg", ["operations": [["op": "metadata"]]])
         let metadata = try #require(outputs["default"]?.results["metadata"])

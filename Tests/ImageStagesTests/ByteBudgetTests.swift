@@ -5,7 +5,7 @@ import Testing
 import VipsBindings
 
 /// `encode` with `maxBytes`, on a 12 MP phone photo: the file fits, decodes, and is the best that fits.
-@Suite struct ByteBudgetTests {
+@Suite(.ownThreads) struct ByteBudgetTests {
     static let photo = "corpus/jpeg-12mp-o6.jpg"
 
     func fitted(_ encode: [String: JSONValue]) async throws -> (image: VipsImage, bytes: Int, results: [String: JSONValue]) {

@@ -6,7 +6,7 @@ import VipsBindings
 
 /// `clip`: seconds of a phone video as an animation, each frame the one ffmpeg
 /// shows at its time, upright, through the image steps and out as a loop.
-@Suite struct ClipTests {
+@Suite(.ownThreads) struct ClipTests {
     /// A portrait phone clip stored turned (display matrix): frames come out upright.
     static let video = "corpus/phone-hevc-rot90.mov"
 

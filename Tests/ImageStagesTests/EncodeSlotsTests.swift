@@ -2,9 +2,10 @@ import Foundation
 @testable import ImageStages
 import PipelineEngine
 import Synchronization
+import KilnTestSupport
 import Testing
 
-@Suite struct EncodeSlotsTests {
+@Suite(.ownThreads) struct EncodeSlotsTests {
     @Test func noMoreEncodesRunAtOnceThanTheSlots() async throws {
         let running = Mutex((now: 0, most: 0))
         let jobs = EncodeSlots.avif.capacity + 3

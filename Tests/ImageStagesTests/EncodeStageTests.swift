@@ -4,7 +4,7 @@ import PipelineEngine
 import Testing
 import VipsBindings
 
-@Suite struct EncodeStageTests {
+@Suite(.ownThreads) struct EncodeStageTests {
     func encoded(_ parameters: [String: JSONValue], from input: String = "gradient.webp") async throws -> (path: String, image: VipsImage, bytes: [UInt8]) {
         var encode = parameters
         encode["op"] = "encode"

@@ -7,7 +7,7 @@ import VipsBindings
 
 /// Faces on a real photograph (NASA's astronaut portrait, as scikit-image ships
 /// it), with OpenCV's Python package as the oracle for where the face is.
-@Suite struct FaceTests {
+@Suite(.ownThreads) struct FaceTests {
     func oracleFaces(_ path: String) throws -> [Region] {
         let printed = try runOracle("face_oracle.py", input: try JSONSerialization.data(withJSONObject: ["path": path]))
         let boxes = try #require(try JSONSerialization.jsonObject(with: Data(printed.utf8)) as? [[Int]])

@@ -5,7 +5,7 @@ import PipelineEngine
 import Testing
 import VipsBindings
 
-@Suite struct FilterStageTests {
+@Suite(.ownThreads) struct FilterStageTests {
     func decoded(_ path: String) throws -> VipsImage { try VipsImage.open(path: path).materialized() }
 
     /// A flat 64x64 sRGB PNG of one grey level, written for the test.
@@ -80,7 +80,7 @@ import VipsBindings
     }
 }
 
-@Suite struct ColourMatrixTests {
+@Suite(.ownThreads) struct ColourMatrixTests {
     @Test func composingEqualsApplyingInTurn() {
         let steps: [ColourMatrix] = [.sepia(0.4), .hue(33), .contrast(1.3), .brightness(0.8), .saturation(1.7), .invert(0.2)]
         let composed = steps.reduce(ColourMatrix.identity) { $0.then($1) }

@@ -6,7 +6,7 @@ import VipsBindings
 
 /// resize, crop, rotate, flip and flop through the real registry and runner;
 /// every output is decoded and measured.
-@Suite struct GeometryStageTests {
+@Suite(.ownThreads) struct GeometryStageTests {
     /// Decoded whole (opening is lazy and sequential: pixels read out of order need a copy in memory).
     func decoded(_ path: String) throws -> VipsImage { try VipsImage.open(path: path).materialized() }
 

@@ -7,7 +7,7 @@ import VipsBindings
 
 /// Hostile images fail their step with an error code; nothing crashes and no
 /// memory is spent on pixels a header only claims.
-@Suite struct HostileImageTests {
+@Suite(.ownThreads) struct HostileImageTests {
     @Test func aHeaderBombIsRefusedFromItsHeader() async throws {
         let bomb = try HostileFiles.pngBomb()
         for operations: JSONValue in [[["op": "thumbnail", "width": 64]], [["op": "encode"]], [["op": "resize", "width": 100]], [["op": "blurhash"]]] {

@@ -8,7 +8,7 @@ import VipsBindings
 /// The thumbnail stage decodes JPEGs at the largest shrink-on-load that still
 /// covers the box; what it produces must match libvips' own vips_thumbnail
 /// (which keeps a factor of two for its resize) in size, and closely in pixels.
-@Suite struct JPEGShrinkOnLoadTests {
+@Suite(.ownThreads) struct JPEGShrinkOnLoadTests {
     @Test func theShrinkIsTheLargestThatStillCoversTheBox() {
         #expect(Thumbnail.jpegShrink(width: 3840, height: 2160, covering: 400, 225) == 8)
         #expect(Thumbnail.jpegShrink(width: 3840, height: 2160, covering: 481, 271) == 4)

@@ -7,7 +7,7 @@ import VipsBindings
 /// HEICs as iPhones write them, beyond what the corpus matrix checks cell by cell:
 /// a burst's shown image, Display P3 colour under concurrent decodes, and the
 /// mirrored-and-turned file.
-@Suite struct PhonePhotoTests {
+@Suite(.ownThreads) struct PhonePhotoTests {
     static let burst = "corpus/heic-p3-burst.heic"
 
     static func pixel(_ path: String, _ x: Int, _ y: Int) throws -> [Double] {

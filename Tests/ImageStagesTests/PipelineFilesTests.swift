@@ -7,7 +7,7 @@ import VipsBindings
 
 /// Every file in Pipelines/ validates against the real registry, and the image
 /// pipelines produce what their descriptions promise.
-@Suite struct PipelineFilesTests {
+@Suite(.ownThreads) struct PipelineFilesTests {
     let library: PipelineLibrary
 
     init() throws {

@@ -7,7 +7,7 @@ import VipsBindings
 /// `encode` with `targetQuality`, on a phone photo: the score reported is the one
 /// an independent SSIM (OpenCV and NumPy, Wang et al.'s formula) gives, the
 /// target is reached, and one quality lower would not reach it.
-@Suite struct QualityTargetTests {
+@Suite(.ownThreads) struct QualityTargetTests {
     static let photo = "corpus/jpeg-1080-o6.jpg"
 
     /// SSIM of two PNGs by the reference formula: BT.601 luma, an 11x11 Gaussian window of sigma 1.5.

@@ -7,7 +7,7 @@ import Testing
 import VipsBindings
 
 /// Outputs of one job share one decode of the input, at the largest scale any needs.
-@Suite struct SharedDecodeTests {
+@Suite(.ownThreads) struct SharedDecodeTests {
     func plan(_ request: JSONValue) throws -> JobPlan {
         var body = request.objectValue ?? [:]
         body["input"] = "med_x"

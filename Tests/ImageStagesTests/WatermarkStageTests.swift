@@ -4,7 +4,7 @@ import PipelineEngine
 import Testing
 import VipsBindings
 
-@Suite struct WatermarkStageTests {
+@Suite(.ownThreads) struct WatermarkStageTests {
     /// A flat grey 400x300 PNG.
     func base() throws -> String {
         let path = NSTemporaryDirectory() + "base-\(UUID().uuidString).png"

@@ -8,7 +8,7 @@ import Testing
 
 /// Kiln's own connection pool against the test PostgreSQL: its bound, its
 /// fast failure while the server is away, and its recovery from a dead connection.
-@Suite struct DatabasePoolTests {
+@Suite(.ownThreads) struct DatabasePoolTests {
     func withPool<T: Sendable>(size: Int, url: String? = nil, _ body: @Sendable (DatabasePool) async throws -> T) async throws -> T {
         let url = try #require(url ?? TestEnvironment.databaseURL, "run with `make test`")
         let pool = try DatabaseClient.make(url: url, schema: nil, poolSize: size, logger: TestEnvironment.logger())

@@ -10,7 +10,7 @@ import Testing
 /// moment, and a new deployment prepares against empty tables that were never
 /// analyzed. Each plan here is made so, in a fresh schema, and must reach its
 /// row through the primary key, not scan another index filtered by id.
-@Suite struct GenericPlanTests {
+@Suite(.ownThreads) struct GenericPlanTests {
     /// `EXPLAIN EXECUTE` of `sql` as a generic plan, on one connection of a fresh, empty schema.
     func genericPlan(_ sql: String, types: [PostgresDataType], _ kiln: Kiln) async throws -> String {
         func name(_ type: PostgresDataType) throws -> (declared: String, sample: String) {

@@ -5,7 +5,7 @@ import Testing
 /// Queries must leave no memory behind (issue 6: PostgresNIO's pool kept about
 /// 1.5 KB per query). The loop runs in `kiln-soak`, a process of its own, so the
 /// heap it counts is not shared with the tests running beside this one.
-@Suite struct PoolMemoryTests {
+@Suite(.ownThreads) struct PoolMemoryTests {
     @Test func readsThroughThePoolKeepNoMemory() async throws {
         let url = try #require(TestEnvironment.databaseURL, "run with `make test`")
         // Counted a second after the loop: nothing the reads made may stay.

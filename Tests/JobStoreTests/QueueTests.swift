@@ -6,7 +6,7 @@ import PipelineEngine
 import Testing
 
 /// The queue against a real PostgreSQL: claims, fencing tokens, leases, paging.
-@Suite struct QueueTests {
+@Suite(.ownThreads) struct QueueTests {
     func insert(_ store: JobStore, tenant: String = "tenant-a", key: String? = nil, hash: String? = nil, kind: MediaKind = .image) async throws -> Job {
         let media = sampleMedia(tenant: tenant, kind: kind)
         try await store.insertMedia(media)

@@ -1,11 +1,12 @@
 import Foundation
 @testable import JobStore
 import PipelineEngine
+import KilnTestSupport
 import Testing
 
 /// Stored output states are read by hand (`StoredJSON`): they must read back
 /// exactly what their `Codable` conformances write, every field of them.
-@Suite struct StoredJSONTests {
+@Suite(.ownThreads) struct StoredJSONTests {
     static let full = OutputState(
         status: .succeeded, progress: 0.75,
         files: [

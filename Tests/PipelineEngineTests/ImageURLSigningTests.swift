@@ -1,9 +1,10 @@
 import Foundation
 import HTTPAPI
+import KilnTestSupport
 import Testing
 
 /// Signed image URLs: only the exact path a key signed opens, and only until it expires.
-@Suite struct ImageURLSigningTests {
+@Suite(.ownThreads) struct ImageURLSigningTests {
     let keys = APIKeys(parsing: "acme:key-acme,other:key-other")
 
     func check(_ path: String, now: Date = Date()) throws -> String {

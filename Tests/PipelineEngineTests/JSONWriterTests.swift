@@ -1,11 +1,12 @@
 import Foundation
 import PipelineEngine
+import KilnTestSupport
 import Testing
 
 /// `JSONValue.encoded()` writes its own bytes; work keys and idempotency hashes
 /// stored before it came are digests of what `JSONEncoder` wrote, so the two
 /// must agree byte for byte.
-@Suite struct JSONWriterTests {
+@Suite(.ownThreads) struct JSONWriterTests {
     static func foundation(_ value: JSONValue) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -1,9 +1,10 @@
 import JobStore
 import PipelineEngine
+import KilnTestSupport
 import Testing
 
 /// The job state machine decides without I/O; these pin its decisions.
-@Suite struct JobLifecycleTests {
+@Suite(.ownThreads) struct JobLifecycleTests {
     let policy = JobLifecycle.RetryPolicy(baseSeconds: 2, maxSeconds: 60)
 
     @Test func badInputFailsAtOnce() {

@@ -3,7 +3,7 @@ import KilnTestSupport
 import PipelineEngine
 import Testing
 
-@Suite struct MediaSnifferTests {
+@Suite(.ownThreads) struct MediaSnifferTests {
     func prefix(_ fixture: String) throws -> [UInt8] { Array(try Fixture.data(fixture).prefix(MediaSniffer.prefixLength)) }
 
     @Test(arguments: [("photo-exif6.jpg", "image/jpeg"), ("alpha.png", "image/png"), ("gradient.webp", "image/webp"),

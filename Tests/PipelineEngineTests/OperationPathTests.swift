@@ -1,10 +1,11 @@
 import KilnApp
 import PipelineEngine
+import KilnTestSupport
 import Testing
 
 /// The URL form of operation lists, read into what a job would submit and
 /// validated by the same registry.
-@Suite struct OperationPathTests {
+@Suite(.ownThreads) struct OperationPathTests {
     func parse(_ path: String) throws -> JSONValue { try OperationPath.parse(path, registry: Stages.registry) }
 
     @Test func shortAndFullNamesGiveTheJobsList() throws {

@@ -1,9 +1,10 @@
 import Foundation
 import PipelineEngine
+import KilnTestSupport
 import Testing
 
 /// Request bodies are JSON as RFC 8259 defines it, not what Foundation's decoder tolerates.
-@Suite struct StrictJSONTests {
+@Suite(.ownThreads) struct StrictJSONTests {
     @Test(arguments: [
         #"{}"#, #"[]"#, #" {"a": [1, -2.5e+3, 0, 0.25, true, false, null, "x\"\\\/\b\f\n\r\t\u00e9"]} "#, #""text""#, "42", "-0",
         #"{"nested": {"deeper": [[[{}]]]}}"#, #"{"emoji": "🦀"}"#,

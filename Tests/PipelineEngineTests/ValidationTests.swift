@@ -5,7 +5,7 @@ import Testing
 
 /// Operation lists are validated whole against the real registry, and every
 /// error names the offending field with a JSON pointer.
-@Suite struct ValidationTests {
+@Suite(.ownThreads) struct ValidationTests {
     let registry = Stages.registry
 
     func plan(_ outputs: JSONValue, input: MediaKind = .image) throws(ValidationError) -> JobPlan {
@@ -132,7 +132,7 @@ import Testing
     }
 }
 
-@Suite struct OperationSchemaTests {
+@Suite(.ownThreads) struct OperationSchemaTests {
     @Test func schemaDescribesEveryOperationAndItsParameters() throws {
         let document = OperationSchema.document(for: Stages.registry, id: "http://x/v1/schema/operations.json")
         let variants = try #require(document["oneOf"]?.arrayValue)

@@ -1,10 +1,11 @@
 import Foundation
 import NIOCore
 import Storage
+import KilnTestSupport
 import Testing
 
 /// What every blob store promises, run against each store Kiln has.
-@Suite struct BlobStoreContractTests {
+@Suite(.ownThreads) struct BlobStoreContractTests {
     func stage(_ store: any BlobStore, _ text: String) throws -> String {
         let path = store.stagingDirectory + "/" + UUID().uuidString
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))

@@ -7,7 +7,7 @@ import Testing
 
 /// A store with a read replica: writes go to the primary only; what the primary
 /// lacks, or cannot serve because it fails, is read from the replica.
-@Suite struct ReplicatedBlobStoreTests {
+@Suite(.ownThreads) struct ReplicatedBlobStoreTests {
     final class Fallbacks: Sendable {
         let seen = Mutex<[(key: String, failed: Bool)]>([])
         func record(_ key: String, _ error: (any Error)?) { seen.withLock { $0.append((key, error != nil)) } }

@@ -6,7 +6,7 @@ import KilnTestSupport
 import Testing
 
 /// What only the S3 store does, against the test S3 server (which checks signatures).
-@Suite struct S3BlobStoreTests {
+@Suite(.ownThreads) struct S3BlobStoreTests {
     func staged(_ store: S3BlobStore, bytes: [UInt8]) throws -> String {
         let path = store.stagingDirectory + "/" + UUID().uuidString
         try Data(bytes).write(to: URL(fileURLWithPath: path))

@@ -1,10 +1,11 @@
 import Foundation
 import Storage
+import KilnTestSupport
 import Testing
 
 /// AWS's own worked examples of SigV4 for S3 (the "Examples" of "Authenticating
 /// Requests: Using the Authorization Header"): same inputs, same signatures.
-@Suite struct S3SignerTests {
+@Suite(.ownThreads) struct S3SignerTests {
     let signer = S3Signer(credentials: .init(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
                           region: "us-east-1")
     let host = ("Host", "examplebucket.s3.amazonaws.com")
@@ -58,7 +59,7 @@ import Testing
     }
 }
 
-@Suite struct S3LocationTests {
+@Suite(.ownThreads) struct S3LocationTests {
     let keys = ["AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK"]
 
     @Test func awsIsVirtualHostedInItsRegion() throws {

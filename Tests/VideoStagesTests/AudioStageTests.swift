@@ -4,7 +4,7 @@ import PipelineEngine
 import Testing
 
 /// Every audio output checked by ffprobe: codec, sample rate, channels, duration.
-@Suite struct AudioStageTests {
+@Suite(.ownThreads) struct AudioStageTests {
     struct Probed { var codec: String, sampleRate: Int, channels: Int, duration: Double, format: String }
 
     func ffprobe(_ path: String) throws -> Probed {
@@ -45,7 +45,7 @@ import Testing
 }
 
 /// probe's facts checked against what the file was made with.
-@Suite struct ProbeStageTests {
+@Suite(.ownThreads) struct ProbeStageTests {
     func ffmpeg(_ arguments: [String]) throws { try runTool("ffmpeg", ["-v", "error"] + arguments) }
 
     @Test func tagsAndCoverArtOfAnMP3() async throws {

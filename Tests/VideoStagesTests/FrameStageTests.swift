@@ -5,7 +5,7 @@ import Testing
 import VipsBindings
 
 /// `frame` against the ffmpeg tool's own idea of the same frame.
-@Suite struct FrameStageTests {
+@Suite(.ownThreads) struct FrameStageTests {
     /// The frame the ffmpeg command-line tool extracts (autorotated, as a player shows it).
     func ffmpegFrame(_ input: String, at seconds: Double) throws -> VipsImage {
         let path = NSTemporaryDirectory() + "ffmpeg-frame-\(UUID().uuidString).png"

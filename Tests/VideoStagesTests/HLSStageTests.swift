@@ -6,7 +6,7 @@ import Testing
 
 /// The `hls` stage run in-process, its playlists parsed here and every segment
 /// checked with ffprobe; the ladder played with ffmpeg's own HLS demuxer.
-@Suite struct HLSStageTests {
+@Suite(.ownThreads) struct HLSStageTests {
     /// One `#EXT-X-STREAM-INF` of a master playlist.
     struct Variant {
         var attributes: [String: String]

@@ -6,7 +6,7 @@ import PipelineEngine
 import Testing
 
 /// Damaged media fails each video and audio step with an error code; nothing crashes.
-@Suite struct HostileMediaTests {
+@Suite(.ownThreads) struct HostileMediaTests {
     @Test(arguments: [
         [["op": "transcode"]], [["op": "frame"]], [["op": "storyboard"]], [["op": "audio"]],
         [["op": "waveform"]], [["op": "loudnorm"]], [["op": "probe"]],
@@ -28,7 +28,7 @@ import Testing
 /// An HLS playlist posing as a video, naming a local file and a loopback URL:
 /// the worker's check refuses it, and every video step run on it directly
 /// (as if that check were skipped) fails with a code, reading nothing it names.
-@Suite struct PlaylistPosingAsVideoTests {
+@Suite(.ownThreads) struct PlaylistPosingAsVideoTests {
     /// A listening socket on loopback that counts the connections made to it.
     final class Listener {
         let socket: Int32

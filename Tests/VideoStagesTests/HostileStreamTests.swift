@@ -7,7 +7,7 @@ import Testing
 /// Streams that do not keep the promises their headers make: every video and
 /// audio step ends with correct output or a failure with a code, never a crash,
 /// and never decodes past the duration limit.
-@Suite struct HostileStreamTests {
+@Suite(.ownThreads) struct HostileStreamTests {
     static let videoSteps: [String] = ["probe", "transcode", "frame", "thumbnail", "storyboard", "hls", "audio", "waveform", "loudnorm"]
 
     static func operations(_ op: String) -> JSONValue {

@@ -4,7 +4,7 @@ import PipelineEngine
 import Testing
 
 /// Loudness checked with ffmpeg's own EBU R128 meter (the ebur128 filter).
-@Suite struct LoudnormTests {
+@Suite(.ownThreads) struct LoudnormTests {
     func ffmpegLoudness(_ path: String) throws -> Double {
         let text = String(decoding: try runTool("ffmpeg", ["-nostats", "-i", path, "-af", "ebur128", "-f", "null", "-"], errorOutput: true),
                           as: UTF8.self)

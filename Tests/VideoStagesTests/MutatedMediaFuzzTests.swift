@@ -7,7 +7,7 @@ import Testing
 /// Seeded byte mutations of real files, as a fuzzer makes them: every video and
 /// audio step on every mutant ends with output or a failure with a code. A crash
 /// in a codec would end this test process, so passing means none happened.
-@Suite struct MutatedMediaFuzzTests {
+@Suite(.ownThreads) struct MutatedMediaFuzzTests {
     /// A small deterministic generator (SplitMix64), so a failing mutant can be made again from its seed.
     struct SplitMix: RandomNumberGenerator {
         var state: UInt64

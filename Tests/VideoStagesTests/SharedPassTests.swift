@@ -6,7 +6,7 @@ import Testing
 
 /// The video-feed pipeline on a 720p phone clip: one decode feeds the ladder,
 /// the fallback, the poster, the placeholder and the storyboard.
-@Suite struct SharedPassTests {
+@Suite(.ownThreads) struct SharedPassTests {
     func pictures(_ path: String) throws -> [String] {
         let text = String(decoding: try runTool("ffmpeg", ["-v", "error", "-i", path, "-map", "0:v", "-f", "framemd5", "-"]), as: UTF8.self)
         return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { String($0.split(separator: ",").last ?? "") }

@@ -4,7 +4,7 @@ import PipelineEngine
 import Testing
 import VipsBindings
 
-@Suite struct StoryboardTests {
+@Suite(.ownThreads) struct StoryboardTests {
     struct Cue { var start: Double, end: Double, file: String, x: Int, y: Int, width: Int, height: Int }
 
     /// Parses the WebVTT Kiln writes: a header, then cues of a time line and a `file#xywh=` line.

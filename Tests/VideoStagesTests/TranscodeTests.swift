@@ -4,7 +4,7 @@ import PipelineEngine
 import Testing
 
 /// Every transcode checked with ffprobe: codecs, size, duration, keyframes, rotation.
-@Suite struct TranscodeTests {
+@Suite(.ownThreads) struct TranscodeTests {
     func ffprobe(_ arguments: [String]) throws -> String {
         String(decoding: try runTool("ffprobe", ["-v", "error"] + arguments), as: UTF8.self)
     }

@@ -3,7 +3,7 @@ import KilnTestSupport
 import PipelineEngine
 import Testing
 
-@Suite struct WaveformTests {
+@Suite(.ownThreads) struct WaveformTests {
     /// The samples the ffmpeg tool decodes, mixed to mono float: the oracle.
     func ffmpegSamples(_ input: String) async throws -> [Float] {
         let data = try await runToolOffPool("ffmpeg", ["-v", "error", "-i", input, "-map", "0:a:0", "-ac", "1", "-f", "f32le", "-"])

@@ -9,7 +9,7 @@ import VipsBindings
 /// images. Each is held to what libvips makes of the same pixels, on a 12 MP
 /// phone photo and a 4K one at the sizes feeds ask for. Each case runs off the
 /// cooperative pool (seconds of libvips work would starve the suite's servers).
-@Suite struct LibjpegTurboPathTests {
+@Suite(.ownThreads) struct LibjpegTurboPathTests {
     /// Mean and largest absolute difference of two equal-length byte arrays.
     static func difference(_ a: [UInt8], _ b: [UInt8]) -> (mean: Double, largest: Int) {
         var total = 0, largest = 0

@@ -2,7 +2,7 @@ import KilnTestSupport
 import Testing
 @testable import VipsBindings
 
-@Suite struct VipsImageTests {
+@Suite(.ownThreads) struct VipsImageTests {
     @Test func headerIsReadWithoutDecoding() throws {
         let image = try VipsImage.open(path: Fixture.path("photo-exif6.jpg"))
         #expect(image.width == 320)
@@ -72,7 +72,7 @@ import Testing
 
 import Foundation
 
-@Suite struct EvaluationWatchTests {
+@Suite(.ownThreads) struct EvaluationWatchTests {
     /// A 6000x6000 image computed from scratch takes long enough for libvips to report progress.
     func bigImage() throws -> VipsImage { try VipsImage.solid(width: 6000, height: 6000, bands: 3, value: 90) }
 

@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
+import KilnTestSupport
 import Testing
 import VipsBindings
 
-@Suite struct VipsLogTests {
+@Suite(.ownThreads) struct VipsLogTests {
     /// Every line reaches the sink, and the last reaches it as directly as the
     /// first. A handler re-wrapped on each read (issue 6) ran each line through
     /// a longer chain of thunks: the stack at the sink sank with every line
