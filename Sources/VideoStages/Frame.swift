@@ -8,11 +8,11 @@ import VipsBindings
 public struct Frame: Stage {
     public static let descriptor = StageDescriptor(
         name: "frame",
-        summary: "Take the frame at a time or a percentage of a video, as an image for the steps that follow",
-        accepts: [.source(.video)],
+        summary: "Take the frame at a time or a percentage of a video, as edited so far (cropped, trimmed, sped up), as an image for the steps that follow",
+        accepts: [.source(.video), .video],
         produces: .image,
         parameters: [
-            ParameterSpec("time", .number(min: 0, max: 86_400), summary: "Seconds from the start"),
+            ParameterSpec("time", .number(min: 0, max: 86_400), summary: "Seconds from the start, as the edited video plays"),
             ParameterSpec("percent", .number(min: 0, max: 100), summary: "Position as a percentage of the duration; the middle when neither is given"),
         ]
     )
@@ -30,6 +30,7 @@ public struct Frame: Stage {
 
     public func run(_ input: StageValue, context: StageContext) throws(StageError) -> StageValue {
         if let shared = try sharedValue(input, context: context) { return shared }
+        if case let .video(video as EditedVideo) = input { return .image(try video.frame(at: position, context: context)) }
         guard case let .source(file) = input else { throw StageError(code: "internal", message: "frame needs the input file") }
         return .image(try VideoFrameImage.grab(file, at: position, context: context, operation: "frame"))
     }

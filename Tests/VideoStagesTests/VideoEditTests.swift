@@ -8,7 +8,7 @@ import VipsBindings
 /// Video edits (`videoCrop`, `videoRotate`, `videoWatermark`, `trim`, `speed`)
 /// applied by `transcode`: every output decoded by ffmpeg and checked against
 /// ffmpeg's own decode of the source, and its sound's pitch measured.
-@Suite struct VideoEditTests {
+@Suite(.ownThreads) struct VideoEditTests {
     /// A portrait phone clip stored turned (display matrix), 2 s with sound.
     static let phoneVideo = "corpus/phone-hevc-rot90.mov"
     /// 1280x720, 2 s, no sound.
@@ -29,12 +29,12 @@ import VipsBindings
     }
 
     /// ffmpeg's decode of the frame shown at `seconds`, upright, through `filter`
-    /// (BT.709, as Kiln and players read HD video), as an image.
-    static func frame(_ path: String, at seconds: Double, filter: String = "null") async throws -> VipsImage {
+    /// (BT.709, as Kiln and players read HD video; untagged SD is read as BT.601), as an image.
+    static func frame(_ path: String, at seconds: Double, filter: String = "null", matrix: String = "bt709") async throws -> VipsImage {
         let still = NSTemporaryDirectory() + "kiln-edit-\(UUID().uuidString).png"
         defer { try? FileManager.default.removeItem(atPath: still) }
         _ = try await runToolOffPool("ffmpeg", ["-v", "error", "-ss", String(seconds), "-i", path, "-frames:v", "1",
-                                                "-vf", "\(filter),scale=in_color_matrix=bt709:flags=accurate_rnd+full_chroma_int", still])
+                                                "-vf", "\(filter),scale=in_color_matrix=\(matrix):flags=accurate_rnd+full_chroma_int", still])
         return try VipsImage.open(path: still).materialized()
     }
 
@@ -118,6 +118,41 @@ import VipsBindings
         #expect(near < 6 && near < far / 2, "the first frame: \(near) from the source's at 1 s, \(far) from 0.5 s")
         let error = await stageFailure(tone, [["op": "trim", "start": 600], ["op": "transcode"]])
         #expect(error?.code == "trim_outside_video", "\(String(describing: error))")
+    }
+
+    /// `frame` after edits: the picture as edited, at the time as the edited video plays.
+    @Test func aFrameOfAnEditedVideoIsTheEditedPicture() async throws {
+        // The phone clip, upright 1080x1920: its centre square, at 0.5 s of a trim from 0.5 s, is the source's at 1 s.
+        let square = try await runOperations(Self.phoneVideo, [["op": "videoCrop", "aspect": "1:1"], ["op": "trim", "start": 0.5],
+                                                               ["op": "frame", "time": 0.5], ["op": "encode", "format": "png"]])
+        let ours = try VipsImage.open(path: square).materialized()
+        #expect(ours.width == 1080 && ours.height == 1080, "\(ours.width)x\(ours.height)")
+        let theirs = try await Self.frame(Fixture.path(Self.phoneVideo), at: 1, filter: "crop=1080:1080:0:420")
+        let near = try Self.difference(ours, theirs)
+        let early = try await Self.frame(Fixture.path(Self.phoneVideo), at: 0.5, filter: "crop=1080:1080:0:420")
+        let far = try Self.difference(ours, early)
+        print("frame of a cropped, trimmed video: \(near) per byte from ffmpeg's centre square at 1 s, \(far) from the one at 0.5 s")
+        #expect(near < 4 && near < far / 2, "\(near) from ffmpeg's centre square at 1 s, \(far) from the one at 0.5 s")
+
+        // Twice as fast and turned: 50 % of the played 1 s is the source's 1 s, turned clockwise.
+        let tone = try await Self.toneVideo()
+        defer { try? FileManager.default.removeItem(atPath: tone) }
+        let turned = try await runOperations(tone, [["op": "speed", "factor": 2], ["op": "videoRotate", "angle": 90],
+                                                    ["op": "frame", "percent": 50], ["op": "encode", "format": "png"]])
+        let picture = try VipsImage.open(path: turned).materialized()
+        #expect(picture.width == 360 && picture.height == 640, "\(picture.width)x\(picture.height)")
+        // The tone video is 640x360 and untagged: SD, so BT.601.
+        let expected = try await Self.frame(tone, at: 2, filter: "transpose=clock", matrix: "bt601")
+        let before = try await Self.frame(tone, at: 1, filter: "transpose=clock", matrix: "bt601")
+        let right = try Self.difference(picture, expected), wrong = try Self.difference(picture, before)
+        print("frame of a sped-up, turned video: \(right) per byte from ffmpeg's turned frame at 2 s, \(wrong) from the one at 1 s")
+        #expect(right < 4 && right < wrong / 2, "\(right) from the source's turned frame at 2 s, \(wrong) from the one at 1 s")
+
+        // A circle's background is in the frame too.
+        let round = try await runOperations(Self.phoneVideo, [["op": "videoCrop", "shape": "circle", "background": "#ffffff"],
+                                                              ["op": "frame"], ["op": "thumbnail", "width": 200], ["op": "encode", "format": "png"]])
+        let corner = try VipsImage.open(path: round).materialized().cropped(x: 0, y: 0, width: 6, height: 6).rgbBytes()
+        #expect(corner.allSatisfy { $0 > 230 }, "the corner: \(corner.prefix(3))")
     }
 
     @Test func aTurnedVideoIsTurnedInThePixels() async throws {
