@@ -64,11 +64,9 @@ public enum FrameGrabber {
         var result: RGBFrame?
         let take = { (edited: MediaFrame) throws(FFmpegError) in
             guard result == nil else { return }
-            // The scale left limited-range YUV in the source's matrix; say so, since the edited picture's
-            // own size would guess the matrix wrongly (a 1080p source's 384 px note is still BT.709).
-            let source = decoded.pointer.pointee
-            edited.pointer.pointee.colorspace = source.colorspace != AVCOL_SPC_UNSPECIFIED ? source.colorspace
-                : source.height >= 720 ? AVCOL_SPC_BT709 : AVCOL_SPC_BT470BG
+            // The scale left limited-range YUV in the source's matrix; say which, since the edited picture's
+            // own size would guess it wrongly (a 1080p source's 384 px note is still BT.709).
+            edited.pointer.pointee.colorspace = Scaler.readsAsBT709(decoded) ? AVCOL_SPC_BT709 : AVCOL_SPC_BT470BG
             edited.pointer.pointee.color_range = AVCOL_RANGE_MPEG
             let bytes = try Scaler.forStills().rgb(of: edited)
             result = RGBFrame(width: edited.width, height: edited.height, rotation: 0, bytes: bytes,

@@ -55,15 +55,7 @@ public struct Resize: FrameWiseStage {
 
     public func runFrame(_ input: StageValue, context: StageContext, anchor: CropAnchor?) throws(StageError) -> StageValue {
         // From the file, its header is opened once: for the size as shown and for the JPEG decode below.
-        var header: VipsImage?
-        let source: (width: Int, height: Int)
-        if case let .source(file) = input, file.kind == .image {
-            let oriented = try SourceImage.orientedHeader(file, limits: context.limits, autoRotate: autoRotate)
-            header = oriented.header
-            source = (oriented.width, oriented.height)
-        } else {
-            source = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
-        }
+        let source = try input.orientedSource(limits: context.limits, autoRotate: autoRotate), header = source.header
         let geometry = ResizeGeometry(sourceWidth: source.width, sourceHeight: source.height, width: width, height: height, fit: fit, enlarge: enlarge)
         try OutputBounds.check(width: geometry.scaledWidth, height: geometry.scaledHeight, limits: context.limits, operation: "resize")
         try OutputBounds.check(width: geometry.finalWidth, height: geometry.finalHeight, limits: context.limits, operation: "resize")

@@ -88,23 +88,14 @@ public struct Thumbnail: FrameWiseStage {
             let frame = try VideoFrameImage.grab(file, at: framePosition, context: context, operation: "thumbnail")
             return try runFrame(.image(frame), context: context, anchor: nil)
         }
-        var header: VipsImage?
-        let source: (Int, Int)
-        if case let .source(file) = input {
-            let oriented = try SourceImage.orientedHeader(file, limits: context.limits, autoRotate: autoRotate)
-            header = oriented.header
-            source = (oriented.width, oriented.height)
-        } else {
-            let size = try input.orientedSize(limits: context.limits, autoRotate: autoRotate)
-            source = (size.width, size.height)
-        }
-        let box = geometry(sourceWidth: source.0, sourceHeight: source.1)
+        let source = try input.orientedSource(limits: context.limits, autoRotate: autoRotate), header = source.header
+        let box = geometry(sourceWidth: source.width, sourceHeight: source.height)
         try OutputBounds.check(width: box.scaledWidth, height: box.scaledHeight, limits: context.limits, operation: "thumbnail")
         let boxWidth = width ?? box.finalWidth, boxHeight = height ?? box.finalHeight
         return try withVips("thumbnail") {
             if case let .source(file) = input {
                 if header?.loader == "jpegload",
-                   let shrink = Self.jpegShrink(width: source.0, height: source.1, covering: box.scaledWidth, box.scaledHeight) {
+                   let shrink = Self.jpegShrink(width: source.width, height: source.height, covering: box.scaledWidth, box.scaledHeight) {
                     return .image(try VipsImage.thumbnailJPEG(
                         path: file.path, header: header, turbo: context.limits.turboJPEG, shrink: shrink, scaledWidth: box.scaledWidth, scaledHeight: box.scaledHeight,
                         finalWidth: box.finalWidth, finalHeight: box.finalHeight, fit: fit, autoRotate: autoRotate))

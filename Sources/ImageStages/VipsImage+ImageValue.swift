@@ -35,13 +35,20 @@ extension StageValue {
     /// Width and height as the step will see them, known without decoding:
     /// the header's, swapped when EXIF says the picture is turned a quarter.
     func orientedSize(limits: ProcessingLimits, autoRotate: Bool) throws(StageError) -> (width: Int, height: Int) {
+        let source = try orientedSource(limits: limits, autoRotate: autoRotate)
+        return (source.width, source.height)
+    }
+
+    /// The size as shown and, when the input is still the file, its header
+    /// (opened once, with the limit checks) for a step that decodes it itself.
+    func orientedSource(limits: ProcessingLimits, autoRotate: Bool) throws(StageError) -> (header: VipsImage?, width: Int, height: Int) {
         switch self {
         case let .source(file) where file.kind == .image:
             let oriented = try SourceImage.orientedHeader(file, limits: limits, autoRotate: autoRotate)
-            return (oriented.width, oriented.height)
+            return (oriented.header, oriented.width, oriented.height)
         default:
             let image = try vipsImage(limits: limits)
-            return (image.width, image.height)
+            return (nil, image.width, image.height)
         }
     }
 }
@@ -58,8 +65,6 @@ enum SourceImage {
         "image/avif": "heifload", "image/heic": "heifload", "image/heif": "heifload",
     ]
 
-    /// Opens the input's header and refuses unaccepted formats and decompression
-    /// bombs before any pixel is decoded.
     /// The file's header and its size as shown (EXIF orientation applied unless `autoRotate` is false).
     static func orientedHeader(_ file: SourceFile, limits: ProcessingLimits, autoRotate: Bool) throws(StageError)
         -> (header: VipsImage, width: Int, height: Int) {
@@ -68,6 +73,8 @@ enum SourceImage {
         return (header, turned ? header.height : header.width, turned ? header.width : header.height)
     }
 
+    /// Opens the input's header and refuses unaccepted formats and decompression
+    /// bombs before any pixel is decoded.
     static func header(_ file: SourceFile, limits: ProcessingLimits) throws(StageError) -> VipsImage {
         let image: VipsImage
         do {

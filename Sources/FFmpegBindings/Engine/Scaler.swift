@@ -44,13 +44,19 @@ final class Scaler {
     /// default); full-range sources keep their range.
     private func describeColour(of frame: MediaFrame) {
         let f = frame.pointer.pointee
-        let space = f.colorspace == AVCOL_SPC_BT709 || (f.colorspace == AVCOL_SPC_UNSPECIFIED && f.height >= 720) ? SWS_CS_ITU709 : SWS_CS_ITU601
+        let space = Self.readsAsBT709(frame) ? SWS_CS_ITU709 : SWS_CS_ITU601
         let fullRange: Int32 = f.color_range == AVCOL_RANGE_JPEG ? 1 : 0
         sws_setColorspaceDetails(context, sws_getCoefficients(space), fullRange, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16)
     }
 }
 
 extension Scaler {
+    /// Whether `frame`'s YUV is read with BT.709's matrix: tagged so, or untagged and HD or taller.
+    static func readsAsBT709(_ frame: MediaFrame) -> Bool {
+        let f = frame.pointer.pointee
+        return f.colorspace == AVCOL_SPC_BT709 || (f.colorspace == AVCOL_SPC_UNSPECIFIED && f.height >= 720)
+    }
+
     /// A scaler for `rgb(of:)`: exact rounding and full chroma, as a still is looked at closely.
     static func forStills() -> Scaler { Scaler(flags: SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT) }
 
